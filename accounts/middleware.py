@@ -1,0 +1,57 @@
+"""Session rules that apply to every request: the second factor and the idle timeout."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+
+class MFARequiredMiddleware:
+    """Nothing but the MFA pages is reachable before the second factor.
+
+    Enforcement arrives with the accounts issue (enrolment and verification pages); until
+    then this middleware lets requests through.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+
+class IdleTimeoutMiddleware:
+    """End the session server-side after SESSION_IDLE_MINUTES without activity."""
+
+    SESSION_KEY = "last_activity"
+    # Background polls must not count as activity, or an open tab would never time out.
+    PASSIVE_HEADER = "HTTP_X_PASSIVE_REQUEST"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            last = request.session.get(self.SESSION_KEY, now)
+            if now - last > settings.SESSION_IDLE_MINUTES * 60:
+                logout(request)
+                messages.info(
+                    request,
+                    f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes of "
+                    "inactivity. Please sign in again.",
+                )
+                login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
+                if getattr(request, "htmx", False):
+                    # htmx would swap the sign-in page into a fragment; send the browser there.
+                    return HttpResponse(status=204, headers={"HX-Redirect": login_url})
+                return redirect(login_url)
+            if not request.META.get(self.PASSIVE_HEADER):
+                request.session[self.SESSION_KEY] = now
+        return self.get_response(request)

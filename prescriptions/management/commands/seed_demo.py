@@ -1,0 +1,252 @@
+"""A realistic, deterministic demo world; `--scale N` grows it to benchmark sizes.
+
+Every name, date of birth and address here is invented.
+"""
+
+import datetime as dt
+import random
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Delegation, User
+from prescriptions.models import (
+    CareGroup,
+    Patient,
+    Pharmacy,
+    Prescriber,
+    Prescription,
+    Status,
+    StatusChange,
+)
+from prescriptions.npi import make_npi
+
+DEMO_PASSWORD = "Demo-Portal-2026!"
+FIRST_NAMES = [
+    "Avery", "Jordan", "Mikey", "Ashley", "Priya", "Mateo", "Grace", "Hiro", "Amara", "Lucas",
+    "Sofia", "Noah", "Layla", "Ethan", "Zoe", "Omar", "Chloe", "Diego", "Hannah", "Kofi",
+    "Isabel", "Ravi", "Nora", "Samuel", "Mei", "Elena", "Tomas", "Fatima", "Owen", "Leah",
+]
+LAST_NAMES = [
+    "Waldorf", "Bronkh", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Castillo", "Nguyen",
+    "Abernathy", "Patel", "Kowalski", "Haddad", "Fitzgerald", "Romero", "Sato", "Delacroix",
+    "Mensah", "Novak", "Quinlan", "Varga", "Whitfield", "Yilmaz", "Zeller", "Brennan",
+]
+MEDICATIONS = [
+    ("Humira Pen", "40 MG/0.4ML", "KIT"),
+    ("Enbrel SureClick", "50 MG/ML", "AUTO-INJECTOR"),
+    ("Stelara", "90 MG/ML", "SYRINGE"),
+    ("Dupixent", "300 MG/2ML", "PEN"),
+    ("Abiraterone Acetate", "250 MG", "TABLET"),
+    ("Xeljanz", "5 MG", "TABLET"),
+    ("Otezla", "30 MG", "TABLET"),
+    ("Ibrance", "125 MG", "CAPSULE"),
+    ("Revlimid", "10 MG", "CAPSULE"),
+    ("Skyrizi", "150 MG/ML", "PEN"),
+    ("Cosentyx", "150 MG/ML", "SENSOREADY PEN"),
+    ("Epclusa", "400-100 MG", "TABLET"),
+    ("Copaxone", "40 MG/ML", "SYRINGE"),
+    ("Tecfidera", "240 MG", "CAPSULE"),
+    ("Trikafta", "100-50-75 MG", "TABLET"),
+    ("Jakafi", "10 MG", "TABLET"),
+    ("Imbruvica", "420 MG", "TABLET"),
+    ("Inhale", "200 MCG", "TABLET"),
+]
+CITIES = [
+    ("Philadelphia", "PA", "191"), ("Pittsburgh", "PA", "152"), ("Columbus", "OH", "432"),
+    ("Cleveland", "OH", "441"), ("Baltimore", "MD", "212"), ("Newark", "NJ", "071"),
+    ("Richmond", "VA", "232"), ("Buffalo", "NY", "142"),
+]
+STREETS = ["Pennsylvania Ave", "Market St", "Oak Ln", "Maple Dr", "High St", "Chestnut St", "Lake Rd"]
+# Weighted so the demo dashboard looks like a real book of business.
+STATUS_WEIGHTS = [
+    (Status.REFERRAL_RECEIVED, 4), (Status.BENEFITS_INVESTIGATION, 5), (Status.PA_PENDING, 8),
+    (Status.PA_APPROVED, 4), (Status.PA_DENIED, 3), (Status.FINANCIAL_ASSISTANCE, 3),
+    (Status.DUE_FOR_FILL, 12), (Status.ORDER_SCHEDULED, 8), (Status.ORDER_SHIPPED, 18),
+    (Status.DELIVERED, 20), (Status.ON_HOLD, 4), (Status.DISCONTINUED, 6), (Status.TRANSFERRED, 2),
+]
+SHIPPED_STATUSES = {Status.ORDER_SHIPPED, Status.DELIVERED, Status.DUE_FOR_FILL, Status.ORDER_SCHEDULED}
+
+# (email, first, last, role) — the demo logins printed at the end.
+DEMO_USERS = [
+    ("prescriber@demo.test", "Jane", "Smith", User.Role.PRESCRIBER),
+    ("prescriber2@demo.test", "John", "Doe", User.Role.PRESCRIBER),
+    ("delegate@demo.test", "Dana", "Rivers", User.Role.DELEGATE),
+    ("pharmacist@demo.test", "Paul", "Chen", User.Role.PHARMACIST),
+    ("clinicadmin@demo.test", "Carla", "Mendes", User.Role.CLINIC_ADMIN),
+    ("ops@demo.test", "Olive", "Park", User.Role.OPS),
+]
+
+
+class Command(BaseCommand):
+    help = "Load deterministic demo data (idempotent). --scale N grows it to N prescriptions."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", type=int, default=600, help="Number of prescriptions")
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--quiet-logins", action="store_true")
+
+    def handle(self, *args, scale: int, seed: int, quiet_logins: bool, **options):
+        started = time.monotonic()
+        rng = random.Random(seed)
+        with transaction.atomic():
+            pharmacies, prescribers = self._directory(rng, scale)
+            users = self._users(prescribers, pharmacies)
+        existing = Prescription.objects.count()
+        if existing < scale:
+            self._patients_and_prescriptions(rng, scale, existing, prescribers, pharmacies)
+        self.stdout.write(
+            f"Demo data ready: {Patient.objects.count()} patients, "
+            f"{Prescription.objects.count()} prescriptions, {Prescriber.objects.count()} "
+            f"prescribers ({time.monotonic() - started:.1f}s)."
+        )
+        if not quiet_logins:
+            self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+            for email, first, last, role in DEMO_USERS:
+                self.stdout.write(f"  {users[email].get_role_display():<22} {email}")
+            self.stdout.write(
+                "  Each account sets up its authenticator (TOTP) at first sign-in."
+            )
+
+    def _directory(self, rng: random.Random, scale: int):
+        main, _ = Pharmacy.objects.get_or_create(
+            code="carelink",
+            defaults={"name": "CareLink Specialty Pharmacy", "address": "100 Market St, Philadelphia, PA 19106", "phone": "2155550100"},
+        )
+        north, _ = Pharmacy.objects.get_or_create(
+            code="northside",
+            defaults={"name": "Northside Specialty Pharmacy", "address": "42 Lake Rd, Cleveland, OH 44101", "phone": "2165550142"},
+        )
+        # Enough prescribers that the first demo prescriber has ~2% of a large book.
+        count = max(40, scale // 2000)
+        prescribers = list(Prescriber.objects.order_by("pk"))
+        if len(prescribers) < count:
+            new = []
+            used = {p.npi for p in prescribers}
+            for index in range(len(prescribers), count):
+                if index == 0:
+                    first, last = "Jane", "Smith"
+                elif index == 1:
+                    first, last = "John", "Doe"
+                else:
+                    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                npi = make_npi(f"1{index:08d}")
+                assert npi not in used
+                city, state, zip3 = rng.choice(CITIES)
+                new.append(
+                    Prescriber(
+                        npi=npi, first_name=first, last_name=last, credential="MD",
+                        practice_name=f"{last} Specialty Care",
+                        address_line1=f"{rng.randint(10, 9999)} {rng.choice(STREETS)}",
+                        city=city, state=state, zip_code=f"{zip3}{rng.randint(0, 99):02d}",
+                        phone=f"{rng.randint(201, 989)}555{rng.randint(0, 9999):04d}",
+                    )
+                )
+            Prescriber.objects.bulk_create(new)
+            prescribers = list(Prescriber.objects.order_by("pk"))
+        return [main, north], prescribers
+
+    def _users(self, prescribers, pharmacies) -> dict[str, User]:
+        users = {}
+        for email, first, last, role in DEMO_USERS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email, DEMO_PASSWORD, first_name=first, last_name=last, role=role,
+                    is_staff=role == User.Role.OPS, is_superuser=role == User.Role.OPS,
+                )
+            users[email] = user
+        jane, john = prescribers[0], prescribers[1]
+        User.objects.filter(pk=users["prescriber@demo.test"].pk).update(prescriber=jane)
+        User.objects.filter(pk=users["prescriber2@demo.test"].pk).update(prescriber=john)
+        Delegation.objects.get_or_create(delegate=users["delegate@demo.test"], prescriber=jane)
+        group, _ = CareGroup.objects.get_or_create(
+            name="Immunology & Oncology team", defaults={"pharmacy": pharmacies[0]}
+        )
+        # The pharmacist's care group covers Jane Smith and half the directory, not John Doe.
+        group.prescribers.add(jane, *prescribers[2::2])
+        group.pharmacists.add(users["pharmacist@demo.test"])
+        other, _ = CareGroup.objects.get_or_create(
+            name="Northside team", defaults={"pharmacy": pharmacies[1]}
+        )
+        other.prescribers.add(john, *prescribers[3::2])
+        return users
+
+    def _patients_and_prescriptions(self, rng, scale, existing, prescribers, pharmacies):
+        today = timezone.localdate()
+        statuses = [s for s, _ in STATUS_WEIGHTS]
+        weights = [w for _, w in STATUS_WEIGHTS]
+        patient_target = max(1, scale // 5)
+        patients_existing = Patient.objects.count()
+        batch = []
+        for index in range(patients_existing, patient_target):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            city, state, zip3 = rng.choice(CITIES)
+            batch.append(
+                Patient(
+                    pharmacy_patient_id=f"P{index + 1:07d}",
+                    first_name=first, last_name=last,
+                    date_of_birth=dt.date(1940, 1, 1) + dt.timedelta(days=rng.randint(0, 29000)),
+                    sex=rng.choice("FMFMU"),
+                    phone=f"{rng.randint(201, 989)}555{rng.randint(0, 9999):04d}",
+                    email=f"{first}.{last}{index}@example.com".lower(),
+                    address_line1=f"{rng.randint(1, 9999)} {rng.choice(STREETS)}".upper(),
+                    city=city.upper(), state=state, zip_code=f"{zip3}{rng.randint(0, 99):02d}",
+                )
+            )
+            if len(batch) >= 5000:
+                Patient.objects.bulk_create(batch)
+                batch = []
+        Patient.objects.bulk_create(batch)
+        patient_ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+        now = timezone.now()
+        # Jane Smith (the first demo prescriber) gets a fixed ~2% share; the rest spread out.
+        prescriber_ids = [p.pk for p in prescribers]
+        jane_every = 8 if scale <= 5000 else 50
+        rx_batch, next_rx = [], existing
+        for index in range(existing, scale):
+            status = rng.choices(statuses, weights)[0]
+            name, strength, form = rng.choice(MEDICATIONS)
+            shipped = today - dt.timedelta(days=rng.randint(1, 120)) if status in SHIPPED_STATUSES else None
+            changed = now - dt.timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))
+            prescriber_id = prescriber_ids[0] if index % jane_every == 0 else rng.choice(prescriber_ids)
+            next_fill = (shipped or today) + dt.timedelta(days=28)
+            rx_batch.append(
+                Prescription(
+                    pharmacy_rx_id=f"RX{index + 1:08d}",
+                    rx_number=str(2100000 + index * 7),
+                    patient_id=patient_ids[index % len(patient_ids)],
+                    prescriber_id=prescriber_id,
+                    pharmacy=pharmacies[0] if index % 4 else pharmacies[1],
+                    medication_name=name, strength=strength, dosage_form=form,
+                    status=status, status_changed_at=changed,
+                    last_shipped=shipped, next_fill=next_fill,
+                    priority=next_fill.strftime("%b %Y"),
+                    refills_remaining=rng.randint(0, 11),
+                    written_date=today - dt.timedelta(days=rng.randint(30, 400)),
+                    created_at=changed - dt.timedelta(days=30), updated_at=changed,
+                )
+            )
+            next_rx = index + 1
+            if len(rx_batch) >= 5000:
+                self._save_rx(rx_batch)
+                rx_batch = []
+        self._save_rx(rx_batch)
+        return next_rx
+
+    def _save_rx(self, batch):
+        if not batch:
+            return
+        with transaction.atomic():
+            Prescription.objects.bulk_create(batch)
+            saved = Prescription.objects.filter(
+                pharmacy_rx_id__in=[p.pharmacy_rx_id for p in batch]
+            ).values_list("pk", "status", "status_changed_at", "created_at")
+            changes = []
+            for pk, status, changed, created in saved:
+                changes.append(StatusChange(prescription_id=pk, from_status="", to_status=Status.REFERRAL_RECEIVED, changed_at=created))
+                if status != Status.REFERRAL_RECEIVED:
+                    changes.append(StatusChange(prescription_id=pk, from_status=Status.REFERRAL_RECEIVED, to_status=status, changed_at=changed))
+            StatusChange.objects.bulk_create(changes, batch_size=5000)

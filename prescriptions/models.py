@@ -1,0 +1,295 @@
+"""Data the pharmacy owns: its prescriber directory, patients and prescriptions.
+
+Nothing here is typed in by portal users; it arrives by import (see importer.py). Every read by a
+user goes through a `visible_to(user)` queryset method.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import TYPE_CHECKING, Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .npi import validate_npi
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class PrescriberQuerySet(models.QuerySet["Prescriber"]):
+    def reachable_by(self, user: User) -> Self:
+        """Prescribers whose patients this user may see.
+
+        Three links, and only these: the user's own directory record (a prescriber), active
+        delegations (a delegate), and care-group membership (a pharmacist). A user may hold
+        several kinds of link; an inactive or anonymous user reaches nobody.
+        """
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(
+            Q(user=user)
+            | Q(delegations__delegate=user, delegations__revoked_at__isnull=True)
+            | Q(care_groups__pharmacists=user, care_groups__is_active=True)
+        ).distinct()
+
+
+class Prescriber(models.Model):
+    """An entry of the pharmacy's prescriber directory."""
+
+    npi = models.CharField("NPI", max_length=10, unique=True, validators=[validate_npi])
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    credential = models.CharField(max_length=20, blank=True, help_text="MD, DO, NP…")
+    practice_name = models.CharField(max_length=200, blank=True)
+    address_line1 = models.CharField("practice address", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+
+    objects = PrescriberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Pharmacy(models.Model):
+    code = models.SlugField(max_length=30, unique=True, help_text="The pharmacy's id in imports.")
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    npi = models.CharField("NPI", max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "pharmacies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CareGroup(models.Model):
+    """A set of prescribers a pharmacy team serves; its pharmacists see their prescriptions."""
+
+    name = models.CharField(max_length=200)
+    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="care_groups")
+    prescribers = models.ManyToManyField(Prescriber, related_name="care_groups", blank=True)
+    pharmacists = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="care_groups",
+        blank=True,
+        limit_choices_to={"role": "pharmacist"},
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IngestToken(models.Model):
+    """A bearer token with which one pharmacy's dispensing system pushes JSON records.
+
+    Only a SHA-256 digest is stored; the token itself is shown once, when it is created.
+    """
+
+    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.CASCADE, related_name="tokens")
+    label = models.CharField(max_length=100, blank=True)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.pharmacy} · {self.label or self.pk}"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, pharmacy: Pharmacy, label: str = "") -> tuple[IngestToken, str]:
+        token = secrets.token_urlsafe(32)
+        return cls.objects.create(pharmacy=pharmacy, label=label, digest=cls.hash(token)), token
+
+    @classmethod
+    def authenticate(cls, token: str) -> IngestToken | None:
+        found = (
+            cls.objects.select_related("pharmacy")
+            .filter(digest=cls.hash(token), revoked_at__isnull=True)
+            .first()
+        )
+        if found:
+            cls.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        return found
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def visible_to(self, user: User) -> Self:
+        """Patients with at least one prescription the user may see."""
+        return self.filter(
+            pk__in=Prescription.objects.visible_to(user).values("patient_id")
+        )
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        OTHER = "X", "Other"
+        UNKNOWN = "U", "Unknown"
+
+    pharmacy_patient_id = models.CharField(max_length=64, unique=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zip_code = models.CharField(max_length=10, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            models.Index(fields=["first_name"]),
+            models.Index(fields=["date_of_birth"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def address(self) -> str:
+        city_line = " ".join(p for p in [f"{self.city}," if self.city else "", self.state, self.zip_code] if p)
+        return ", ".join(p for p in [self.address_line1, city_line] if p)
+
+
+class Status(models.TextChoices):
+    """The pharmacy's status vocabulary; extend here (and in the importer's aliases)."""
+
+    REFERRAL_RECEIVED = "referral_received", "Referral Received"
+    BENEFITS_INVESTIGATION = "benefits_investigation", "Benefits Investigation"
+    PA_PENDING = "pa_pending", "Prior Authorization Pending"
+    PA_APPROVED = "pa_approved", "Prior Authorization Approved"
+    PA_DENIED = "pa_denied", "Prior Authorization Denied"
+    FINANCIAL_ASSISTANCE = "financial_assistance", "Financial Assistance"
+    DUE_FOR_FILL = "due_for_fill", "Due for Fill"
+    ORDER_SCHEDULED = "order_scheduled", "Order Scheduled"
+    ORDER_SHIPPED = "order_shipped", "Order Shipped"
+    DELIVERED = "delivered", "Delivered"
+    ON_HOLD = "on_hold", "On Hold"
+    DISCONTINUED = "discontinued", "Discontinued"
+    TRANSFERRED = "transferred", "Transferred"
+
+
+INACTIVE_STATUSES = frozenset({Status.DISCONTINUED, Status.TRANSFERRED})
+# Statuses a prescriber's office usually has to act on.
+NEEDS_ATTENTION_STATUSES = frozenset({Status.PA_PENDING, Status.PA_DENIED, Status.ON_HOLD})
+
+
+class PrescriptionQuerySet(models.QuerySet["Prescription"]):
+    def visible_to(self, user: User) -> Self:
+        """Prescriptions this user may read: by NPI, through delegation, or by care group."""
+        # A subquery on the few prescribers, not an OR of joins plus DISTINCT on the big table.
+        return self.filter(prescriber__in=Prescriber.objects.reachable_by(user).values("pk"))
+
+    def active(self) -> Self:
+        return self.exclude(status__in=INACTIVE_STATUSES)
+
+    def inactive(self) -> Self:
+        return self.filter(status__in=INACTIVE_STATUSES)
+
+
+class Prescription(models.Model):
+    pharmacy_rx_id = models.CharField(
+        max_length=64, unique=True, help_text="The pharmacy's id for this prescription."
+    )
+    rx_number = models.CharField("Rx number", max_length=32, db_index=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
+    prescriber = models.ForeignKey(
+        Prescriber, on_delete=models.PROTECT, related_name="prescriptions"
+    )
+    pharmacy = models.ForeignKey(
+        Pharmacy, on_delete=models.PROTECT, related_name="prescriptions", verbose_name="dispensing pharmacy"
+    )
+    medication_name = models.CharField(max_length=200)
+    strength = models.CharField(max_length=100, blank=True)
+    dosage_form = models.CharField("form", max_length=100, blank=True)
+    status = models.CharField(max_length=40, choices=Status.choices)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    last_shipped = models.DateField(null=True, blank=True)
+    next_fill = models.DateField(null=True, blank=True)
+    priority = models.CharField(max_length=40, blank=True)
+    refills_remaining = models.PositiveIntegerField(null=True, blank=True)
+    written_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = PrescriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            # The dashboard always filters by prescriber first, then sorts or narrows.
+            models.Index(fields=["prescriber", "status"]),
+            models.Index(fields=["prescriber", "last_shipped"]),
+            models.Index(fields=["prescriber", "next_fill"]),
+            models.Index(fields=["prescriber", "medication_name"]),
+            models.Index(fields=["prescriber", "-updated_at"]),
+            models.Index(fields=["patient", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rx {self.rx_number} · {self.medication}"
+
+    @property
+    def medication(self) -> str:
+        return " ".join(p for p in [self.medication_name, self.strength, self.dosage_form] if p)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in INACTIVE_STATUSES
+
+
+class StatusChange(models.Model):
+    """One status transition reported by the pharmacy (the prescription's timeline)."""
+
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=40, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=40, choices=Status.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [models.Index(fields=["prescription", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.prescription_id}: {self.from_status or '—'} → {self.to_status}"

@@ -1,0 +1,75 @@
+/* Small behaviours shared by every page: dialogs and the idle-session warning.
+   No inline scripts anywhere (the CSP forbids them); pages opt in with data- attributes. */
+(function () {
+  "use strict";
+
+  // Dialogs: <a|button data-dialog-open="id"> opens <dialog id="id"> as a modal (focus stays
+  // inside, Escape closes); [data-dialog-close] closes; a click on the backdrop closes.
+  var lastOpener = null;
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog && typeof dialog.showModal === "function") {
+        event.preventDefault();
+        lastOpener = opener;
+        if (!dialog.open) dialog.showModal();
+      }
+      return;
+    }
+    var closer = event.target.closest("[data-dialog-close]");
+    if (closer) {
+      var open = closer.closest("dialog");
+      if (open) { event.preventDefault(); open.close(); }
+      return;
+    }
+    if (event.target.tagName === "DIALOG" && event.target.open) {
+      var rect = event.target.getBoundingClientRect();
+      var inside = event.clientX >= rect.left && event.clientX <= rect.right &&
+                   event.clientY >= rect.top && event.clientY <= rect.bottom;
+      if (!inside) event.target.close();
+    }
+  });
+  document.addEventListener("close", function (event) {
+    if (event.target.tagName === "DIALOG" && lastOpener && document.contains(lastOpener)) {
+      lastOpener.focus();
+    }
+  }, true);
+  // Content loaded by htmx into a dialog marked data-open-on-load is shown at once.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog[data-open-on-load]");
+    if (dialog && !dialog.open) dialog.showModal();
+  });
+
+  // Idle warning: the server ends idle sessions; this only warns first and lets people stay.
+  var body = document.body;
+  var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);
+  var warnSeconds = parseInt(body.getAttribute("data-idle-warning-seconds") || "120", 10);
+  var idleDialog = document.getElementById("idle-dialog");
+  if (!idleSeconds || !idleDialog) return;
+  var lastActivity = Date.now();
+  var countdown = idleDialog.querySelector("[data-idle-countdown]");
+  function resetIdle() { lastActivity = Date.now(); }
+  document.addEventListener("htmx:afterRequest", resetIdle);
+  function keepAlive() {
+    var token = JSON.parse(body.getAttribute("hx-headers") || "{}")["x-csrftoken"];
+    fetch("/accounts/session/keep-alive/", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token },
+    }).then(function (response) {
+      if (response.ok) { resetIdle(); idleDialog.close(); }
+      else { window.location.assign("/accounts/login/"); }
+    });
+  }
+  idleDialog.querySelector("[data-idle-stay]").addEventListener("click", keepAlive);
+  setInterval(function () {
+    var left = idleSeconds - (Date.now() - lastActivity) / 1000;
+    if (left <= 0) { window.location.assign("/accounts/login/?timeout=1"); return; }
+    if (left <= warnSeconds) {
+      if (countdown) {
+        var minutes = Math.floor(left / 60), seconds = Math.floor(left % 60);
+        countdown.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+      }
+      if (!idleDialog.open) idleDialog.showModal();
+    }
+  }, 1000);
+})();

@@ -1,0 +1,33 @@
+import pytest
+
+from audit.log import record
+from audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_is_append_only(cast, rf):
+    request = rf.get("/dashboard/", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
+    request.user = cast.alice
+    event = record(request, AuditEvent.Action.VIEW, cast.pat_alice, patient=cast.pat_alice)
+    assert event.ip_address == "203.0.113.9"
+    assert event.user_email == cast.alice.email
+    assert event.object_type == "prescriptions.Patient"
+    with pytest.raises(RuntimeError):
+        event.save()
+    with pytest.raises(RuntimeError):
+        event.delete()
+
+
+def test_the_dashboard_is_audited(client_for, cast):
+    client_for(cast.alice).get("/dashboard/")
+    assert AuditEvent.objects.filter(user=cast.alice, action="list").exists()
+
+
+def test_the_admin_shows_audit_events_read_only(client_for, cast):
+    client = client_for(cast.olivia)
+    record(None, AuditEvent.Action.LOGIN, user=cast.alice)
+    response = client.get("/ops/audit/auditevent/")
+    assert response.status_code == 200
+    assert cast.alice.email in response.content.decode()
+    assert client.get("/ops/audit/auditevent/add/").status_code == 403

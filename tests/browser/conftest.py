@@ -1,0 +1,170 @@
+"""Browser tests: a real ASGI server (daphne) on a free port, driven by headless Chromium.
+
+pytest-django's live_server is WSGI (no websockets), so the server runs as a subprocess against
+the test database. Tests that use it must be `django_db(transaction=True)` so their data is
+committed where the server can read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import require
+
+AXE_JS = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+BASE_DIR = Path(settings.BASE_DIR)
+
+pytestmark = pytest.mark.browser
+
+# Playwright's sync API keeps an event loop running in the test thread; Django's ORM calls made
+# by fixtures in the same thread would otherwise refuse to run "from an async context".
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for_tests() -> str:
+    """The URL of the test database pytest-django created (not the development one)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def start_server(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_tests(),
+        "DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "AXES_FAILURE_LIMIT": "50",
+        **(extra_env or {}),
+    }
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    log = open(BASE_DIR / "artifacts" / f"server-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ASGI server exited early; see artifacts/server-{port}.log")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("ASGI server did not start within 30 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def portal_url(django_db_setup, django_db_blocker, chromium_available) -> str:
+    """Base URL of a daphne process serving the test database (one per test worker)."""
+    (BASE_DIR / "artifacts").mkdir(exist_ok=True)
+    port = free_port()
+    proc = start_server(port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(proc)
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 900}}
+
+
+def assert_accessible(page, context: str = "") -> None:
+    """Run axe-core on the current page and fail on any violation."""
+    # evaluate() is not subject to the page's CSP, unlike an injected <script>.
+    page.evaluate(AXE_JS.read_text())
+    result = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    violations = [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+    ]
+    assert not violations, f"axe violations on {context or page.url}:\n" + json.dumps(violations, indent=2)
+
+
+@pytest.fixture
+def screenshot(request):
+    """`screenshot(page, name)` saves artifacts/screenshots/<name>.png for a person to look at."""
+    folder = BASE_DIR / "artifacts" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def _shot(page, name: str, full_page: bool = True) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return _shot
+
+
+def totp_now(device) -> str:
+    """The current code of a django-otp TOTPDevice, as an authenticator app would show it."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def sign_in(page, base_url: str, email: str, password: str) -> None:
+    """Sign in through the form; MFA steps are completed by the caller where required."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing():
+    """Browser tests sign in through a separate server process: keep the real hasher."""
+
+
+
+
+def require_chromium() -> None:
+    require(Path("/usr/bin/chromium").exists(), "Chromium (/usr/bin/chromium)")
+
+
+def complete_mfa(page, user) -> None:
+    """Finish the second factor after the password step, if the portal asks for it.
+
+    Until MFA enforcement lands this is a no-op; the accounts issue replaces it with the
+    enrolment/verification steps (computing codes with `totp_now`).
+    """
+    return None

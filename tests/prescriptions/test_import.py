@@ -1,0 +1,177 @@
+"""import_prescriptions and the importer: idempotent upsert, per-row errors, file-level errors."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from prescriptions.importer import REQUIRED_COLUMNS
+from prescriptions.models import Patient, Prescription, Status, StatusChange
+
+pytestmark = pytest.mark.django_db
+
+HEADER = REQUIRED_COLUMNS + ["patient_sex", "last_shipped", "refills_remaining", "pharmacy"]
+
+
+def row(cast, **overrides):
+    base = {
+        "patient_id": "P-NEW",
+        "patient_first_name": "Nina",
+        "patient_last_name": "Novak",
+        "patient_dob": "1985-04-12",
+        "rx_id": "RX9001",
+        "rx_number": "9001",
+        "medication_name": "Skyrizi",
+        "status": "Due for Fill",
+        "prescriber_npi": cast.npi_alice.npi,
+        "patient_sex": "F",
+        "last_shipped": "01/19/2025",
+        "refills_remaining": "3",
+        "pharmacy": "main",
+    }
+    return base | overrides
+
+
+def write_csv(tmp_path, rows, header=HEADER, name="rx.csv", encoding="utf-8"):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = tmp_path / name
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return str(path)
+
+
+def run(path, *args):
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_prescriptions", path, *args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_it_creates_then_changes_nothing_on_reimport(cast, tmp_path):
+    path = write_csv(tmp_path, [row(cast), row(cast, rx_id="RX9002", rx_number="9002")])
+    code, out, _ = run(path)
+    assert code == 0
+    assert "2 created" in out
+    rx = Prescription.objects.get(pharmacy_rx_id="RX9001")
+    assert rx.status == Status.DUE_FOR_FILL
+    assert rx.last_shipped.isoformat() == "2025-01-19"
+    assert rx.patient.first_name == "Nina"
+    before = list(Prescription.objects.order_by("pk").values())
+    changes = StatusChange.objects.count()
+    code, out, _ = run(path)
+    assert "0 created, 0 updated, 2 unchanged" in out
+    assert list(Prescription.objects.order_by("pk").values()) == before
+    assert StatusChange.objects.count() == changes
+
+
+def test_it_records_a_status_change_once(cast, tmp_path, django_capture_on_commit_callbacks):
+    run(write_csv(tmp_path, [row(cast)]))
+    path = write_csv(tmp_path, [row(cast, status="Order Shipped")], name="second.csv")
+    received = []
+    from prescriptions.importer import prescription_status_changed
+
+    def handler(sender, changes, **kw):
+        received.extend(changes)
+
+    prescription_status_changed.connect(handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            run(path)
+            run(path)
+    finally:
+        prescription_status_changed.disconnect(handler)
+    rx = Prescription.objects.get(pharmacy_rx_id="RX9001")
+    assert rx.status == Status.ORDER_SHIPPED
+    assert list(rx.status_changes.values_list("from_status", "to_status")) == [
+        ("", Status.DUE_FOR_FILL),
+        (Status.DUE_FOR_FILL, Status.ORDER_SHIPPED),
+    ]
+    assert received == [(rx.pk, Status.DUE_FOR_FILL, Status.ORDER_SHIPPED)]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"prescriber_npi": "1234567890"}, "is not a valid NPI"),
+        ({"prescriber_npi": "1234567893"}, "is not in the prescriber directory"),
+        ({"patient_dob": "31/31/1985"}, "patient_dob '31/31/1985' is not a date"),
+        ({"last_shipped": "yesterday"}, "last_shipped 'yesterday' is not a date"),
+        ({"status": "Lost in space"}, "is not a known status"),
+        ({"patient_first_name": ""}, "Missing value for patient_first_name"),
+        ({"refills_remaining": "-1"}, "not a whole number"),
+        ({"pharmacy": "nowhere"}, "not a known pharmacy"),
+    ],
+)
+def test_it_rejects_a_bad_row_and_writes_nothing_of_it(cast, tmp_path, overrides, message):
+    good = row(cast, rx_id="RX9100", patient_id="P-GOOD")
+    bad = row(cast, **overrides)
+    code, out, err = run(write_csv(tmp_path, [good, bad]))
+    assert code == 2
+    assert "1 created" in out and "1 rejected" in out
+    assert f"row 3: " in err and message in err
+    assert not Prescription.objects.filter(pharmacy_rx_id="RX9001").exists()
+    assert not Patient.objects.filter(pharmacy_patient_id="P-NEW").exists()
+
+
+def test_it_rejects_a_duplicate_rx_id_in_the_file(cast, tmp_path):
+    code, out, err = run(write_csv(tmp_path, [row(cast), row(cast, medication_name="Other")]))
+    assert "appears more than once" in err
+    assert Prescription.objects.get(pharmacy_rx_id="RX9001").medication_name == "Skyrizi"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty"),
+        (",".join(REQUIRED_COLUMNS).encode() + b"\n", "no data rows"),
+        (b"patient_id,rx_id\nP1,R1\n", "Missing required columns"),
+        (",".join(REQUIRED_COLUMNS + ["shoe_size"]).encode() + b"\n", "Unknown columns: shoe_size"),
+    ],
+)
+def test_it_refuses_a_malformed_file_and_changes_nothing(cast, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    before = Prescription.objects.count()
+    with pytest.raises(CommandError, match=message):
+        call_command("import_prescriptions", str(path))
+    assert Prescription.objects.count() == before
+
+
+def test_it_refuses_a_non_utf8_file_before_writing_anything(cast, tmp_path):
+    rows = [row(cast, rx_id=f"RX{n}", rx_number=str(n)) for n in range(5)]
+    rows.append(row(cast, rx_id="RX-LATIN", patient_last_name="Muñoz"))
+    path = write_csv(tmp_path, rows, encoding="latin-1")
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("import_prescriptions", path)
+    assert not Prescription.objects.filter(pharmacy_rx_id__startswith="RX0").exists()
+    assert Prescription.objects.count() == 5  # the cast's
+
+
+def test_it_reads_excel_csv_with_bom_crlf_and_blank_trailing_rows(cast, tmp_path):
+    path = write_csv(tmp_path, [row(cast)])
+    data = open(path, encoding="utf-8").read().replace("\n", "\r\n")
+    (tmp_path / "excel.csv").write_bytes(b"\xef\xbb\xbf" + data.encode() + b",,,,\r\n\r\n")
+    code, out, _ = run(str(tmp_path / "excel.csv"))
+    assert code == 0 and "1 created" in out
+
+
+def test_it_imports_json(cast, tmp_path):
+    path = tmp_path / "rx.json"
+    path.write_text(json.dumps({"records": [row(cast)]}))
+    code, out, _ = run(str(path))
+    assert code == 0 and "1 created" in out
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(CommandError, match="not valid JSON"):
+        call_command("import_prescriptions", str(bad))
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    with pytest.raises(CommandError, match="no records"):
+        call_command("import_prescriptions", str(empty))

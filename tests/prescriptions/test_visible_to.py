@@ -1,0 +1,79 @@
+"""Access control: each role sees exactly its prescriptions and patients, nothing else."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.models import Delegation
+from prescriptions.models import CareGroup, Patient, Prescription
+
+pytestmark = pytest.mark.django_db
+
+
+def rx_keys(user):
+    return set(Prescription.objects.visible_to(user).values_list("pharmacy_rx_id", flat=True))
+
+
+def patient_keys(user):
+    return set(Patient.objects.visible_to(user).values_list("pharmacy_patient_id", flat=True))
+
+
+ALICE_RX = {"RX1001", "RX1002", "RX3001"}
+CAROL_RX = {"RX2001", "RX3002"}
+
+
+def test_it_shows_a_prescriber_the_prescriptions_carrying_her_npi(cast):
+    assert rx_keys(cast.alice) == ALICE_RX
+    assert rx_keys(cast.carol) == CAROL_RX
+    assert patient_keys(cast.alice) == {"P-A", "P-S"}
+
+
+def test_it_shows_a_delegate_what_the_prescriber_sees(cast):
+    assert rx_keys(cast.bob) == ALICE_RX
+    assert patient_keys(cast.bob) == {"P-A", "P-S"}
+
+
+def test_it_hides_everything_from_a_revoked_delegate(cast):
+    Delegation.objects.get(delegate=cast.bob).revoke()
+    assert rx_keys(cast.bob) == set()
+    assert patient_keys(cast.bob) == set()
+
+
+def test_it_shows_a_pharmacist_the_care_groups_prescriptions(cast):
+    assert rx_keys(cast.phil) == ALICE_RX
+    cast.care_group.prescribers.add(cast.npi_carol)
+    assert rx_keys(cast.phil) == ALICE_RX | CAROL_RX
+
+
+def test_it_hides_an_inactive_care_group(cast):
+    CareGroup.objects.filter(pk=cast.care_group.pk).update(is_active=False)
+    assert rx_keys(cast.phil) == set()
+
+
+def test_it_shows_nothing_to_an_outsider_ops_or_anonymous(cast):
+    assert rx_keys(cast.mallory) == set()
+    assert rx_keys(cast.olivia) == set()  # staff do not read PHI through the portal
+    assert rx_keys(AnonymousUser()) == set()
+    assert patient_keys(cast.mallory) == set()
+
+
+def test_it_hides_everything_from_a_deactivated_user(cast):
+    cast.alice.is_active = False
+    cast.alice.save()
+    assert rx_keys(cast.alice) == set()
+
+
+def test_it_unions_the_links_of_a_user_with_two_roles_worth(cast):
+    # Carol (a prescriber) also delegates for Alice: she sees both books, once each.
+    Delegation.objects.create(delegate=cast.carol, prescriber=cast.npi_alice)
+    assert rx_keys(cast.carol) == ALICE_RX | CAROL_RX
+    assert Prescription.objects.visible_to(cast.carol).count() == 5
+    # …and a pharmacist who is also in two overlapping groups sees each row once.
+    second = CareGroup.objects.create(name="Second", pharmacy=cast.pharmacy)
+    second.prescribers.add(cast.npi_alice)
+    second.pharmacists.add(cast.phil)
+    assert Prescription.objects.visible_to(cast.phil).count() == 3
+
+
+def test_the_shared_patient_shows_only_own_prescriptions(cast):
+    shared = Prescription.objects.visible_to(cast.alice).filter(patient=cast.pat_shared)
+    assert set(shared.values_list("pharmacy_rx_id", flat=True)) == {"RX3001"}
