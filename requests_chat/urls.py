@@ -1,3 +1,16 @@
+from django.urls import path
+
+from . import views
+
 app_name = "requests_chat"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.request_list, name="list"),
+    path("new/", views.create, name="create"),
+    path("new/prescriptions/", views.prescription_options, name="prescription_options"),
+    path("rx/<int:prescription_pk>/", views.for_prescription, name="for_prescription"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/messages/", views.send, name="send"),
+    path("<int:pk>/messages/since/", views.messages_since, name="messages_since"),
+    path("documents/<int:pk>/", views.document, name="document"),
+]
