@@ -30,7 +30,7 @@ def env_secret(name: str, default: str = "") -> str:
     """Read NAME, or the file named by NAME_FILE (Docker secrets)."""
     if path := os.getenv(f"{name}_FILE"):
         return Path(path).read_text().strip()
-    return os.getenv(name, default)
+    return os.getenv(name) or default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -187,7 +187,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Security headers; HTTPS-only cookies and HSTS when not in DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "SAMEORIGIN"  # the PDF viewer frames our own document view
+# Nothing is framed except the PDF document view (it uses @xframe_options_sameorigin).
+X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
