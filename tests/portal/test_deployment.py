@@ -25,9 +25,11 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args, env):
+    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it.
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR, env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR, env={**base, **env}, capture_output=True, text=True, timeout=120,
     )
 
 
