@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+
+from accounts.models import User
+
+from .validation import MSG_FIRST, MSG_LAST, NAME_MAX, clean_email, clean_mobile
+
+
+class InviteRowForm(forms.Form):
+    """One patient on the 'Send an Invitation' form."""
+
+    first_name = forms.CharField(label="First Name", max_length=NAME_MAX, error_messages={"required": MSG_FIRST})
+    last_name = forms.CharField(label="Last Name", max_length=NAME_MAX, error_messages={"required": MSG_LAST})
+    email = forms.CharField(label="Email", required=False, max_length=254,
+                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    mobile = forms.CharField(label="Mobile Number", required=False, max_length=30,
+                             widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+
+    def clean_email(self) -> str:
+        return clean_email(self.cleaned_data.get("email", ""))
+
+    def clean_mobile(self) -> str:
+        return clean_mobile(self.cleaned_data.get("mobile", ""))
+
+
+InviteFormSet = forms.formset_factory(InviteRowForm, extra=0, min_num=1, validate_min=True, max_num=50)
+
+
+class CSVUploadForm(forms.Form):
+    csv_file = forms.FileField(label="CSV file", error_messages={"required": "Choose a .csv file to import."})
+
+
+class JoinCodeForm(forms.Form):
+    code = forms.RegexField(
+        label="Invite Code", regex=r"^\s*\d{6}\s*$", max_length=10,
+        error_messages={"invalid": "Enter the 6-digit invite code.", "required": "Enter the 6-digit invite code."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+    last_name = forms.CharField(label="Last Name", required=False, max_length=NAME_MAX,
+                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    date_of_birth = forms.DateField(label="Date of Birth", required=False,
+                                    widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+                                    help_text="Enter your last name, or your date of birth if your clinic has it.")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("last_name") and not data.get("date_of_birth"):
+            raise forms.ValidationError("Enter your last name or your date of birth.")
+        return data
+
+
+class JoinAccountForm(forms.Form):
+    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password1 = forms.CharField(label="Password", strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                help_text=password_validation.password_validators_help_text_html())
+    password2 = forms.CharField(label="Confirm Password", strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, first_name: str = "", last_name: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_name, self.last_name = first_name, last_name
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email already exists. Use another email, or ask your clinic for help."
+            )
+        return email
+
+    def clean(self):
+        data = super().clean()
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif p1:
+            probe = User(email=data.get("email", ""), first_name=self.first_name, last_name=self.last_name)
+            try:
+                password_validation.validate_password(p1, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data

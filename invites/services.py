@@ -1,0 +1,388 @@
+"""Writes with side effects: creating invites, queueing deliveries, CSV import, joining."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Clinic, ClinicMembership, ClinicPatient, Invite, default_expiry, generate_code
+from .validation import dedupe_keys, validate_patient
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+CSV_HEADER = ["First Name", "Last Name", "Email", "Mobile Number"]
+CSV_FIELDS = ["first_name", "last_name", "email", "mobile"]
+CSV_MAX_ROWS = getattr(settings, "INVITE_CSV_MAX_ROWS", 10_000)
+CSV_MAX_BYTES = getattr(settings, "INVITE_CSV_MAX_BYTES", 2 * 1024 * 1024)
+# Deliveries are queued in batches: one task per batch keeps a 10,000-row import quick.
+DELIVERY_BATCH = 200
+# Code entry throttles (per client IP, and for everyone together), per window.
+CODE_WINDOW_SECONDS = 15 * 60
+CODE_ATTEMPTS_PER_IP = getattr(settings, "INVITE_CODE_ATTEMPTS_PER_IP", 10)
+CODE_ATTEMPTS_GLOBAL = getattr(settings, "INVITE_CODE_ATTEMPTS_GLOBAL", 300)
+
+
+# Creating and delivering ---------------------------------------------------------------------
+
+
+def existing_keys(clinic: Clinic) -> set[str]:
+    """Dedupe keys of everyone already invited (not removed) to, or joined, this clinic."""
+    keys: set[str] = set()
+    rows = Invite.objects.filter(clinic=clinic, removed_at__isnull=True).values_list(
+        "email", "mobile", "first_name", "last_name"
+    )
+    for email, mobile, first, last in rows:
+        keys |= dedupe_keys(email, mobile, first, last)
+    joined = ClinicPatient.objects.filter(clinic=clinic).values_list("user__email", "user__phone")
+    for email, phone in joined:
+        keys.add(f"e:{email.lower()}")
+        if phone:
+            keys.add(f"m:{phone}")
+    return keys
+
+
+def _fresh_codes(count: int) -> list[str]:
+    taken = set(Invite.objects.live().values_list("code", flat=True))
+    codes: list[str] = []
+    while len(codes) < count:
+        code = generate_code()
+        if code not in taken:
+            taken.add(code)
+            codes.append(code)
+    return codes
+
+
+def create_invites(
+    *, clinic: Clinic, provider: ClinicMembership, patients: list[dict], invited_by: User
+) -> list[Invite]:
+    """Bulk-create invites with codes unique among live invites (retried on a rare race)."""
+    for attempt in range(3):
+        codes = _fresh_codes(len(patients))
+        now = timezone.now()
+        invites = [
+            Invite(
+                clinic=clinic, provider=provider, invited_by=invited_by, invited_at=now,
+                expires_at=default_expiry(), code=code,
+                first_name=p["first_name"], last_name=p["last_name"],
+                email=p.get("email", ""), mobile=p.get("mobile", ""),
+            )
+            for p, code in zip(patients, codes, strict=True)
+        ]
+        try:
+            with transaction.atomic():
+                created = Invite.objects.bulk_create(invites, batch_size=500)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            continue
+        if not created or created[0].pk is None:
+            # Backends without RETURNING: read the ids back by their (unique, live) codes.
+            by_code = dict(Invite.objects.live().filter(code__in=codes).values_list("code", "pk"))
+            for invite in created:
+                invite.pk = by_code[invite.code]
+        return created
+    return []
+
+
+def queue_deliveries(invites: list[Invite]) -> None:
+    """Queue email/SMS for invites that have an address; nothing is sent inline."""
+    from .tasks import deliver_invites
+
+    ids = [i.pk for i in invites if i.email or i.mobile]
+    for start in range(0, len(ids), DELIVERY_BATCH):
+        deliver_invites.enqueue(ids[start : start + DELIVERY_BATCH])
+
+
+@dataclass
+class InviteOutcome:
+    invited: list[Invite] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+
+
+def invite_patients(
+    *, clinic: Clinic, provider: ClinicMembership, patients: list[dict], invited_by: User
+) -> InviteOutcome:
+    """Invite already-validated patients; skip anyone already invited to or joined the clinic."""
+    outcome = InviteOutcome()
+    seen = existing_keys(clinic)
+    fresh = []
+    for patient in patients:
+        keys = dedupe_keys(patient["email"], patient["mobile"], patient["first_name"], patient["last_name"])
+        if keys & seen:
+            outcome.duplicates.append(patient)
+            continue
+        seen |= keys
+        fresh.append(patient)
+    if fresh:
+        outcome.invited = create_invites(
+            clinic=clinic, provider=provider, patients=fresh, invited_by=invited_by
+        )
+        queue_deliveries(outcome.invited)
+    return outcome
+
+
+def resend_invite(*, invite: Invite) -> None:
+    """Send again with a fresh expiry (and link); works after Error Sending and expiry."""
+    invite.status = Invite.Status.PENDING
+    invite.error_reason = ""
+    invite.expires_at = default_expiry()
+    invite.failed_attempts = 0
+    if Invite.objects.live().filter(code=invite.code).exclude(pk=invite.pk).exists():
+        invite.code = _fresh_codes(1)[0]
+    invite.save(update_fields=["status", "error_reason", "expires_at", "failed_attempts", "code"])
+    queue_deliveries([invite])
+
+
+def invite_message(invite: Invite, token: str) -> tuple[str, str]:
+    """Subject and text of an invitation: the clinic's name, the link and the code only."""
+    from django.urls import reverse
+
+    base = settings.SITE_URL.rstrip("/")
+    link = base + reverse("invites:join_link", args=[token])
+    code_page = base + reverse("invites:join_code")
+    subject = f"{invite.clinic.name} invites you to its virtual clinic"
+    body = (
+        f"Hello {invite.first_name},\n\n"
+        f"{invite.clinic.name} has invited you to join its virtual clinic on {settings.PRODUCT_NAME}.\n\n"
+        f"Join here: {link}\n\n"
+        f"Or go to {code_page} and enter your invite code {invite.code}.\n"
+        f"The invitation expires on {timezone.localdate(invite.expires_at):%B %d, %Y}.\n"
+    )
+    return subject, body
+
+
+def deliver_invite(invite: Invite) -> None:
+    """Send one invite by email and/or SMS; a failure marks it Error Sending with the reason."""
+    from django.core.mail import send_mail
+
+    from .sms import SMSError, send_sms
+
+    if not invite.is_live:
+        return
+    token = invite.mint_token()
+    subject, body = invite_message(invite, token)
+    errors = []
+    if invite.email:
+        try:
+            send_mail(subject, body, None, [invite.email])
+        except Exception as exc:  # SMTP and friends raise many kinds
+            errors.append(f"Email failed: {exc}")
+    if invite.mobile:
+        try:
+            send_sms(to=invite.mobile, body=f"{subject}. {body}")
+        except SMSError as exc:
+            errors.append(str(exc))
+    if errors:
+        invite.mark_error("; ".join(errors))
+    else:
+        invite.mark_sent()
+
+
+# CSV import ----------------------------------------------------------------------------------
+
+
+class CSVRefused(Exception):
+    """The whole file is refused; the message says why."""
+
+
+@dataclass
+class RowResult:
+    line: int
+    values: dict
+    outcome: str  # "invited", "duplicate", "rejected"
+    reason: str = ""
+
+
+@dataclass
+class ImportResult:
+    rows: list[RowResult]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.rows if r.outcome == outcome)
+
+    @property
+    def invited(self) -> int:
+        return self.count("invited")
+
+    @property
+    def duplicates(self) -> int:
+        return self.count("duplicate")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+
+def header_difference(header: list[str]) -> str:
+    """A message naming how `header` differs from the template's header row."""
+    expected = ", ".join(CSV_HEADER)
+    missing = [c for c in CSV_HEADER if c not in header]
+    extra = [c for c in header if c not in CSV_HEADER]
+    parts = []
+    if len(missing) == 1 and len(extra) == 1:
+        parts.append(f'the column "{extra[0]}" should be named "{missing[0]}"')
+    else:
+        if missing:
+            parts.append("missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(f'"{c}"' for c in missing))
+        if extra:
+            parts.append("unexpected column" + ("s " if len(extra) > 1 else " ") + ", ".join(f'"{c}"' for c in extra or ["(blank)"]))
+    if not parts:
+        parts.append("the columns are in a different order")
+    return (
+        f"The header row does not match the CSV template: {'; '.join(parts)}. "
+        f"Row 1 must be exactly: {expected}. Nothing was imported."
+    )
+
+
+def read_csv(data: bytes) -> list[tuple[int, list[str]]]:
+    """Decode and parse an uploaded file into (line number, cells) data rows, or refuse it."""
+    if len(data) > CSV_MAX_BYTES:
+        raise CSVRefused(
+            f"The file is larger than {CSV_MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files."
+        )
+    if b"\x00" in data:
+        raise CSVRefused("This file is not a CSV text file. Save it from your spreadsheet as CSV and try again.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CSVRefused(
+            "The file is not UTF-8 encoded. In your spreadsheet choose "
+            '"CSV UTF-8 (Comma delimited)" when saving, and import it again.'
+        ) from None
+    if any(ord(ch) < 32 and ch not in "\r\n\t" for ch in text[:4096]):
+        raise CSVRefused("This file is not a CSV text file. Save it from your spreadsheet as CSV and try again.")
+    try:
+        parsed = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise CSVRefused(f"The file could not be read as CSV ({exc}).") from None
+    if not parsed or not any(c.strip() for c in parsed[0]):
+        raise CSVRefused("The file is empty. Use the CSV template and add one patient per row.")
+    header = [c.strip() for c in parsed[0]]
+    if header != CSV_HEADER:
+        raise CSVRefused(header_difference(header))
+    rows = [(n, cells) for n, cells in enumerate(parsed[1:], start=2) if any(c.strip() for c in cells)]
+    if not rows:
+        raise CSVRefused("The file has no patient rows. Add one patient per row, starting on row 2.")
+    if len(rows) > CSV_MAX_ROWS:
+        raise CSVRefused(
+            f"The file has {len(rows):,} patient rows; at most {CSV_MAX_ROWS:,} can be imported at once. "
+            "Split it into smaller files."
+        )
+    return rows
+
+
+def import_invites(
+    *, clinic: Clinic, provider: ClinicMembership, data: bytes, invited_by: User
+) -> ImportResult:
+    """Validate every row, then (only if none is rejected) invite the new patients at once.
+
+    Raises CSVRefused when the file itself is unusable. Rows that duplicate an invite or patient
+    of the clinic, or an earlier row of the file, are skipped; they never block the import.
+    """
+    rows = read_csv(data)
+    seen = existing_keys(clinic)
+    in_file: dict[str, int] = {}
+    results: list[RowResult] = []
+    for line, cells in rows:
+        padded = (cells + [""] * 4)[:4]
+        values, errors = validate_patient(*padded)
+        if len(cells) > 4 and any(c.strip() for c in cells[4:]):
+            results.append(RowResult(line, values, "rejected", f"Row has {len(cells)} cells; the template has 4."))
+            continue
+        if errors:
+            results.append(RowResult(line, values, "rejected", " ".join(errors.values())))
+            continue
+        keys = dedupe_keys(values["email"], values["mobile"], values["first_name"], values["last_name"])
+        if keys & seen:
+            results.append(RowResult(line, values, "duplicate", "Already invited to or joined this clinic."))
+            continue
+        if first := next((in_file[k] for k in keys if k in in_file), None):
+            results.append(RowResult(line, values, "duplicate", f"Same patient as row {first}."))
+            continue
+        for k in keys:
+            in_file[k] = line
+        results.append(RowResult(line, values, "invited"))
+    result = ImportResult(results)
+    if result.rejected:
+        # Nothing is sent until every row is right: the page lists what to fix.
+        for row in results:
+            if row.outcome == "invited":
+                row.outcome = "ready"
+        return result
+    to_invite = [r.values for r in results if r.outcome == "invited"]
+    if to_invite:
+        created = create_invites(clinic=clinic, provider=provider, patients=to_invite, invited_by=invited_by)
+        queue_deliveries(created)
+    return result
+
+
+# Joining -------------------------------------------------------------------------------------
+
+
+class Throttled(Exception):
+    pass
+
+
+def _hit(key: str, limit: int) -> bool:
+    """Count one attempt under `key`; True when the limit is exceeded."""
+    cache.add(key, 0, CODE_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, CODE_WINDOW_SECONDS)
+        count = 1
+    return count > limit
+
+
+def find_invite_by_code(
+    *, code: str, last_name: str = "", date_of_birth: dt.date | None = None, client: str
+) -> Invite | None:
+    """The live invite matching the code AND the patient's last name (or date of birth).
+
+    Every attempt counts against the client's and the global throttle (raising Throttled);
+    a right code with the wrong name counts against the invite, which retires after five.
+    """
+    if _hit(f"invites:code:ip:{client}", CODE_ATTEMPTS_PER_IP) or _hit(
+        "invites:code:all", CODE_ATTEMPTS_GLOBAL
+    ):
+        raise Throttled
+    invite = Invite.objects.live().select_related("clinic").filter(code=code.strip()).first()
+    if invite is None:
+        return None
+    if invite.date_of_birth and date_of_birth:
+        matches = invite.date_of_birth == date_of_birth
+    else:
+        matches = bool(last_name) and invite.last_name.strip().casefold() == last_name.strip().casefold()
+    if not matches:
+        invite.record_wrong_attempt()
+        return None
+    return invite
+
+
+def find_invite_by_token(token: str) -> Invite | None:
+    from .models import hash_token
+
+    return Invite.objects.live().select_related("clinic", "provider__user").filter(token_hash=hash_token(token)).first()
+
+
+@transaction.atomic
+def accept_invite(*, invite: Invite, user: User) -> ClinicPatient:
+    """Link the patient to the invite's clinic and provider; the invite becomes Accepted."""
+    invite = Invite.objects.select_for_update().get(pk=invite.pk)
+    link, _ = ClinicPatient.objects.get_or_create(
+        clinic=invite.clinic, user=user, defaults={"provider": invite.provider, "invite": invite}
+    )
+    invite.status = Invite.Status.ACCEPTED
+    invite.accepted_at = timezone.now()
+    invite.token_hash = None
+    invite.save(update_fields=["status", "accepted_at", "token_hash"])
+    return link

@@ -1,0 +1,84 @@
+"""Pluggable SMS backends, chosen by settings.SMS_BACKEND (like Django's EMAIL_BACKEND).
+
+- ConsoleSMSBackend (default): prints the message; for development.
+- FileSMSBackend: appends one JSON line per message to SMS_FILE_PATH; for tests and demos.
+- LocmemSMSBackend: keeps messages in `outbox` (module level); for unit tests.
+- HTTPSMSBackend: POSTs JSON {"to", "body"} to SMS_PROVIDER_URL with a bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class SMSError(Exception):
+    """The provider refused or could not be reached; the message says why."""
+
+
+class BaseSMSBackend:
+    def send(self, *, to: str, body: str) -> None:
+        raise NotImplementedError
+
+
+class ConsoleSMSBackend(BaseSMSBackend):
+    def send(self, *, to: str, body: str) -> None:
+        sys.stdout.write(f"SMS to {to}:\n{body}\n{'-' * 40}\n")
+        sys.stdout.flush()
+
+
+class FileSMSBackend(BaseSMSBackend):
+    def send(self, *, to: str, body: str) -> None:
+        path = Path(getattr(settings, "SMS_FILE_PATH", "") or Path(settings.BASE_DIR) / "artifacts" / "sms.jsonl")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"to": to, "body": body}) + "\n")
+
+
+outbox: list[dict[str, str]] = []
+
+
+class LocmemSMSBackend(BaseSMSBackend):
+    def send(self, *, to: str, body: str) -> None:
+        outbox.append({"to": to, "body": body})
+
+
+class HTTPSMSBackend(BaseSMSBackend):
+    timeout = 10
+
+    def send(self, *, to: str, body: str) -> None:
+        url = settings.SMS_PROVIDER_URL
+        if not url:
+            raise SMSError("No SMS provider is configured (SMS_PROVIDER_URL).")
+        request = urllib.request.Request(
+            url,
+            data=json.dumps({"to": to, "body": body}).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {settings.SMS_PROVIDER_TOKEN}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:200].decode("utf-8", "replace").strip()
+            raise SMSError(f"SMS provider answered {exc.code}{': ' + detail if detail else ''}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise SMSError(f"SMS provider unreachable: {reason}") from exc
+
+
+def get_backend() -> BaseSMSBackend:
+    return import_string(settings.SMS_BACKEND)()
+
+
+def send_sms(*, to: str, body: str) -> None:
+    get_backend().send(to=to, body=body)

@@ -1,0 +1,374 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q, Value
+from django.db.models.functions import Concat
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.models import User
+from audit.log import client_ip, record
+from audit.models import AuditEvent
+from portal.types import AuthedHttpRequest
+
+from . import services
+from .forms import CSVUploadForm, InviteFormSet, JoinAccountForm, JoinCodeForm
+from .models import Clinic, ClinicMembership, ClinicPatient, Invite, InviteListPreference
+
+SESSION_CLINIC = "invites_clinic_id"
+SESSION_PROVIDER = "invites_provider_id"
+SESSION_SENT = "invites_last_sent"
+SESSION_JOIN = "invites_join_invite_id"
+PAGE_SIZE = 25
+
+# Invited Patients columns: key -> (heading, sort field)
+COLUMNS = {
+    "name": ("Patient Name", "last_name"),
+    "provider": ("Provider Name", "provider__user__last_name"),
+    "invited": ("Date Invited", "invited_at"),
+    "accepted": ("Date Accepted", "accepted_at"),
+    "phone": ("Phone Number", "mobile"),
+    "email": ("Email", "email"),
+    "code": ("Invite Code", "code"),
+    "status": ("Status", "effective_status"),
+}
+
+
+@dataclass
+class ClinicContext:
+    clinics: list[Clinic]
+    clinic: Clinic
+    is_admin: bool
+    providers: list[ClinicMembership]
+    provider: ClinicMembership | None
+
+
+def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
+    """The clinic the user works in now (remembered in the session) and the chosen provider.
+
+    Users with no clinic get a 404, like any page they cannot see.
+    """
+    clinics = list(Clinic.objects.visible_to(request.user))
+    if not clinics:
+        raise Http404("No clinic")
+    by_id = {c.pk: c for c in clinics}
+    clinic = by_id.get(request.session.get(SESSION_CLINIC)) or clinics[0]
+    mine = list(ClinicMembership.objects.filter(user=request.user, clinic=clinic))
+    is_admin = any(m.role == ClinicMembership.Role.ADMIN for m in mine)
+    if is_admin:
+        providers = list(ClinicMembership.objects.visible_to(request.user).providers()
+                         .filter(clinic=clinic).select_related("user"))
+        chosen = {p.pk: p for p in providers}.get(request.session.get(SESSION_PROVIDER))
+        provider = chosen or (providers[0] if len(providers) == 1 else None)
+    else:
+        providers = [m for m in mine if m.role == ClinicMembership.Role.PROVIDER]
+        provider = providers[0] if providers else None
+        for p in providers:
+            p.user = request.user
+    return ClinicContext(clinics, clinic, is_admin, providers, provider)
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+@login_required
+@require_POST
+def select(request: AuthedHttpRequest) -> HttpResponse:
+    """Remember the chosen clinic and provider (the 'Select Clinic' and 'Providers' lists)."""
+    clinics = Clinic.objects.visible_to(request.user)
+    try:
+        clinic_id = int(request.POST.get("clinic") or 0)
+        provider_id = int(request.POST.get("provider") or 0)
+    except ValueError:
+        clinic_id = provider_id = 0
+    if clinic_id:
+        clinic = get_object_or_404(clinics, pk=clinic_id)
+        if clinic.pk != request.session.get(SESSION_CLINIC):
+            request.session[SESSION_CLINIC] = clinic.pk
+            request.session.pop(SESSION_PROVIDER, None)
+            provider_id = 0
+    if provider_id:
+        provider = get_object_or_404(ClinicMembership.objects.visible_to(request.user).providers(), pk=provider_id)
+        request.session[SESSION_PROVIDER] = provider.pk
+    return redirect(_back(request, reverse("invites:invite")))
+
+
+# Invited Patients list --------------------------------------------------------------------------
+
+
+def chosen_columns(user: User) -> list[str]:
+    pref = InviteListPreference.objects.filter(user=user).first()
+    cols = [c for c in (pref.columns if pref else []) if c in COLUMNS]
+    return cols or list(COLUMNS)
+
+
+def invite_list_context(request: AuthedHttpRequest, ctx: ClinicContext) -> dict:
+    q = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    sort = request.GET.get("sort", "-invited")
+    invites = (
+        Invite.objects.visible_to(request.user).filter(clinic=ctx.clinic).current()
+        .with_effective_status().select_related("provider__user")
+    )
+    if q:
+        invites = invites.annotate(
+            _name=Concat("first_name", Value(" "), "last_name"),
+            _provider=Concat("provider__user__first_name", Value(" "), "provider__user__last_name"),
+        ).filter(
+            Q(_name__icontains=q) | Q(email__icontains=q) | Q(mobile__icontains=q)
+            | Q(_provider__icontains=q) | Q(code=q)
+        )
+    if status in Invite.Status.values:
+        invites = invites.filter(effective_status=status)
+    key = sort.lstrip("-")
+    if key not in COLUMNS:
+        sort, key = "-invited", "invited"
+    field = COLUMNS[key][1]
+    invites = invites.order_by(("-" if sort.startswith("-") else "") + field, "-pk")
+    page = Paginator(invites, PAGE_SIZE).get_page(request.GET.get("page"))
+    record(request, AuditEvent.Action.LIST, description=f"invited patients of clinic {ctx.clinic.pk} page {page.number}")
+    columns = chosen_columns(request.user)
+    headings = []
+    for col, (label, _f) in COLUMNS.items():
+        if col in columns:
+            next_sort = col if sort != col else f"-{col}"
+            state = "ascending" if sort == col else "descending" if sort == f"-{col}" else "none"
+            headings.append({"key": col, "label": label, "sort": next_sort, "state": state})
+    return {
+        "qs": urlencode({k: v for k, v in (("q", q), ("status", status)) if v}),
+        "page": page, "q": q, "status": status, "sort": sort, "columns": columns,
+        "headings": headings, "all_columns": COLUMNS, "statuses": Invite.Status.choices,
+    }
+
+
+@login_required
+@require_POST
+def columns(request: AuthedHttpRequest) -> HttpResponse:
+    chosen = [c for c in request.POST.getlist("columns") if c in COLUMNS] or list(COLUMNS)
+    InviteListPreference.objects.update_or_create(user=request.user, defaults={"columns": chosen})
+    return redirect(_back(request, reverse("invites:invite")))
+
+
+@login_required
+@require_POST
+def resend(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    invite = get_object_or_404(Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk)
+    if invite.status == Invite.Status.ACCEPTED:
+        messages.info(request, f"{invite.full_name} has already joined; nothing was sent.")
+    else:
+        services.resend_invite(invite=invite)
+        record(request, AuditEvent.Action.UPDATE, invite, description="resent invite")
+        messages.success(request, f"The invite to {invite.full_name} was sent again.")
+    return redirect(_back(request, reverse("invites:invite")))
+
+
+@login_required
+@require_POST
+def remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    invite = get_object_or_404(Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk)
+    invite.remove()
+    record(request, AuditEvent.Action.DELETE, invite, description="removed invite")
+    messages.success(request, f"The invite to {invite.full_name} was removed; its link and code no longer work.")
+    return redirect(_back(request, reverse("invites:invite")))
+
+
+# Invite Patients -----------------------------------------------------------------------------
+
+
+def _page(request, template, ctx: ClinicContext, **extra) -> HttpResponse:
+    if request.htmx and request.htmx.target == "invite-list":
+        return render(request, "invites/_invite_list.html", invite_list_context(request, ctx))
+    return render(request, template, {"ctx": ctx, **invite_list_context(request, ctx), **extra})
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def invite(request: AuthedHttpRequest) -> HttpResponse:
+    ctx = clinic_context(request)
+    formset = InviteFormSet(request.POST or None, prefix="patients")
+    confirm = False
+    if request.method == "POST":
+        action = request.POST.get("action", "review")
+        if action == "add_row":
+            # Without JavaScript: re-show the form with one more row, keeping what was typed.
+            data = request.POST.copy()
+            data["patients-TOTAL_FORMS"] = str(int(data.get("patients-TOTAL_FORMS") or 1) + 1)
+            formset = InviteFormSet(data, prefix="patients")
+            formset.errors  # noqa: B018 - bind, but show no errors for an add-row click
+            for form in formset.forms:
+                form._errors = {}
+            formset._non_form_errors = formset.error_class()
+        elif ctx.provider is None:
+            messages.error(request, "Choose the provider from the Providers list first.")
+        elif formset.is_valid():
+            patients = [f.cleaned_data for f in formset.forms if f.cleaned_data]
+            if action == "confirm":
+                outcome = services.invite_patients(
+                    clinic=ctx.clinic, provider=ctx.provider, patients=patients, invited_by=request.user
+                )
+                for inv in outcome.invited:
+                    record(request, AuditEvent.Action.CREATE, inv, description="invited patient")
+                request.session[SESSION_SENT] = {
+                    "clinic": ctx.clinic.name,
+                    "provider": ctx.provider.display_name,
+                    "invited": [{"name": i.full_name, "email": i.email, "mobile": i.mobile, "code": i.code}
+                                for i in outcome.invited],
+                    "duplicates": [f"{p['first_name']} {p['last_name']}" for p in outcome.duplicates],
+                }
+                if outcome.invited:
+                    messages.success(request, f"{len(outcome.invited)} invitation{'s' if len(outcome.invited) != 1 else ''} sent successfully.")
+                return redirect("invites:sent")
+            confirm = True
+            seen = services.existing_keys(ctx.clinic)
+            from .validation import dedupe_keys
+            for p in patients:
+                p["duplicate"] = bool(dedupe_keys(p["email"], p["mobile"], p["first_name"], p["last_name"]) & seen)
+            return _page(request, "invites/invite.html", ctx, formset=formset, confirm=True,
+                         patients=patients, csv_form=CSVUploadForm())
+    return _page(request, "invites/invite.html", ctx, formset=formset, confirm=confirm, csv_form=CSVUploadForm())
+
+
+@login_required
+def sent(request: AuthedHttpRequest) -> HttpResponse:
+    clinic_context(request)
+    summary = request.session.get(SESSION_SENT)
+    if not summary:
+        return redirect("invites:invite")
+    return render(request, "invites/sent.html", {"summary": summary})
+
+
+@login_required
+def csv_template(request: AuthedHttpRequest) -> HttpResponse:
+    clinic_context(request)
+    response = HttpResponse(",".join(services.CSV_HEADER) + "\r\n", content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="invite-patients-template.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def import_csv(request: AuthedHttpRequest) -> HttpResponse:
+    ctx = clinic_context(request)
+    form = CSVUploadForm(request.POST, request.FILES)
+    error = ""
+    if ctx.provider is None:
+        error = "Choose the provider from the Providers list first."
+    elif form.is_valid():
+        upload = form.cleaned_data["csv_file"]
+        if upload.size > services.CSV_MAX_BYTES:
+            error = f"The file is larger than {services.CSV_MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files."
+        else:
+            try:
+                result = services.import_invites(
+                    clinic=ctx.clinic, provider=ctx.provider, data=upload.read(), invited_by=request.user
+                )
+            except services.CSVRefused as exc:
+                error = str(exc)
+            else:
+                record(request, AuditEvent.Action.IMPORT, ctx.clinic,
+                       description=f"CSV import: {result.invited} invited, {result.duplicates} skipped, {result.rejected} rejected")
+                return render(request, "invites/import_result.html",
+                              {"ctx": ctx, "result": result, "filename": upload.name})
+    if error:
+        form.add_error("csv_file", error)
+    formset = InviteFormSet(prefix="patients")
+    return _page(request, "invites/invite.html", ctx, formset=formset, csv_form=form, csv_open=True)
+
+
+# Clinic > Patients ---------------------------------------------------------------------------
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def patients(request: AuthedHttpRequest) -> HttpResponse:
+    ctx = clinic_context(request)
+    pq = request.GET.get("pq", "").strip()
+    joined = ClinicPatient.objects.visible_to(request.user).filter(clinic=ctx.clinic).select_related(
+        "user", "provider__user"
+    )
+    if pq:
+        joined = joined.annotate(_name=Concat("user__first_name", Value(" "), "user__last_name")).filter(
+            Q(_name__icontains=pq) | Q(user__email__icontains=pq) | Q(user__phone__icontains=pq)
+        )
+    joined_page = Paginator(joined.order_by("user__last_name", "user__first_name", "pk"), PAGE_SIZE).get_page(
+        request.GET.get("ppage")
+    )
+    record(request, AuditEvent.Action.LIST, description=f"joined patients of clinic {ctx.clinic.pk}")
+    return _page(request, "invites/patients.html", ctx, joined_page=joined_page, pq=pq)
+
+
+# Joining (patients; no sign-in needed) ----------------------------------------------------------
+
+
+SAME_MESSAGE = (
+    "That invite code does not match an active invitation with this name or date of birth. "
+    "Check them and try again, or ask your clinic for a new invite."
+)
+
+
+def join_code(request: HttpRequest) -> HttpResponse:
+    form = JoinCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            found = services.find_invite_by_code(
+                code=form.cleaned_data["code"], last_name=form.cleaned_data["last_name"],
+                date_of_birth=form.cleaned_data["date_of_birth"], client=client_ip(request) or "unknown",
+            )
+        except services.Throttled:
+            form.add_error(None, "Too many attempts. Please wait 15 minutes and try again, or ask your clinic for help.")
+            return render(request, "invites/join_code.html", {"form": form}, status=429)
+        if found is None:
+            form.add_error(None, SAME_MESSAGE)
+        else:
+            request.session[SESSION_JOIN] = found.pk
+            return redirect("invites:join_account")
+    return render(request, "invites/join_code.html", {"form": form})
+
+
+def join_link(request: HttpRequest, token: str) -> HttpResponse:
+    found = services.find_invite_by_token(token)
+    if found is None:
+        return render(request, "invites/join_invalid.html", status=404)
+    request.session[SESSION_JOIN] = found.pk
+    return redirect("invites:join_account")
+
+
+def join_account(request: HttpRequest) -> HttpResponse:
+    pending = Invite.objects.live().select_related("clinic", "provider__user").filter(
+        pk=request.session.get(SESSION_JOIN) or 0
+    ).first()
+    if pending is None:
+        return redirect("invites:join_code")
+    form = JoinAccountForm(request.POST or None, first_name=pending.first_name, last_name=pending.last_name,
+                           initial={"email": pending.email})
+    if request.method == "POST" and form.is_valid():
+        user = User.objects.create_user(
+            form.cleaned_data["email"], form.cleaned_data["password1"], first_name=pending.first_name,
+            last_name=pending.last_name, phone=pending.mobile, role=User.Role.PATIENT,
+        )
+        services.accept_invite(invite=pending, user=user)
+        request.session.pop(SESSION_JOIN, None)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        record(request, AuditEvent.Action.CREATE, pending, description="patient joined clinic")
+        return redirect("invites:joined", pk=pending.clinic_id)
+    return render(request, "invites/join_account.html", {"form": form, "invite": pending})
+
+
+@login_required
+def joined(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(ClinicPatient.objects.of_patient(request.user).select_related("clinic", "provider__user"), clinic_id=pk)
+    return render(request, "invites/joined.html", {"link": link, "product": settings.PRODUCT_NAME})
