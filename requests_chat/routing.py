@@ -1,3 +1,9 @@
 """Websocket routes of this app (see portal/asgi.py)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from . import consumers
+
+websocket_urlpatterns: list = [
+    path("ws/requests/<int:pk>/", consumers.RequestConsumer.as_asgi()),
+]

@@ -1,15 +1,38 @@
+from __future__ import annotations
+
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
 
 from audit.log import record
 from audit.models import AuditEvent
 from portal.types import AuthedHttpRequest
 from prescriptions.models import Prescription
 
-from .models import Request
+from .forms import CreateRequestForm, MessageForm
+from .models import Document, Message, Request
 from .selectors import unread_by_request
+from .services import RequestExists, create_request, mark_read, new_client_id, send_message
+
+# Catch-up and polling return at most this many messages at once; the client asks again.
+CATCH_UP_LIMIT = 200
+# The document view's own policy: nothing may load from or run in the PDF's context.
+DOCUMENT_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+
+
+def messages_for(chat: Request):
+    """A request's messages in order, each with its documents, without N+1 queries."""
+    return chat.messages.order_by("pk").prefetch_related(
+        Prefetch("documents", queryset=Document.objects.order_by("pk"))
+    )
 
 
 @login_required
@@ -29,8 +52,198 @@ def for_prescription(request: AuthedHttpRequest, prescription_pk: int) -> HttpRe
     return render(request, template, {"prescription": prescription, "chat": chat, "unread": unread})
 
 
-def request_list(request):  # replaced below
-    raise NotImplementedError
+@login_required
+@require_GET
+def request_list(request: AuthedHttpRequest) -> HttpResponse:
+    chats = list(
+        Request.objects.visible_to(request.user)
+        .select_related("prescription__patient", "prescription__prescriber")
+        .order_by("-last_message_at", "-pk")[:200]
+    )
+    unread = unread_by_request(request.user, [c.pk for c in chats])
+    for chat in chats:
+        chat.unread = unread.get(chat.pk, 0)
+    record(request, AuditEvent.Action.LIST, description="requests list")
+    return render(request, "requests_chat/list.html", {"chats": chats})
 
 
-create = prescription_options = detail = send = messages_since = document = request_list
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request: AuthedHttpRequest) -> HttpResponse:
+    """Create Patient Prescription Request (answers with a dialog: created, or already exists)."""
+    user = request.user
+    if request.method == "POST":
+        form = CreateRequestForm(request.POST, request.FILES, user=user)
+        if form.is_valid():
+            prescription = form.cleaned_data["prescription"]
+            try:
+                chat, _ = create_request(
+                    prescription=prescription,
+                    author=user,
+                    body=form.cleaned_data["body"],
+                    client_id=form.cleaned_data["client_id"],
+                    files=form.attachments(),
+                )
+                outcome = "created"
+                record(request, AuditEvent.Action.CREATE, chat, patient=prescription.patient_id)
+            except RequestExists as exists:
+                chat, outcome = exists.request, "exists"
+            context = {"chat": chat, "outcome": outcome}
+            if request.htmx:
+                return render(request, "requests_chat/create.html#create-result", context)
+            if outcome == "created":
+                flash.success(request, "Your request has been successfully created.")
+                return redirect("requests_chat:detail", chat.pk)
+            return render(request, "requests_chat/create.html", {"form": form, **context})
+        if request.htmx:
+            response = render(request, "requests_chat/create.html#create-form", {"form": form})
+            return reswap(retarget(response, "#create-form"), "outerHTML")
+    else:
+        initial = {"client_id": new_client_id()}
+        for name in ("patient", "prescription"):
+            if value := request.GET.get(name, "").strip():
+                initial[name] = value
+        form = CreateRequestForm(initial=initial, user=user)
+    return render(request, "requests_chat/create.html", {"form": form})
+
+
+@login_required
+@require_GET
+def prescription_options(request: AuthedHttpRequest) -> HttpResponse:
+    """The Prescription select, reloaded when the Patient changes."""
+    form = CreateRequestForm(initial={"patient": request.GET.get("patient")}, user=request.user)
+    return render(request, "requests_chat/create.html#prescription-field", {"form": form})
+
+
+@login_required
+@require_GET
+def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    chat = get_object_or_404(
+        Request.objects.visible_to(request.user).select_related(
+            "prescription__patient", "prescription__prescriber"
+        ),
+        pk=pk,
+    )
+    patient = chat.prescription.patient
+    chat_messages = list(messages_for(chat))
+    documents = [d for m in chat_messages for d in m.documents.all()]
+    others = list(
+        Request.objects.visible_to(request.user)
+        .filter(prescription__patient=patient)
+        .exclude(pk=chat.pk)
+        .select_related("prescription__prescriber")
+    )
+    unread = unread_by_request(request.user, [o.pk for o in others])
+    for other in others:
+        other.unread = unread.get(other.pk, 0)
+    if chat_messages:
+        mark_read(user=request.user, request=chat, message_id=chat_messages[-1].pk)
+    record(request, AuditEvent.Action.VIEW, chat, patient=patient.pk)
+    return render(
+        request,
+        "requests_chat/detail.html",
+        {
+            "chat": chat,
+            "prescription": chat.prescription,
+            "patient": patient,
+            "chat_messages": chat_messages,
+            "last_id": chat_messages[-1].pk if chat_messages else 0,
+            "documents": documents,
+            "others": others,
+            "form": MessageForm(initial={"client_id": new_client_id()}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The HTMX (or plain) POST of the chat form; answers with the same message-row partial."""
+    chat = get_object_or_404(
+        Request.objects.visible_to(request.user).select_related("prescription"), pk=pk
+    )
+    form = MessageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if request.htmx:
+            response = render(request, "requests_chat/detail.html#message-form-errors", {"form": form})
+            return reswap(retarget(response, "#message-form-errors"), "outerHTML")
+        for error in [*form.non_field_errors(), *form.errors.get("documents", [])]:
+            flash.error(request, error)
+        return redirect("requests_chat:detail", chat.pk)
+    message, created = send_message(
+        request=chat,
+        author=request.user,
+        body=form.cleaned_data["body"].strip(),
+        client_id=form.cleaned_data["client_id"],
+        files=form.attachments(),
+    )
+    if created:
+        record(request, AuditEvent.Action.CREATE, message, patient=chat.prescription.patient_id)
+    if not request.htmx:
+        return HttpResponseRedirect(reverse("requests_chat:detail", args=[chat.pk]) + f"#message-{message.pk}")
+    message = messages_for(chat).get(pk=message.pk)
+    return render(request, "requests_chat/detail.html#message-row", {"message": message})
+
+
+@login_required
+@require_GET
+def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Polling fallback and catch-up: the messages after ?after=<id>, as message rows."""
+    chat = get_object_or_404(
+        Request.objects.visible_to(request.user).select_related("prescription"), pk=pk
+    )
+    try:
+        after = max(int(request.GET.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    rows = list(messages_for(chat).filter(pk__gt=after)[:CATCH_UP_LIMIT])
+    if rows:
+        mark_read(user=request.user, request=chat, message_id=rows[-1].pk)
+        record(request, AuditEvent.Action.VIEW, chat, patient=chat.prescription.patient_id,
+               description=f"{len(rows)} new messages")
+    return render(request, "requests_chat/detail.html#message-rows", {"chat_messages": rows})
+
+
+@login_required
+@require_GET
+def document(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """A PDF, after the access check: inline from our storage, or a short-lived S3 URL."""
+    doc = get_object_or_404(
+        Document.objects.visible_to(request.user).select_related("request__prescription"), pk=pk
+    )
+    record(request, AuditEvent.Action.DOWNLOAD, doc, patient=doc.request.prescription.patient_id)
+    filename = safe_filename(doc.title)
+    if is_s3(default_storage):
+        url = default_storage.url(
+            doc.file.name,
+            parameters={
+                "ResponseContentType": "application/pdf",
+                "ResponseContentDisposition": content_disposition_header(False, filename),
+            },
+        )
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "no-store"
+        return response
+    try:
+        handle = default_storage.open(doc.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("Document not found") from None
+    response = FileResponse(handle, content_type="application/pdf", as_attachment=False, filename=filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOCUMENT_CSP
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def safe_filename(title: str) -> str:
+    """An ASCII file name for Content-Disposition, ending in .pdf."""
+    stem = "".join(c if c.isalnum() or c in " -_." else "_" for c in title).strip(" .")[:80]
+    stem = stem.encode("ascii", "ignore").decode() or "document"
+    return stem if stem.lower().endswith(".pdf") else f"{stem}.pdf"
+
+
+def is_s3(storage) -> bool:
+    from storages.backends.s3 import S3Storage
+
+    # default_storage is a LazyObject; isinstance() sees through it.
+    return isinstance(storage, S3Storage)

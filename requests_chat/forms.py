@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from prescriptions.models import Patient, Prescription
+
+from .documents import CheckedPdf, InvalidDocument, check_pdf
+
+MAX_FILES = 10
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "application/pdf,.pdf"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data if d]
+        return [super().clean(data, initial)] if data else []
+
+
+class AttachmentsMixin(forms.Form):
+    """Attach Documents: an optional title and any number of PDFs, checked by content."""
+
+    title = forms.CharField(label="Document title", max_length=200, required=False)
+    documents = MultipleFileField(
+        label="Attach documents",
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["documents"].help_text = (
+            f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each."
+        )
+
+    def clean_documents(self) -> list[CheckedPdf]:
+        uploads = self.cleaned_data.get("documents") or []
+        if len(uploads) > MAX_FILES:
+            raise forms.ValidationError(f"Attach at most {MAX_FILES} documents at a time.")
+        checked, errors = [], []
+        for upload in uploads:
+            # Refuse oversize files before reading them into memory.
+            if upload.size > settings.DOCUMENT_MAX_BYTES:
+                errors.append(
+                    f"“{upload.name}”: The file is larger than "
+                    f"{filesizeformat(settings.DOCUMENT_MAX_BYTES)}."
+                )
+                continue
+            try:
+                checked.append(check_pdf(upload.read(), name=upload.name))
+            except InvalidDocument as error:
+                errors.append(str(error))
+        if errors:
+            raise forms.ValidationError(errors)
+        return checked
+
+    def attachments(self) -> list[tuple[str, CheckedPdf]]:
+        """(title, pdf) pairs: the title given, numbered when several files share it."""
+        pdfs = self.cleaned_data.get("documents") or []
+        title = self.cleaned_data.get("title", "").strip()
+        result = []
+        for n, pdf in enumerate(pdfs, start=1):
+            stem = pdf.name.rsplit(".", 1)[0] or "Document"
+            if not title:
+                result.append((stem, pdf))
+            elif len(pdfs) == 1:
+                result.append((title, pdf))
+            else:
+                result.append((f"{title} ({n})", pdf))
+        return result
+
+
+class MessageForm(AttachmentsMixin):
+    body = forms.CharField(
+        label="Message", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
+    client_id = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    field_order = ["body", "title", "documents", "client_id"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("body", "").strip() and not cleaned.get("documents") and not self.errors:
+            raise forms.ValidationError("Enter a message or attach a document.")
+        return cleaned
+
+
+class PatientChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Patient) -> str:
+        return f"{obj.full_name} ({obj.date_of_birth:%d %B %Y})"
+
+
+class PrescriptionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Prescription) -> str:
+        state = "Active" if obj.is_active else "Inactive"
+        return f"{obj.medication} (Rx: {obj.rx_number}) - {obj.get_status_display()} · {state}"
+
+
+class CreateRequestForm(AttachmentsMixin):
+    """Create Patient Prescription Request: Patient → Prescription → Enter Message."""
+
+    patient = PatientChoiceField(
+        label="Patient", queryset=Patient.objects.none(), empty_label="Select a patient"
+    )
+    prescription = PrescriptionChoiceField(
+        label="Prescription", queryset=Prescription.objects.none(), empty_label="Select a prescription"
+    )
+    body = forms.CharField(
+        label="Enter Message", widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+    client_id = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    field_order = ["patient", "prescription", "body", "title", "documents", "client_id"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["patient"].queryset = Patient.objects.visible_to(user)
+        patient_id = self.data.get("patient") if self.is_bound else self.initial.get("patient")
+        # Only the chosen patient's prescriptions are valid choices (and listed).
+        self.prescription_choices = self.prescriptions_for(user, patient_id)
+        self.fields["prescription"].queryset = self.prescription_choices
+        self.fields["prescription"].error_messages["invalid_choice"] = (
+            "Choose one of this patient's prescriptions."
+        )
+
+    @staticmethod
+    def prescriptions_for(user, patient_id):
+        try:
+            patient_id = int(getattr(patient_id, "pk", patient_id) or 0)
+        except (TypeError, ValueError):
+            patient_id = 0
+        if not patient_id:
+            return Prescription.objects.none()
+        return (
+            Prescription.objects.visible_to(user)
+            .filter(patient_id=patient_id)
+            .select_related("prescriber")
+            .order_by("medication_name", "pk")
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        patient, prescription = cleaned.get("patient"), cleaned.get("prescription")
+        if patient and prescription and prescription.patient_id != patient.pk:
+            self.add_error("prescription", "Choose one of this patient's prescriptions.")
+        return cleaned

@@ -1,0 +1,172 @@
+"""Writes of the requests app: create a request, send a message (with PDFs), mark as read.
+
+A message is saved first; only after the transaction commits is it broadcast (ids only) to the
+request's channel-layer group, and are notifications asked for. A broadcast failure (Redis down)
+is logged and never undoes or fails the send: open pages fall back to polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .documents import CheckedPdf
+from .models import Document, Message, ReadState, Request
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from prescriptions.models import Prescription
+
+logger = logging.getLogger(__name__)
+
+EVENT_MESSAGE = "chat.message"
+
+
+class RequestExists(Exception):
+    """A request already exists for this Rx (one per prescription)."""
+
+    def __init__(self, request: Request):
+        super().__init__("A request already exists for this Rx.")
+        self.request = request
+
+
+def new_client_id() -> str:
+    return uuid.uuid4().hex
+
+
+def create_request(
+    *,
+    prescription: Prescription,
+    author: User,
+    body: str,
+    client_id: str = "",
+    files: Sequence[tuple[str, CheckedPdf]] = (),
+) -> tuple[Request, Message]:
+    """Open the request of `prescription` with its first message; RequestExists if there is one."""
+    existing = Request.objects.filter(prescription=prescription).first()
+    if existing:
+        raise RequestExists(existing)
+    try:
+        with transaction.atomic():
+            chat = Request.objects.create(prescription=prescription, created_by=author)
+            message, _ = send_message(
+                request=chat, author=author, body=body, client_id=client_id, files=files
+            )
+    except IntegrityError:
+        # Two people opened a request for the same Rx at the same moment: the first one wins.
+        raise RequestExists(Request.objects.get(prescription=prescription)) from None
+    transaction.on_commit(lambda: _notify("new_request", chat, author))
+    return chat, message
+
+
+def send_message(
+    *,
+    request: Request,
+    author: User,
+    body: str,
+    client_id: str = "",
+    files: Sequence[tuple[str, CheckedPdf]] = (),
+) -> tuple[Message, bool]:
+    """Store a message (and its checked PDFs), then broadcast it after commit.
+
+    Idempotent by `client_id`: a retried send returns the stored message and `created=False`.
+    """
+    client_id = (client_id or new_client_id())[:64]
+    existing = Message.objects.filter(request=request, client_id=client_id).first()
+    if existing:
+        return existing, False
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            message = Message.objects.create(
+                request=request,
+                author=author,
+                author_name=str(author),
+                author_role=author.role_label,
+                body=body,
+                client_id=client_id,
+                created_at=now,
+            )
+            for title, pdf in files:
+                # A random key: the uploaded name never reaches the storage path.
+                key = default_storage.save(f"documents/{uuid.uuid4().hex}.pdf", ContentFile(pdf.data))
+                stored.append(key)
+                Document.objects.create(
+                    request=request,
+                    message=message,
+                    title=(title or pdf.name or "Document")[:200],
+                    original_name=pdf.name[:255],
+                    file=key,
+                    content_type="application/pdf",
+                    size=pdf.size,
+                    sha256=pdf.sha256,
+                    page_count=pdf.page_count,
+                    uploaded_by=author,
+                )
+            Request.objects.filter(pk=request.pk).update(last_message_at=now)
+            mark_read(user=author, request=request, message_id=message.pk)
+    except IntegrityError:
+        for key in stored:
+            default_storage.delete(key)
+        # The same client id arrived twice at once; the other one was stored.
+        return Message.objects.get(request=request, client_id=client_id), False
+    except Exception:
+        for key in stored:
+            default_storage.delete(key)
+        raise
+    has_files = bool(files)
+    transaction.on_commit(lambda: broadcast_message(message))
+    transaction.on_commit(lambda: _notify("new_message", message, author))
+    if has_files:
+        transaction.on_commit(lambda: _notify("new_document", message, author))
+    return message, True
+
+
+def broadcast_message(message: Message) -> bool:
+    """Tell everyone watching the request that `message` exists (its id only)."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            message.request.group_name,
+            {"type": EVENT_MESSAGE, "message_id": message.pk, "request_id": message.request_id},
+        )
+    except Exception:
+        # Redis down or full: the message is stored; clients catch up by polling or reconnect.
+        logger.exception("Could not broadcast message %s", message.pk)
+        return False
+    return True
+
+
+def mark_read(*, user: User, request: Request, message_id: int) -> None:
+    """Move the user's read marker forward to `message_id` (never back)."""
+    updated = ReadState.objects.filter(
+        user=user, request=request, last_read_message_id__lt=message_id
+    ).update(last_read_message_id=message_id, updated_at=timezone.now())
+    if not updated and not ReadState.objects.filter(user=user, request=request).exists():
+        try:
+            with transaction.atomic():
+                ReadState.objects.create(user=user, request=request, last_read_message_id=message_id)
+        except IntegrityError:
+            mark_read(user=user, request=request, message_id=message_id)
+
+
+def _notify(activity: str, obj, actor: User) -> None:
+    """The one place that hands events to the notifications app, when it provides `notify`."""
+    try:
+        from notifications.services import notify  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    try:
+        notify(activity=activity, obj=obj, actor=actor)
+    except Exception:
+        # A notification problem must never fail the chat itself.
+        logger.exception("notify(%s) failed for %r", activity, obj)

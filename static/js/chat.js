@@ -1,0 +1,167 @@
+/* Requests: the create form (prescriber field, drag-and-drop) and the live chat.
+   Messages arrive as HTML over the htmx ws extension (out-of-band appends to #message-list);
+   when the socket is down, a hidden poller asks for "messages after the last id" instead. */
+(function () {
+  "use strict";
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    return Date.now().toString(16) + Math.random().toString(16).slice(2);
+  }
+
+  // Attach Documents: drag-and-drop onto the drop zone, and a list of the chosen files.
+  function showFiles(input) {
+    var list = input.closest("[data-attachments]").querySelector("[data-file-list]");
+    if (!list) return;
+    list.textContent = "";
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      var item = document.createElement("li");
+      item.textContent = file.name + " (" + Math.max(1, Math.round(file.size / 1024)) + " kB)";
+      list.appendChild(item);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("[data-attachments] input[type=file]")) showFiles(target);
+    if (target.matches && target.matches("[data-prescription-select]")) showPrescriber(target);
+  });
+  ["dragenter", "dragover"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var zone = event.target.closest && event.target.closest("[data-dropzone]");
+      if (!zone) return;
+      event.preventDefault();
+      zone.classList.add("dropzone--over");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) zone.classList.remove("dropzone--over");
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dropzone--over");
+    var input = document.getElementById(zone.getAttribute("for"));
+    if (input && event.dataTransfer && event.dataTransfer.files.length) {
+      input.files = event.dataTransfer.files;
+      showFiles(input);
+    }
+  });
+  document.addEventListener("reset", function (event) {
+    setTimeout(function () {
+      event.target.querySelectorAll("[data-file-list]").forEach(function (l) { l.textContent = ""; });
+      var output = event.target.querySelector("[data-prescriber-output]");
+      if (output) output.value = "";
+    }, 0);
+  });
+
+  // Pharmacy users see the prescriber of the chosen prescription.
+  function showPrescriber(select) {
+    var output = document.querySelector("[data-prescriber-output]");
+    if (!output) return;
+    var option = select.options[select.selectedIndex];
+    output.value = option ? option.getAttribute("data-prescriber") || "" : "";
+  }
+
+  // The chat ------------------------------------------------------------------------------
+  var chat = document.querySelector("[data-chat]");
+  var list = document.getElementById("message-list");
+
+  // The PDF viewer: a <dialog> with an <iframe> of the access-checked document view.
+  var viewer = document.getElementById("pdf-viewer");
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-pdf-view]");
+    if (!link || !viewer || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    viewer.querySelector("[data-pdf-title]").textContent = link.getAttribute("data-title") || "Document";
+    viewer.querySelector("[data-pdf-open]").setAttribute("href", link.href);
+    viewer.querySelector("[data-pdf-frame]").setAttribute("src", link.href);
+    viewer.showModal();
+  });
+  if (viewer) {
+    viewer.addEventListener("close", function () {
+      viewer.querySelector("[data-pdf-frame]").setAttribute("src", "about:blank");
+    });
+  }
+
+  if (!chat || !list) return;
+  var scroller = chat.querySelector("[data-chat-scroll]");
+  var status = chat.querySelector("[data-chat-status]");
+  var userId = chat.getAttribute("data-user-id");
+  var live = false;
+
+  function lastId() { return parseInt(list.getAttribute("data-last-id") || "0", 10); }
+
+  // Rows can arrive twice (the POST answer and the socket) or out of order (catch-up):
+  // keep one row per message id, in id order, and remember the highest id seen.
+  function tidy() {
+    var seen = {};
+    var rows = Array.prototype.slice.call(list.querySelectorAll(":scope > li[data-message-id]"));
+    rows.forEach(function (row) {
+      var id = row.getAttribute("data-message-id");
+      if (seen[id]) { row.remove(); return; }
+      seen[id] = true;
+      if (row.getAttribute("data-author-id") === userId) row.classList.add("message--mine");
+    });
+    rows = Array.prototype.slice.call(list.querySelectorAll(":scope > li[data-message-id]"));
+    var sorted = rows.slice().sort(function (a, b) {
+      return a.getAttribute("data-message-id") - b.getAttribute("data-message-id");
+    });
+    if (sorted.some(function (row, i) { return row !== rows[i]; })) {
+      sorted.forEach(function (row) { list.appendChild(row); });
+    }
+    var max = lastId();
+    sorted.forEach(function (row) { max = Math.max(max, parseInt(row.getAttribute("data-message-id"), 10)); });
+    list.setAttribute("data-last-id", String(max));
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+  tidy();
+  document.addEventListener("htmx:afterSettle", tidy);
+  document.addEventListener("htmx:oobAfterSwap", tidy);
+  document.addEventListener("htmx:wsAfterMessage", tidy);
+
+  function setStatus(text, ok) {
+    status.textContent = text;
+    status.classList.toggle("chat__status--live", !!ok);
+  }
+  chat.addEventListener("htmx:wsOpen", function (event) {
+    live = true;
+    setStatus("Live", true);
+    // Whatever arrived while we were away (or between page render and now).
+    event.detail.socketWrapper.send(JSON.stringify({ type: "catch_up", after: lastId() }), chat);
+  });
+  chat.addEventListener("htmx:wsClose", function () {
+    live = false;
+    setStatus("Reconnecting… new messages are checked every few seconds", false);
+  });
+  chat.addEventListener("htmx:wsError", function () { live = false; });
+
+  // The polling fallback runs only while the socket is down.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt.hasAttribute("data-chat-poll")) return;
+    if (live) { event.preventDefault(); return; }
+    event.detail.parameters.after = lastId();
+  });
+
+  // The send form: a fresh client id after each stored message (a retry reuses the old one).
+  var form = document.getElementById("message-form");
+  if (form) {
+    form.addEventListener("htmx:afterRequest", function (event) {
+      if (event.detail.elt !== form || !event.detail.successful) return;
+      if (event.detail.xhr.getResponseHeader("HX-Retarget")) return;  // validation errors
+      form.reset();
+      var errors = document.getElementById("message-form-errors");
+      if (errors) { errors.textContent = ""; errors.className = ""; }
+      form.querySelector("[name=client_id]").value = newClientId();
+      var attach = form.querySelector("details");
+      if (attach) attach.open = false;
+    });
+    form.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+  }
+})();
