@@ -1,0 +1,152 @@
+"""The live chat socket, through the full ASGI application (origin check, session, OTP)."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from portal.asgi import application
+from requests_chat.models import Message
+from requests_chat.services import create_request, send_message
+from tests.conftest import verify_otp
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def cookie_for(user, *, otp: bool = True) -> bytes:
+    client = Client()
+    client.force_login(user)
+    if otp:
+        verify_otp(client, user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+@pytest.fixture
+def chat(cast):
+    chat, _ = create_request(prescription=cast.rx_alice, author=cast.alice, body="Any update?")
+    return chat
+
+
+async def join(cookie: bytes, pk: int, origin: bytes = b"http://localhost"):
+    communicator = WebsocketCommunicator(
+        application, f"/ws/requests/{pk}/", headers=[(b"origin", origin), (b"cookie", cookie)]
+    )
+    connected, code = await communicator.connect(timeout=3)
+    return communicator, connected, code
+
+
+post = database_sync_to_async(
+    lambda chat, author, body, client_id: send_message(
+        request=chat, author=author, body=body, client_id=client_id
+    )
+)
+
+
+async def test_it_refuses_an_outsider_and_the_other_prescriber(cast, chat):
+    for user in (cast.mallory, cast.carol):
+        cookie = await database_sync_to_async(cookie_for)(user)
+        communicator, connected, code = await join(cookie, chat.pk)
+        assert (connected, code) == (False, 4403)
+
+
+async def test_it_refuses_a_removed_delegate(cast, chat):
+    cookie = await database_sync_to_async(cookie_for)(cast.bob)
+    communicator, connected, _ = await join(cookie, chat.pk)
+    assert connected
+    await communicator.disconnect()
+    await database_sync_to_async(lambda: cast.bob.delegations.get().revoke())()
+    communicator, connected, code = await join(cookie, chat.pk)
+    assert (connected, code) == (False, 4403)
+
+
+async def test_it_cuts_off_a_delegate_removed_while_connected(cast, chat):
+    cookie = await database_sync_to_async(cookie_for)(cast.bob)
+    communicator, connected, _ = await join(cookie, chat.pk)
+    assert connected
+    await database_sync_to_async(lambda: cast.bob.delegations.get().revoke())()
+    await communicator.send_json_to({"type": "catch_up", "after": 0})
+    closed = await communicator.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+async def test_it_refuses_a_forged_request_id(cast, chat):
+    cookie = await database_sync_to_async(cookie_for)(cast.alice)
+    communicator, connected, code = await join(cookie, chat.pk + 1000)
+    assert (connected, code) == (False, 4403)
+
+
+async def test_it_refuses_a_session_without_the_second_factor(cast, chat):
+    cookie = await database_sync_to_async(cookie_for)(cast.alice, otp=False)
+    communicator, connected, code = await join(cookie, chat.pk)
+    assert (connected, code) == (False, 4403)
+
+
+async def test_it_refuses_anonymous_and_foreign_origins(cast, chat):
+    communicator, connected, code = await join(b"sessionid=nope", chat.pk)
+    assert (connected, code) == (False, 4403)
+    cookie = await database_sync_to_async(cookie_for)(cast.alice)
+    communicator, connected, _ = await join(cookie, chat.pk, origin=b"http://evil.example")
+    assert not connected
+
+
+async def test_it_delivers_a_message_to_every_participant(cast, chat):
+    sockets = []
+    for user in (cast.alice, cast.bob, cast.phil):
+        cookie = await database_sync_to_async(cookie_for)(user)
+        communicator, connected, _ = await join(cookie, chat.pk)
+        assert connected
+        sockets.append(communicator)
+    message, created = await post(chat, cast.phil, "Insurance approved", "m-1")
+    assert created
+    for communicator in sockets:
+        html = await communicator.receive_from(timeout=3)
+        assert f'id="message-{message.pk}"' in html
+        assert 'hx-swap-oob="beforeend"' in html
+        assert "Insurance approved" in html and "Pharmacist" in html
+        await communicator.disconnect()
+
+
+async def test_it_stores_and_delivers_a_duplicate_client_id_once(cast, chat):
+    cookie = await database_sync_to_async(cookie_for)(cast.alice)
+    communicator, connected, _ = await join(cookie, chat.pk)
+    first, created = await post(chat, cast.phil, "Once", "same-id")
+    again, created_again = await post(chat, cast.phil, "Once", "same-id")
+    assert (created, created_again, first.pk) == (True, False, again.pk)
+    assert await database_sync_to_async(Message.objects.filter(client_id="same-id").count)() == 1
+    assert "Once" in await communicator.receive_from(timeout=3)
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_it_catches_up_on_reconnect(cast, chat):
+    cookie = await database_sync_to_async(cookie_for)(cast.alice)
+    communicator, connected, _ = await join(cookie, chat.pk)
+    seen, _ = await post(chat, cast.phil, "Before", "b-1")
+    assert "Before" in await communicator.receive_from(timeout=3)
+    await communicator.disconnect()
+    # While alice is away:
+    missed = [await post(chat, cast.phil, f"Missed {n}", f"m-{n}") for n in range(3)]
+    communicator, connected, _ = await join(cookie, chat.pk)
+    await communicator.send_json_to({"type": "catch_up", "after": seen.pk})
+    received = [await communicator.receive_from(timeout=3) for _ in missed]
+    for (message, _), html in zip(missed, received, strict=True):
+        assert f'id="message-{message.pk}"' in html
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_it_marks_pushed_messages_read(cast, chat, monkeypatch):
+    from requests_chat import consumers
+    from requests_chat.models import ReadState
+
+    monkeypatch.setattr(consumers, "READ_MARK_DELAY", 0.01)
+    cookie = await database_sync_to_async(cookie_for)(cast.alice)
+    communicator, connected, _ = await join(cookie, chat.pk)
+    message, _ = await post(chat, cast.phil, "Read me", "r-1")
+    await communicator.receive_from(timeout=3)
+    await asyncio.sleep(0.2)
+    state = await database_sync_to_async(ReadState.objects.get)(user=cast.alice, request=chat)
+    assert state.last_read_message_id == message.pk
+    await communicator.disconnect()
