@@ -293,3 +293,33 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prescription_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class SavedFilterQuerySet(models.QuerySet["SavedFilter"]):
+    def visible_to(self, user: User) -> Self:
+        """A user's own saved dashboard filters (they hold a query string, no patient data)."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+
+class SavedFilter(models.Model):
+    """A named dashboard query string a user can apply again with one click."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SavedFilterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
