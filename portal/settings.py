@@ -253,6 +253,11 @@ if s3_bucket := os.getenv("S3_BUCKET"):
         },
     }
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_MB", 20) * 1024 * 1024
+# Requests (chat): on S3 the PDF viewer frames a presigned URL, so allow that origin to be framed.
+if os.getenv("S3_BUCKET"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["frame-src"].append(
+        os.getenv("S3_ENDPOINT_URL") or "https://*.amazonaws.com"
+    )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -281,6 +286,15 @@ TASKS = {
 # Product rules
 INVITE_EXPIRY_DAYS = env_int("INVITE_EXPIRY_DAYS", 14)
 DELEGATE_INVITE_MAX_AGE_DAYS = env_int("DELEGATE_INVITE_MAX_AGE_DAYS", 7)
+
+# Accounts: second-factor lock-out, registration identity-check limits, file email for tests.
+MFA_FAILURE_LIMIT = env_int("MFA_FAILURE_LIMIT", 5)
+REGISTRATION_VERIFY_MAX_ATTEMPTS = env_int("REGISTRATION_VERIFY_MAX_ATTEMPTS", 3)
+REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT = env_int("REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT", 10)
+REGISTRATION_VERIFY_WINDOW_MINUTES = env_int("REGISTRATION_VERIFY_WINDOW_MINUTES", 24 * 60)
+if email_file_path := os.getenv("EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = email_file_path
 DASHBOARD_PAGE_SIZE = env_int("DASHBOARD_PAGE_SIZE", 25)
 
 # Internationalisation
