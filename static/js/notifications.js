@@ -1,0 +1,46 @@
+/* The notification bell (a disclosure: Enter/Space opens, Escape closes and returns focus,
+   a click outside closes) and small helpers for the notifications pages. Live updates arrive
+   over the websocket as htmx out-of-band swaps; this file only keeps the button's label right. */
+(function () {
+  "use strict";
+
+  // Buttons that only matter without JavaScript (e.g. "Save preferences", "Filter").
+  document.querySelectorAll("[data-js-hide]").forEach(function (el) { el.hidden = true; });
+
+  var bell = document.querySelector("[data-bell]");
+  if (!bell) return;
+  var button = bell.querySelector("#notification-bell-button");
+  var panel = bell.querySelector("#notification-panel");
+
+  function setOpen(open, returnFocus) {
+    panel.hidden = !open;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!open && returnFocus) button.focus();
+  }
+
+  button.addEventListener("click", function () { setOpen(panel.hidden, false); });
+  bell.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !panel.hidden) {
+      event.preventDefault();
+      setOpen(false, true);
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (!panel.hidden && !bell.contains(event.target)) setOpen(false, false);
+  });
+  bell.addEventListener("focusout", function (event) {
+    if (!panel.hidden && event.relatedTarget && !bell.contains(event.relatedTarget)) {
+      setOpen(false, false);
+    }
+  });
+
+  // The count badge is swapped by the server; mirror it into the button's accessible name.
+  function syncLabel() {
+    var badge = document.getElementById("notification-count");
+    var count = badge ? parseInt(badge.getAttribute("data-count") || "0", 10) : 0;
+    button.setAttribute("aria-label", "Notifications, " + count + " unread");
+    bell.setAttribute("data-unread", String(count));
+  }
+  new MutationObserver(syncLabel).observe(button, { childList: true, subtree: true });
+  syncLabel();
+})();
