@@ -29,7 +29,10 @@ InviteFormSet = forms.formset_factory(InviteRowForm, extra=0, min_num=1, validat
 
 
 class CSVUploadForm(forms.Form):
-    csv_file = forms.FileField(label="CSV file", error_messages={"required": "Choose a .csv file to import."})
+    csv_file = forms.FileField(label="CSV file", error_messages={
+        "required": "Choose a .csv file to import.",
+        "empty": "The file is empty. Use the CSV template and add one patient per row.",
+    })
 
 
 class JoinCodeForm(forms.Form):

@@ -228,8 +228,12 @@ def header_difference(header: list[str]) -> str:
     missing = [c for c in CSV_HEADER if c not in header]
     extra = [c for c in header if c not in CSV_HEADER]
     parts = []
-    if len(missing) == 1 and len(extra) == 1:
-        parts.append(f'the column "{extra[0]}" should be named "{missing[0]}"')
+    renamed = [
+        (got, want) for got, want in zip(header, CSV_HEADER, strict=False)
+        if got != want and got not in CSV_HEADER and want not in header
+    ]
+    if len(header) == len(CSV_HEADER) and renamed and len(renamed) == len(missing) == len(extra):
+        parts += [f'the column "{got}" should be named "{want}"' for got, want in renamed]
     else:
         if missing:
             parts.append("missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(f'"{c}"' for c in missing))

@@ -1,0 +1,141 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from invites import services
+from invites.models import ClinicPatient, Invite
+
+CODE_URL = reverse("invites:join_code")
+ACCOUNT_URL = reverse("invites:join_account")
+GOOD_PASSWORD = "Blue-Harbor-Lamp-73"
+
+
+@pytest.fixture
+def invite(clinics):
+    return services.create_invites(
+        clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
+        patients=[{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}],
+    )[0]
+
+
+def join(client, code, last_name="Lovelace", **extra):
+    return client.post(CODE_URL, {"code": code, "last_name": last_name, **extra})
+
+
+def create_account(client, email="ada@example.com", password=GOOD_PASSWORD):
+    return client.post(ACCOUNT_URL, {"email": email, "password1": password, "password2": password})
+
+
+def test_a_patient_joins_with_code_and_last_name(client, invite, clinics):
+    response = join(client, invite.code, "  lovelace ")
+    assert response.status_code == 302 and response.url == ACCOUNT_URL
+    page = client.get(ACCOUNT_URL).content.decode()
+    assert "Riverside Family Clinic" in page and "Create your account" in page
+    response = create_account(client)
+    assert response.status_code == 302
+    user = User.objects.get(email="ada@example.com")
+    assert user.role == User.Role.PATIENT and user.first_name == "Ada"
+    link = ClinicPatient.objects.get(user=user)
+    assert link.clinic == clinics.a and link.provider == clinics.prov_alice
+    invite.refresh_from_db()
+    assert invite.status == Invite.Status.ACCEPTED and invite.accepted_at is not None
+    assert "You have joined Riverside Family Clinic" in client.get(response.url).content.decode()
+
+
+def test_a_patient_joins_by_the_link_in_the_message(client, invite):
+    from django.core import mail
+
+    services.deliver_invite(invite)
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/clinic/join/" in line and "Join here" in line)
+    path = link.split("portal.example.test", 1)[1]
+    response = client.get(path)
+    assert response.status_code == 302 and response.url == ACCOUNT_URL
+    create_account(client)
+    invite.refresh_from_db()
+    assert invite.status == Invite.Status.ACCEPTED
+    # The link works once.
+    assert client.get(path).status_code == 404
+
+
+def test_it_enforces_the_password_policy(client, invite):
+    join(client, invite.code)
+    html = create_account(client, password="password1").content.decode()
+    assert "This password is too common" in html or "too short" in html
+    assert not User.objects.filter(email="ada@example.com").exists()
+
+
+def test_a_code_needs_the_date_of_birth_when_the_invite_has_one(client, invite):
+    Invite.objects.filter(pk=invite.pk).update(date_of_birth=dt.date(1990, 12, 10))
+    assert join(client, invite.code, "", date_of_birth="1990-12-11").status_code == 200
+    assert join(client, invite.code, "", date_of_birth="1990-12-10").status_code == 302
+
+
+@pytest.mark.parametrize("state", ["wrong", "expired", "removed", "accepted"])
+def test_wrong_expired_and_removed_codes_get_the_same_message(client, invite, state):
+    code = invite.code
+    if state == "wrong":
+        code = f"{(int(code) + 1) % 1_000_000:06d}"
+    elif state == "expired":
+        Invite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    elif state == "removed":
+        invite.remove()
+    else:
+        Invite.objects.filter(pk=invite.pk).update(status="accepted")
+    html = join(client, code).content.decode()
+    assert "does not match an active invitation" in html
+    assert client.session.get("invites_join_invite_id") is None
+
+
+def test_five_wrong_names_retire_the_invite(client, invite):
+    for _ in range(5):
+        assert join(client, invite.code, "Byron").status_code == 200
+    invite.refresh_from_db()
+    assert invite.status == Invite.Status.EXPIRED and invite.failed_attempts == 5
+    html = join(client, invite.code, "Lovelace").content.decode()
+    assert "does not match an active invitation" in html
+
+
+def test_code_entry_is_throttled_per_client(client, invite, settings):
+    for i in range(services.CODE_ATTEMPTS_PER_IP):
+        join(client, f"{i:06d}", "Nobody")
+    response = join(client, invite.code)  # even the right code is refused now
+    assert response.status_code == 429 and "Too many attempts" in response.content.decode()
+    # Another client still gets through.
+    other = client.__class__(REMOTE_ADDR="10.9.9.9")
+    assert join(other, invite.code).status_code == 302
+
+
+def test_code_entry_is_throttled_globally(client, invite, monkeypatch):
+    monkeypatch.setattr(services, "CODE_ATTEMPTS_GLOBAL", 3)
+    for i in range(3):
+        client.__class__(REMOTE_ADDR=f"10.0.0.{i}").post(CODE_URL, {"code": "000000", "last_name": "X"})
+    response = client.__class__(REMOTE_ADDR="10.0.1.1").post(CODE_URL, {"code": invite.code, "last_name": "Lovelace"})
+    assert response.status_code == 429
+
+
+def test_the_account_page_needs_a_found_invite(client, db):
+    assert client.get(ACCOUNT_URL).url == CODE_URL
+
+
+def test_it_refuses_an_email_that_already_has_an_account(client, invite, cast):
+    join(client, invite.code)
+    html = create_account(client, email=cast.alice.email).content.decode()
+    assert "already exists" in html
+    invite.refresh_from_db()
+    assert invite.status == Invite.Status.PENDING
+
+
+def test_codes_are_six_digits_and_unique_among_live_invites(clinics):
+    created = services.create_invites(
+        clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
+        patients=[{"first_name": f"P{i}", "last_name": "Q", "email": "", "mobile": ""} for i in range(500)],
+    )
+    codes = [i.code for i in created]
+    assert len(set(codes)) == 500 and all(len(c) == 6 and c.isdigit() for c in codes)
+
+
+def test_the_joined_page_404s_for_other_users(client_for, cast, invite, clinics):
+    assert client_for(cast.mallory).get(reverse("invites:joined", args=[clinics.a.pk])).status_code == 404
