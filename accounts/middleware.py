@@ -7,21 +7,46 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 
 
 class MFARequiredMiddleware:
     """Nothing but the MFA pages is reachable before the second factor.
 
-    Enforcement arrives with the accounts issue (enrolment and verification pages); until
-    then this middleware lets requests through.
+    Applies to every signed-in user except patients (MFA is optional for them). Static files,
+    sign-out and the keep-alive ping stay reachable; htmx requests get an HX-Redirect.
     """
+
+    ALLOWED = {
+        "accounts:login", "accounts:sign_out", "accounts:keep_alive", "accounts:mfa",
+        "accounts:mfa_setup", "accounts:mfa_verify", "accounts:recovery_codes",
+        "accounts:recovery_codes_download",
+    }
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not user.is_patient
+            and not user.is_verified()
+            and not request.path_info.startswith(settings.STATIC_URL)
+        ):
+            try:
+                name = resolve(request.path_info).view_name
+            except Resolver404:
+                name = ""
+            if name not in self.ALLOWED:
+                if request.method == "GET" and not getattr(request, "htmx", False):
+                    request.session["mfa_next"] = request.get_full_path()
+                url = reverse("accounts:mfa")
+                if getattr(request, "htmx", False):
+                    return HttpResponse(status=204, headers={"HX-Redirect": url})
+                return redirect(url)
         return self.get_response(request)
 
 

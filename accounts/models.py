@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager["User"]):
@@ -57,6 +63,9 @@ class User(AbstractUser):
         related_name="user",
     )
 
+    # Bumped when a factor is reset: part of the session hash, so every other session ends.
+    security_stamp = models.PositiveIntegerField(default=0, editable=False)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = ["first_name", "last_name"]
 
@@ -67,6 +76,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        # Django ends other sessions when the password changes; a changed factor must too.
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.security_stamp}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @property
     def role_label(self) -> str:
@@ -102,6 +118,12 @@ class DelegationQuerySet(models.QuerySet["Delegation"]):
     def active(self) -> DelegationQuerySet:
         return self.filter(revoked_at__isnull=True)
 
+    def visible_to(self, user) -> DelegationQuerySet:
+        """Active delegations of a prescriber user's own directory record."""
+        if not getattr(user, "is_authenticated", False) or not user.is_prescriber or not user.prescriber_id:
+            return self.none()
+        return self.active().filter(prescriber_id=user.prescriber_id)
+
 
 class Delegation(models.Model):
     """A delegate user acting on behalf of a prescriber (who invited them)."""
@@ -128,3 +150,103 @@ class Delegation(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class InviteQuerySet(models.QuerySet["DelegateInvite"]):
+    def visible_to(self, user) -> InviteQuerySet:
+        """Invites a prescriber user sent for their own directory record (nobody else's)."""
+        if not getattr(user, "is_authenticated", False) or not user.is_prescriber:
+            return self.none()
+        if user.prescriber_id is None:
+            return self.none()
+        return self.filter(prescriber_id=user.prescriber_id, role=User.Role.DELEGATE)
+
+    def pending(self) -> InviteQuerySet:
+        return self.filter(status=DelegateInvite.Status.PENDING)
+
+
+class DelegateInvite(models.Model):
+    """An emailed, signed, single-use, expiring invitation to register (delegate or pharmacist).
+
+    Only a SHA-256 digest of the link's secret is stored; resending issues a new secret, so an
+    older link stops working.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=20,
+        choices=[(User.Role.DELEGATE, "Prescriber delegate"), (User.Role.PHARMACIST, "Pharmacist")],
+        default=User.Role.DELEGATE,
+    )
+    # A delegate invite is for one prescriber; a pharmacist invite for one care group.
+    prescriber = models.ForeignKey(
+        "prescriptions.Prescriber", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="delegate_invites",
+    )
+    care_group = models.ForeignKey(
+        "prescriptions.CareGroup", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="pharmacist_invites",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, editable=False, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = InviteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["prescriber", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} invite for {self.email}"
+
+    def new_secret(self) -> str:
+        """Issue a fresh link secret (stored hashed); earlier links stop working."""
+        raw = secrets.token_urlsafe(24)
+        self.token_hash = hash_token(raw)
+        self.sent_at = timezone.now()
+        return raw
+
+    @property
+    def expires_at(self):
+        return self.sent_at + dt.timedelta(days=settings.DELEGATE_INVITE_MAX_AGE_DAYS)
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    def revoke(self) -> None:
+        self.status = self.Status.REVOKED
+        self.save(update_fields=["status"])
+
+
+class PharmacistInviteManager(models.Manager["PharmacistInvite"]):
+    def get_queryset(self):
+        return super().get_queryset().filter(role=User.Role.PHARMACIST)
+
+
+class PharmacistInvite(DelegateInvite):
+    """Pharmacist invitations, as ops see them in the admin."""
+
+    objects = PharmacistInviteManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "pharmacist invite"

@@ -162,9 +162,40 @@ def require_chromium() -> None:
 
 
 def complete_mfa(page, user) -> None:
-    """Finish the second factor after the password step, if the portal asks for it.
+    """Finish the second factor after the password step, as a person with an authenticator would.
 
-    Until MFA enforcement lands this is a no-op; the accounts issue replaces it with the
-    enrolment/verification steps (computing codes with `totp_now`).
+    First sign-in: read the setup key shown on the enrolment page, compute the code, "Set up",
+    then continue past the recovery codes. Later sign-ins: compute the code from the user's
+    device, never reusing a time step the portal already accepted (it refuses replays).
     """
-    return None
+    import base64
+    import time as _time
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    page.wait_for_url("**/accounts/mfa/**")
+    if "/accounts/mfa/setup/" in page.url:
+        secret = page.locator("[data-totp-secret]").inner_text().strip()
+        key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+        code = f"{TOTP(key).token():06d}"
+        page.get_by_label("Authentication code").fill(code)
+        page.get_by_role("button", name="Set up").click()
+        page.wait_for_url("**/accounts/mfa/recovery-codes/")
+        page.get_by_role("button", name="I have saved my codes, continue").click()
+        page.wait_for_url(lambda url: "/accounts/mfa/" not in url)
+        return
+    device = TOTPDevice.objects.get(user_id=user.pk, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    now = _time.time()
+    totp.time = now
+    step_now = totp.t()
+    target = max(step_now, device.last_t + 1)
+    if target > step_now + device.tolerance:
+        # Every usable step was already spent: wait for the next one.
+        _time.sleep(device.step - (now - device.t0) % device.step + 0.5)
+        return complete_mfa(page, user)
+    totp.time = now + (target - step_now) * device.step
+    page.get_by_label("Authentication code").fill(f"{totp.token():0{device.digits}d}")
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url(lambda url: "/accounts/mfa/" not in url)
