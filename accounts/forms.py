@@ -74,7 +74,7 @@ class RegistrationForm(forms.Form):
     last_name = forms.CharField(label="Last name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     phone = forms.CharField(label="Phone", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
     npi = forms.CharField(
-        label="NPI", max_length=10, min_length=10, help_text="Your 10-digit National Provider Identifier.",
+        label="NPI", max_length=10, help_text="Your 10-digit National Provider Identifier.",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
