@@ -1,0 +1,102 @@
+"""Two people chatting live: alice (prescriber) and phil (pharmacist) in two Chromium contexts."""
+
+import re
+
+import pytest
+from django.core.files.storage import default_storage
+from playwright.sync_api import expect
+
+from requests_chat.models import Document
+from tests.browser.conftest import assert_accessible, complete_mfa, sign_in
+from tests.conftest import PASSWORD
+from tests.requests_chat.conftest import make_pdf
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
+
+
+def signed_in_page(browser, portal_url, user):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    sign_in(page, portal_url, user.email, PASSWORD)
+    complete_mfa(page, user)
+    return page
+
+
+def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_path):
+    pdf = tmp_path / "Avril - Rx Upload.pdf"
+    pdf.write_bytes(make_pdf("Prior authorization letter for Avril Lavigne"))
+
+    # Alice creates the request, with a PDF.
+    alice = signed_in_page(browser, portal_url, cast.alice)
+    alice.on("console", lambda m: print("CONSOLE", m.type, m.text))
+    alice.goto(f"{portal_url}/requests/")
+    alice.get_by_role("link", name="Create a new request").first.click()
+    alice.get_by_label("Patient").select_option(label="Avril Lavigne (01 January 1980)")
+    prescription = alice.get_by_label("Prescription")
+    expect(prescription.locator("option", has_text="Rx: 1001")).to_have_count(1)
+    prescription.select_option(label="Humira Pen 40 MG/0.4ML KIT (Rx: 1001) - Order Scheduled")
+    alice.get_by_label("Enter Message").fill("I am reaching out to see if you have any updates on my patient's prescription")
+    alice.get_by_label("Document title").fill("Avril - Rx Upload")
+    alice.locator("input[type=file][name=documents]").set_input_files(str(pdf))
+    expect(alice.locator("[data-file-list]")).to_contain_text("Avril - Rx Upload.pdf")
+    assert_accessible(alice, "create request")
+    screenshot(alice, "requests-create-form")
+    alice.get_by_role("button", name="SEND MESSAGE").click()
+    dialog = alice.get_by_role("dialog")
+    expect(dialog).to_contain_text("Your request has been successfully created.")
+    screenshot(alice, "requests-created-dialog", full_page=False)
+    dialog.get_by_role("link", name="GO TO REQUEST DETAILS").click()
+    alice.wait_for_url(re.compile(r"/requests/\d+/$"))
+    expect(alice.locator("[data-chat-status]")).to_have_text("Live")
+    assert_accessible(alice, "request details (alice)")
+
+    # Phil sees it in his list (unread), opens it and replies.
+    phil = signed_in_page(browser, portal_url, cast.phil)
+    phil.goto(f"{portal_url}/requests/")
+    expect(phil.get_by_role("cell", name="1 unread")).to_be_visible()
+    assert_accessible(phil, "requests list (phil)")
+    phil.get_by_role("link", name="Humira Pen 40 MG/0.4ML KIT").click()
+    expect(phil.locator("#message-list")).to_contain_text("any updates on my patient's prescription")
+    expect(phil.locator("#message-list")).to_contain_text("Avril - Rx Upload")
+    expect(phil.locator("[data-chat-status]")).to_have_text("Live")
+    phil.get_by_label("Message", exact=True).fill("Prior authorization was approved this morning.")
+    phil.get_by_role("button", name="SEND MESSAGE").click()
+
+    # Alice sees Phil's reply without reloading, and answers; Phil sees that live too.
+    expect(alice.locator("#message-list")).to_contain_text("Prior authorization was approved this morning.")
+    expect(alice.locator("#message-list .message").last).to_contain_text("Pharmacist")
+    alice.get_by_label("Message", exact=True).fill("Thank you!")
+    alice.keyboard.press("Control+Enter")
+    expect(phil.locator("#message-list .message").last).to_contain_text("Thank you!")
+    expect(phil.locator("#message-list .message")).to_have_count(3)
+    expect(alice.locator("#message-list .message")).to_have_count(3)  # no duplicates
+    screenshot(alice, "requests-detail")
+
+    # The PDF opens in the pop-up viewer, through the access-checked view.
+    with phil.expect_response(re.compile(r"/requests/documents/\d+/$")) as document:
+        phil.locator("#message-list").get_by_role("link", name=re.compile("Avril - Rx Upload")).click()
+    assert document.value.status == 200
+    assert document.value.headers["content-type"] == "application/pdf"
+    viewer = phil.locator("#pdf-viewer")
+    expect(viewer).to_be_visible()
+    expect(viewer.locator("iframe")).to_have_attribute("src", re.compile(r"/requests/documents/\d+/$"))
+    phil.wait_for_timeout(500)  # let the PDF render for the screenshot
+    screenshot(phil, "requests-pdf-viewer", full_page=False)
+    assert_accessible(phil, "pdf viewer")
+    phil.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+
+    # Patient Details pop-up.
+    alice.get_by_role("button", name="Patient Details").click()
+    details = alice.locator("#patient-details")
+    expect(details).to_contain_text("2751 PENNSYLVANIA AVE")
+    screenshot(alice, "requests-patient-details", full_page=False)
+    assert_accessible(alice, "patient details")
+
+    # Phone width stays usable.
+    alice.keyboard.press("Escape")
+    alice.set_viewport_size({"width": 390, "height": 844})
+    screenshot(alice, "requests-detail-phone")
+
+    for doc in Document.objects.all():
+        default_storage.delete(doc.file.name)
