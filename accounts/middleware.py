@@ -3,7 +3,6 @@
 import time
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -67,12 +66,10 @@ class IdleTimeoutMiddleware:
             last = request.session.get(self.SESSION_KEY, now)
             if now - last > settings.SESSION_IDLE_MINUTES * 60:
                 logout(request)
-                messages.info(
-                    request,
-                    f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes of "
-                    "inactivity. Please sign in again.",
+                # The message middleware runs after this one: the sign-in page says why instead.
+                login_url = (
+                    f"{reverse('accounts:login')}?{urlencode({'next': request.path, 'timeout': 1})}"
                 )
-                login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
                 if getattr(request, "htmx", False):
                     # htmx would swap the sign-in page into a fragment; send the browser there.
                     return HttpResponse(status=204, headers={"HX-Redirect": login_url})

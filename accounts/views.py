@@ -55,6 +55,12 @@ class SignInView(LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["timed_out"] = self.request.GET.get("timeout") == "1"
+        context["idle_minutes"] = settings.SESSION_IDLE_MINUTES
+        return context
+
     def get_success_url(self) -> str:
         url = super().get_success_url()
         if needs_mfa(self.request.user):

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from accounts.models import DelegateInvite, Delegation, User
 from audit.models import AuditEvent
-from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "Blue-Kettle-2024!"
 

@@ -2,7 +2,6 @@ import base64
 import re
 import time
 
-import pytest
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
