@@ -47,13 +47,21 @@ COLUMNS = [
 # Chat (requests app) -----------------------------------------------------------------------
 
 
+PK_PLACEHOLDER = 987654321
+
+
+def url_maker(name: str):
+    """A function pk -> URL of `name`, reversing once per page rather than once per row."""
+    pattern = reverse(name, args=[PK_PLACEHOLDER])
+    return lambda pk: pattern.replace(str(PK_PLACEHOLDER), str(int(pk)))
+
+
 def chat_url_maker():
     """A function pk -> URL of the chat pop-up, or None when the requests app has no such view."""
     try:
-        reverse("requests_chat:for_prescription", args=[0])
+        return url_maker("requests_chat:for_prescription")
     except NoReverseMatch:
         return None
-    return lambda pk: reverse("requests_chat:for_prescription", args=[pk])
 
 
 def attach_chat(user, prescriptions: list[Prescription]) -> None:
@@ -96,9 +104,20 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         return redirect(canonical)
 
     filterset = filtered(request, params)
-    paginator = Paginator(filterset.qs, page_size(params))
+    # Two steps: the page's ids (narrow rows, often straight from an index), then those rows
+    # with their patient and prescriber. Sorting 50,000 joined rows to keep 25 is what's slow.
+    paginator = Paginator(filterset.qs.values_list("pk", flat=True), page_size(params))
     page = paginator.get_page(params.get("page"))
-    rows = list(page.object_list)
+    ids = list(page.object_list)
+    found = (
+        Prescription.objects.visible_to(request.user)
+        .select_related("patient", "prescriber")
+        .in_bulk(ids)
+    )
+    rows = [found[pk] for pk in ids if pk in found]
+    patient_url = url_maker("prescriptions:patient")
+    for rx in rows:
+        rx.patient_url = patient_url(rx.patient_id)
     attach_chat(request.user, rows)
     record(request, AuditEvent.Action.LIST,
            description=f"dashboard page {page.number}: {params.urlencode()}"[:300])
