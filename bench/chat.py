@@ -1,0 +1,284 @@
+"""Benchmark: chat delivery over 2 ASGI server processes sharing Redis, 100 websocket clients.
+
+Method. A fresh database (a temporary SQLite file, or --database-url postgres://…) is migrated
+and given one request. Two uvicorn processes serve portal.asgi on two ports with the Redis
+channel layer (REDIS_URL, default redis://127.0.0.1:6379/0, under a prefix of its own). N
+websocket clients (default 100, each its own signed-in, OTP-verified session) join the request,
+half on each process. Messages are then POSTed over HTTP (the HTMX form post, CSRF and all) at a
+steady rate, alternating between the two processes. Each client records when every message
+arrives. Latency = arrival on the socket − the moment before the POST was sent, so it includes
+the HTTP request, the database write, the Redis hop, the consumer's access check and rendering.
+Messages lost (never arrived at a client) and duplicated (arrived twice) are counted.
+
+    .venv/bin/python bench/chat.py [--clients 100] [--rate 20] [--seconds 10] [--write]
+
+--write puts the result table into the "Chat delivery" section of docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DOC = BASE_DIR / "docs" / "PERFORMANCE.md"
+sys.path.insert(0, str(BASE_DIR))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen) -> None:
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server on {port} exited early")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on {port} did not start")
+
+
+def setup_database(clients: int):
+    """Migrate, create the cast and one request; return (request pk, listener sessions, sender session)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import User
+    from prescriptions.models import CareGroup, Patient, Pharmacy, Prescriber, Prescription, Status
+    from prescriptions.npi import make_npi
+    from requests_chat.services import create_request
+
+    call_command("migrate", verbosity=0)
+    pharmacy = Pharmacy.objects.create(code="bench", name="Bench Pharmacy")
+    prescriber = Prescriber.objects.create(npi=make_npi("190000001"), first_name="Ada", last_name="Bench")
+    alice = User.objects.create_user("alice@bench.test", None, first_name="Alice", last_name="Bench",
+                                     role=User.Role.PRESCRIBER, prescriber=prescriber)
+    phil = User.objects.create_user("phil@bench.test", None, first_name="Phil", last_name="Bench",
+                                    role=User.Role.PHARMACIST)
+    group = CareGroup.objects.create(name="Bench team", pharmacy=pharmacy)
+    group.prescribers.add(prescriber)
+    group.pharmacists.add(phil)
+    patient = Patient.objects.create(pharmacy_patient_id="B-1", first_name="Pat", last_name="Bench",
+                                     date_of_birth="1980-01-01")
+    rx = Prescription.objects.create(pharmacy_rx_id="BRX1", rx_number="1", patient=patient,
+                                     prescriber=prescriber, pharmacy=pharmacy, medication_name="Humira",
+                                     status=Status.ORDER_SCHEDULED)
+    chat, _ = create_request(prescription=rx, author=alice, body="Benchmark start")
+
+    def session_for(user) -> str:
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session["otp_device_id"] = device.persistent_id
+        session.create()
+        return session.session_key
+
+    listeners = [session_for(alice if n % 2 == 0 else phil) for n in range(clients)]
+    return chat.pk, listeners, session_for(phil)
+
+
+async def run(args, ports, request_pk, listeners, sender_session):
+    import websockets
+
+    sent_at: dict[int, float] = {}
+    post_ms: list[float] = []
+    arrivals: list[dict[int, list[float]]] = [dict() for _ in listeners]
+    pattern = re.compile(r"bench-(\d+)-")
+    ready = 0
+
+    async def listen(index: int, session: str):
+        nonlocal ready
+        port = ports[index % 2]
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/requests/{request_pk}/",
+            additional_headers={"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={session}"},
+            open_timeout=30, max_queue=None,
+        ) as socket:
+            ready += 1
+            try:
+                async for frame in socket:
+                    now = time.perf_counter()
+                    for seq in pattern.findall(frame):
+                        arrivals[index].setdefault(int(seq), []).append(now)
+            except websockets.ConnectionClosed:
+                pass
+
+    tasks = [asyncio.create_task(listen(i, s)) for i, s in enumerate(listeners)]
+    while ready < len(listeners):
+        await asyncio.sleep(0.05)
+        for task in tasks:
+            if task.done() and task.exception():
+                raise task.exception()
+    await asyncio.sleep(0.5)
+
+    csrf = secrets.token_hex(16)  # an unmasked 32-character secret, cookie and header alike
+
+    def post(seq: int) -> int:
+        port = ports[seq % 2]
+        base = f"http://127.0.0.1:{port}"
+        body = urllib.parse.urlencode({"body": f"bench-{seq}- steady message", "client_id": uuid.uuid4().hex}).encode()
+        request = urllib.request.Request(
+            f"{base}/requests/{request_pk}/messages/", data=body, method="POST",
+            headers={"Cookie": f"sessionid={sender_session}; csrftoken={csrf}", "X-CSRFToken": csrf,
+                     "HX-Request": "true", "Origin": base,
+                     "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        sent_at[seq] = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            post_ms.append((time.perf_counter() - sent_at[seq]) * 1000)
+            return response.status
+
+    total = int(args.rate * args.seconds)
+    loop = asyncio.get_running_loop()
+    posts = []
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for seq in range(total):
+            # A steady rate: each message at its own slot, not as fast as possible.
+            delay = started + seq / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            posts.append(loop.run_in_executor(pool, post, seq))
+        statuses = await asyncio.gather(*posts, return_exceptions=True)
+    send_window = time.perf_counter() - started
+    # Stragglers: wait until every client has everything, or 10 s.
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline and any(len(a) < total for a in arrivals):
+        await asyncio.sleep(0.1)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    failed_posts = sum(1 for s in statuses if s != 200)
+    latencies, lost, duplicated = [], 0, 0
+    last_arrival = started
+    for per_client in arrivals:
+        for seq in range(total):
+            times = per_client.get(seq, [])
+            if not times:
+                lost += 1
+                continue
+            duplicated += len(times) - 1
+            latencies.append((times[0] - sent_at[seq]) * 1000)
+            last_arrival = max(last_arrival, times[0])
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
+
+    return {
+        "clients": len(listeners), "messages": total, "rate": args.rate, "failed_posts": failed_posts,
+        "deliveries": len(latencies), "expected": total * len(listeners), "lost": lost,
+        "duplicated": duplicated, "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": latencies[-1],
+        "mean": statistics.fmean(latencies),
+        "post_p50": statistics.median(post_ms),
+        "posted_per_s": total / send_window,
+        "delivered_per_s": len(latencies) / (last_arrival - started),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=20, help="messages per second")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--database-url", default=os.getenv("BENCH_DATABASE_URL", ""))
+    parser.add_argument("--redis-url", default=os.getenv("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
+    parser.add_argument("--write", action="store_true", help="write the table into docs/PERFORMANCE.md")
+    args = parser.parse_args()
+
+    tmp = tempfile.TemporaryDirectory(prefix="chat-bench-")
+    database_url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
+    env = {
+        "DATABASE_URL": database_url, "REDIS_URL": args.redis_url,
+        "CHANNEL_PREFIX": f"bench-{uuid.uuid4().hex[:8]}", "MEDIA_ROOT": f"{tmp.name}/media",
+        "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "ERROR",
+    }
+    os.environ.update(env)
+    request_pk, listeners, sender = setup_database(args.clients)
+
+    ports = free_port(), free_port()
+    procs = []
+    for port in ports:
+        command = {
+            "uvicorn": ["-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                        "--no-access-log", "--log-level", "warning", "--ws-max-queue", "1024"],
+            "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        }[args.server]
+        proc = subprocess.Popen([sys.executable, *command], cwd=BASE_DIR, env={**os.environ, **env},
+                                stdout=subprocess.DEVNULL, stderr=open(f"{tmp.name}/server-{port}.log", "w"))  # noqa: SIM115
+        procs.append(proc)
+    try:
+        for port, proc in zip(ports, procs, strict=True):
+            wait_listening(port, proc)
+        result = asyncio.run(run(args, ports, request_pk, listeners, sender))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    engine = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+    row = (
+        f"| {engine}, 2 × {args.server}, Redis | {result['clients']} | {result['messages']} at "
+        f"{result['rate']:g}/s | {result['p50']:.1f} ms | {result['p90']:.1f} ms | {result['p99']:.1f} ms | "
+        f"{result['max']:.1f} ms | {result['delivered_per_s']:.0f} | {result['lost']} | {result['duplicated']} |"
+    )
+    print(result)
+    print(row)
+    if result["failed_posts"]:
+        print(f"WARNING: {result['failed_posts']} POSTs failed")
+    if args.write:
+        write_row(row)
+
+
+HEADER = (
+    "| setup | clients | messages | p50 | p90 | p99 | max | deliveries/s | lost | duplicated |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def write_row(row: str) -> None:
+    text = DOC.read_text() if DOC.exists() else "# Performance\n"
+    start, end = "<!-- chat-bench:start -->", "<!-- chat-bench:end -->"
+    if start not in text:
+        raise SystemExit("docs/PERFORMANCE.md has no Chat delivery section markers")
+    before, rest = text.split(start, 1)
+    table, after = rest.split(end, 1)
+    rows = [line for line in table.strip().splitlines() if line.startswith("| ") and "setup" not in line]
+    rows.append(row)
+    DOC.write_text(f"{before}{start}\n{HEADER}\n" + "\n".join(rows) + f"\n{end}{after}")
+
+
+if __name__ == "__main__":
+    main()
