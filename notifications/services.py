@@ -17,6 +17,7 @@ Producers:
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ from .models import Activity, Notification, NotificationPreference, Notification
 
 if TYPE_CHECKING:
     from accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 # A websocket event names at most this many new items; the rest show up in the count.
@@ -277,9 +280,13 @@ def broadcast(user_id: int, ids: list[int] | None = None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(
-        group_name(user_id), {"type": "notifications.update", "ids": ids or []}
-    )
+    try:
+        async_to_sync(layer.group_send)(
+            group_name(user_id), {"type": "notifications.update", "ids": ids or []}
+        )
+    except Exception:
+        # The rows are saved; an open page catches up on its next load. Never fail the producer.
+        logger.exception("Could not push notifications to user %s", user_id)
 
 
 # Reading ---------------------------------------------------------------------------------------

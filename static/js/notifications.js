@@ -41,6 +41,10 @@
     button.setAttribute("aria-label", "Notifications, " + count + " unread");
     bell.setAttribute("data-unread", String(count));
   }
+  // Expose the socket's state (tests wait for it; CSS could dim a stale bell).
+  bell.addEventListener("htmx:wsOpen", function () { bell.setAttribute("data-live", "open"); });
+  bell.addEventListener("htmx:wsClose", function () { bell.setAttribute("data-live", "closed"); });
+
   new MutationObserver(syncLabel).observe(button, { childList: true, subtree: true });
   syncLabel();
 })();
