@@ -114,8 +114,48 @@
     var max = lastId();
     sorted.forEach(function (row) { max = Math.max(max, parseInt(row.getAttribute("data-message-id"), 10)); });
     list.setAttribute("data-last-id", String(max));
+    addDocuments();
     scroller.scrollTop = scroller.scrollHeight;
   }
+  // Documents that arrive in the chat also join the Documents table.
+  function addDocuments() {
+    var table = document.querySelector("[data-documents-table]");
+    if (!table) return;
+    var body = table.querySelector("tbody");
+    list.querySelectorAll("a[data-document-id]").forEach(function (link) {
+      var id = link.getAttribute("data-document-id");
+      if (body.querySelector('tr[data-document-id="' + id + '"]')) return;
+      var row = document.createElement("tr");
+      row.setAttribute("data-document-id", id);
+      var author = link.closest("li").querySelector(".message__author");
+      var cells = [
+        ["Title", null],
+        ["Uploaded by", author ? author.textContent : ""],
+        ["Date", link.getAttribute("data-date")],
+        ["Pages", link.getAttribute("data-pages")],
+      ];
+      cells.forEach(function (cell) {
+        var td = document.createElement("td");
+        td.setAttribute("data-label", cell[0]);
+        if (cell[1] === null) {
+          var a = document.createElement("a");
+          a.href = link.getAttribute("href");
+          a.setAttribute("data-pdf-view", "");
+          a.setAttribute("data-title", link.getAttribute("data-title"));
+          a.textContent = link.getAttribute("data-title");
+          td.appendChild(a);
+        } else {
+          td.textContent = cell[1];
+        }
+        row.appendChild(td);
+      });
+      body.appendChild(row);
+      table.hidden = false;
+      var empty = document.querySelector("[data-documents-empty]");
+      if (empty) empty.remove();
+    });
+  }
+
   tidy();
   document.addEventListener("htmx:afterSettle", tidy);
   document.addEventListener("htmx:oobAfterSwap", tidy);

@@ -28,9 +28,10 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
 
     # Alice creates the request, with a PDF.
     alice = signed_in_page(browser, portal_url, cast.alice)
-    alice.on("console", lambda m: print("CONSOLE", m.type, m.text))
     alice.goto(f"{portal_url}/requests/")
     alice.get_by_role("link", name="Create a new request").first.click()
+    alice.wait_for_url("**/requests/new/")
+    alice.wait_for_load_state()  # htmx is ready
     alice.get_by_label("Patient").select_option(label="Avril Lavigne (01 January 1980)")
     prescription = alice.get_by_label("Prescription")
     expect(prescription.locator("option", has_text="Rx: 1001")).to_have_count(1)
@@ -60,11 +61,18 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     expect(phil.locator("#message-list")).to_contain_text("Avril - Rx Upload")
     expect(phil.locator("[data-chat-status]")).to_have_text("Live")
     phil.get_by_label("Message", exact=True).fill("Prior authorization was approved this morning.")
+    phil.get_by_text("Attach Documents", exact=True).click()
+    phil.get_by_label("Document title").fill("PA approval")
+    approval = tmp_path / "approval.pdf"
+    approval.write_bytes(make_pdf("Prior authorization approved"))
+    phil.locator("input[type=file][name=documents]").set_input_files(str(approval))
     phil.get_by_role("button", name="SEND MESSAGE").click()
 
     # Alice sees Phil's reply without reloading, and answers; Phil sees that live too.
     expect(alice.locator("#message-list")).to_contain_text("Prior authorization was approved this morning.")
     expect(alice.locator("#message-list .message").last).to_contain_text("Pharmacist")
+    expect(alice.locator("#message-list .message").last).to_contain_text("PA approval")
+    expect(alice.locator("[data-documents-table] tbody tr")).to_have_count(2)  # joined live
     alice.get_by_label("Message", exact=True).fill("Thank you!")
     alice.keyboard.press("Control+Enter")
     expect(phil.locator("#message-list .message").last).to_contain_text("Thank you!")
