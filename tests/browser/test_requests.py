@@ -78,6 +78,7 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     expect(phil.locator("#message-list .message").last).to_contain_text("Thank you!")
     expect(phil.locator("#message-list .message")).to_have_count(3)
     expect(alice.locator("#message-list .message")).to_have_count(3)  # no duplicates
+    expect(alice.get_by_label("Message", exact=True)).to_have_value("")  # the POST has answered
     screenshot(alice, "requests-detail")
 
     # The PDF opens in the pop-up viewer, through the access-checked view.
