@@ -136,7 +136,10 @@ class Notification(models.Model):
             case Activity.DELEGATE_JOINED:
                 return f"{who} joined as your delegate" if who else "A delegate joined"
             case Activity.INVITE_ACCEPTED:
-                return "A patient accepted your invite"
+                # A patient's name stays out of the bell (it shows on every page).
+                if not who or getattr(self.actor, "role", "") == "patient":
+                    return "A patient accepted your invite"
+                return f"{who} accepted your invite"
         return self.get_activity_display()
 
     @property

@@ -10,7 +10,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
-from notifications.models import Activity, Notification, NotificationPreference, NotificationSettings
+from notifications.models import (
+    Activity,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+)
 from notifications.services import notify
 from notifications.tasks import send_notification_digests
 from prescriptions.importer import prescription_status_changed

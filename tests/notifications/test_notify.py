@@ -136,3 +136,59 @@ def test_visible_to_hides_notifications_about_prescriptions_no_longer_visible(ca
     Delegation.objects.get(delegate=cast.bob).revoke()
     assert Notification.objects.visible_to(cast.bob).count() == 0
     assert Notification.objects.visible_to(cast.mallory).count() == 0
+
+
+def test_a_delegate_accepting_an_invite_tells_the_prescriber(cast, django_capture_on_commit_callbacks):
+    from accounts.models import DelegateInvite
+    from accounts.services import accept_invite
+    from tests.conftest import make_user
+
+    invite = DelegateInvite.objects.create(
+        email="dana.delegate@example.com", role=User.Role.DELEGATE, prescriber=cast.npi_alice,
+        invited_by=cast.alice, token_hash="x" * 64,
+    )
+    dana = make_user("dana.delegate@example.com", User.Role.DELEGATE)
+    with django_capture_on_commit_callbacks(execute=True):
+        accept_invite(invite=invite, user=dana)
+    [n] = Notification.objects.filter(activity=Activity.DELEGATE_JOINED)
+    assert n.recipient == cast.alice
+    assert n.title == "Dana Delegate joined as your delegate"
+    assert n.target_url == reverse("accounts:administration")
+
+
+def test_a_pharmacist_accepting_an_invite_tells_who_sent_it(cast, django_capture_on_commit_callbacks):
+    from accounts.models import DelegateInvite
+    from accounts.services import accept_invite
+    from tests.conftest import make_user
+
+    invite = DelegateInvite.objects.create(
+        email="pat.pharm@example.com", role=User.Role.PHARMACIST, care_group=cast.care_group,
+        invited_by=cast.olivia, token_hash="y" * 64,
+    )
+    pat = make_user("pat.pharm@example.com", User.Role.PHARMACIST)
+    accept_invite(invite=invite, user=pat)
+    [n] = Notification.objects.filter(activity=Activity.INVITE_ACCEPTED)
+    assert n.recipient == cast.olivia
+    assert n.title == "Pat Pharm accepted your invite"
+
+
+def test_a_patient_accepting_a_clinic_invite_tells_the_clinic(cast, django_capture_on_commit_callbacks):
+    from invites.models import Clinic, ClinicMembership, Invite
+    from invites.services import accept_invite
+    from tests.conftest import make_user
+
+    clinic = Clinic.objects.create(name="Riverside Family Clinic")
+    cadmin = make_user("carla.mendes@example.com", User.Role.CLINIC_ADMIN)
+    ClinicMembership.objects.create(user=cadmin, clinic=clinic, role="admin")
+    provider = ClinicMembership.objects.create(user=cast.alice, clinic=clinic, role="provider", prescriber=cast.npi_alice)
+    invite = Invite.objects.create(
+        clinic=clinic, provider=provider, first_name="Paula", last_name="Patient", code="482913", invited_by=cadmin
+    )
+    paula = make_user("paula.patient@example.com", User.Role.PATIENT)
+    with django_capture_on_commit_callbacks(execute=True):
+        accept_invite(invite=invite, user=paula)
+    got = Notification.objects.filter(activity=Activity.INVITE_ACCEPTED)
+    assert {n.recipient for n in got} == {cadmin, cast.alice}
+    assert {n.title for n in got} == {"A patient accepted your invite"}
+    assert {n.target_url for n in got} == {reverse("invites:patients")}
+    assert all("Paula" not in m.body + m.subject for m in mail.outbox)

@@ -3,7 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from notifications.models import Activity, Notification, NotificationPreference, NotificationSettings
+from notifications.models import (
+    Activity,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+)
 from notifications.services import notify
 
 pytestmark = pytest.mark.django_db
