@@ -84,6 +84,15 @@ def test_it_filters_opens_a_profile_and_a_prescription_pop_up(book, page, portal
     page.get_by_role("link", name=re.compile("^Last Shipped")).click()
     expect(page.locator("th[aria-sort='ascending']")).to_contain_text("Last Shipped")
 
+    # The Chat button opens the request pop-up for that prescription.
+    page.get_by_role("link", name="Chat about Dupixent (Rx 3001)").click()
+    chat = page.get_by_role("dialog")
+    expect(chat).to_be_visible()
+    expect(chat.get_by_role("link", name="Create a new request")).to_be_visible()
+    assert_accessible(page, "chat pop-up")
+    page.keyboard.press("Escape")
+    expect(chat).to_be_hidden()
+
     # The patient's name opens the profile.
     page.get_by_role("link", name="SAM SHARED").click()
     page.wait_for_url(re.compile(r"/patients/\d+/$"))

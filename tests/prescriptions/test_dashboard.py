@@ -354,3 +354,31 @@ def test_it_rejects_a_saved_filter_without_a_name(cast, client_for):
     response = client_for(cast.alice).post("/dashboard/saved-filters/", {"name": "", "query": "quick=due"}, follow=True)
     assert "This field is required." in response.content.decode()
     assert not SavedFilter.objects.exists()
+
+
+# Unread messages (the requests app's selectors) -----------------------------------------
+
+
+@pytest.fixture
+def unread(cast):
+    """Phil wrote two messages about alice's Humira: unread for alice and bob, not for phil."""
+    from requests_chat.models import Message, Request
+
+    chat = Request.objects.create(prescription=cast.rx_alice, created_by=cast.phil)
+    for n in range(2):
+        Message.objects.create(request=chat, author=cast.phil, body="Any update?", client_id=f"u{n}")
+    return cast
+
+
+def test_it_filters_and_badges_unread_messages_per_user(unread, client_for):
+    response = client_for(unread.alice).get(f"{URL}?quick=unread")
+    assert shown(response) == {"RX1001"}
+    assert response.context["rows"][0].unread == 2
+    assert "2 unread messages" in response.content.decode()
+    assert shown(client_for(unread.phil).get(f"{URL}?quick=unread")) == set()
+    assert shown(client_for(unread.carol).get(f"{URL}?quick=unread")) == set()
+
+
+def test_it_sorts_rows_with_unread_messages_first(unread, client_for):
+    assert order(client_for(unread.bob).get(f"{URL}?sort=chat"))[0] == "RX1001"
+    assert order(client_for(unread.bob).get(f"{URL}?sort=-chat"))[-1] == "RX1001"
