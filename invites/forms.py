@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from accounts.models import User
+from accounts.validators import PASSWORD_REQUIREMENT
 
 from .validation import MSG_FIRST, MSG_LAST, NAME_MAX, clean_email, clean_mobile
 
@@ -58,7 +59,7 @@ class JoinAccountForm(forms.Form):
     email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password1 = forms.CharField(label="Password", strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                help_text=password_validation.password_validators_help_text_html())
+                                help_text=PASSWORD_REQUIREMENT + ".")
     password2 = forms.CharField(label="Confirm Password", strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 

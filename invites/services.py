@@ -29,6 +29,7 @@ DELIVERY_BATCH = 200
 CODE_WINDOW_SECONDS = 15 * 60
 CODE_ATTEMPTS_PER_IP = getattr(settings, "INVITE_CODE_ATTEMPTS_PER_IP", 10)
 CODE_ATTEMPTS_GLOBAL = getattr(settings, "INVITE_CODE_ATTEMPTS_GLOBAL", 300)
+THROTTLE_PREFIX = "invites:code"
 
 
 # Creating and delivering ---------------------------------------------------------------------
@@ -355,8 +356,8 @@ def find_invite_by_code(
     Every attempt counts against the client's and the global throttle (raising Throttled);
     a right code with the wrong name counts against the invite, which retires after five.
     """
-    if _hit(f"invites:code:ip:{client}", CODE_ATTEMPTS_PER_IP) or _hit(
-        "invites:code:all", CODE_ATTEMPTS_GLOBAL
+    if _hit(f"{THROTTLE_PREFIX}:ip:{client}", CODE_ATTEMPTS_PER_IP) or _hit(
+        f"{THROTTLE_PREFIX}:all", CODE_ATTEMPTS_GLOBAL
     ):
         raise Throttled
     invite = Invite.objects.live().select_related("clinic").filter(code=code.strip()).first()

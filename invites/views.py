@@ -100,10 +100,11 @@ def select(request: AuthedHttpRequest) -> HttpResponse:
         if clinic.pk != request.session.get(SESSION_CLINIC):
             request.session[SESSION_CLINIC] = clinic.pk
             request.session.pop(SESSION_PROVIDER, None)
-            provider_id = 0
     if provider_id:
         provider = get_object_or_404(ClinicMembership.objects.visible_to(request.user).providers(), pk=provider_id)
-        request.session[SESSION_PROVIDER] = provider.pk
+        # A provider listed for the previous clinic does not carry over to a newly chosen one.
+        if provider.clinic_id == request.session.get(SESSION_CLINIC, provider.clinic_id):
+            request.session[SESSION_PROVIDER] = provider.pk
     return redirect(_back(request, reverse("invites:invite")))
 
 

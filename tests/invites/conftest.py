@@ -60,12 +60,13 @@ def outboxes(settings):
 
 
 @pytest.fixture(autouse=True)
-def clear_cache():
-    from django.core.cache import cache
+def fresh_throttles(monkeypatch):
+    """Throttle counters of this test only (never clear a cache other runs may share)."""
+    import uuid
 
-    cache.clear()
-    yield
-    cache.clear()
+    from invites import services
+
+    monkeypatch.setattr(services, "THROTTLE_PREFIX", f"invites:code:test:{uuid.uuid4().hex}")
 
 
 @pytest.fixture

@@ -59,8 +59,8 @@ def test_a_file_of_only_duplicates_invites_nobody(admin_in_a, clinics):
 
 
 BAD_FILES = {
-    "wrong header": (f"First,Last,Email,Mobile Number\nAda,Lovelace,,\n", "should be named"),
-    "renamed column": (f"First Name,Last Name,Email,Mobile\nAda,Lovelace,,\n", '"Mobile" should be named "Mobile Number"'),
+    "wrong header": ("First,Last,Email,Mobile Number\nAda,Lovelace,,\n", "should be named"),
+    "renamed column": ("First Name,Last Name,Email,Mobile\nAda,Lovelace,,\n", '"Mobile" should be named "Mobile Number"'),
     "missing column": ("First Name,Last Name,Email\nAda,Lovelace,\n", 'missing column "Mobile Number"'),
     "extra column": (f"{HEADER},Notes\nAda,Lovelace,,,x\n", 'unexpected column "Notes"'),
     "reordered": ("Last Name,First Name,Email,Mobile Number\nAda,Lovelace,,\n", "different order"),

@@ -115,7 +115,7 @@ def test_it_removes_an_invite_and_its_code_stops_working(admin_in_a, clinics, cl
     inv.refresh_from_db()
     assert inv.removed_at is not None and not Invite.objects.live().exists()
     html = admin_in_a.get(reverse("invites:invite")).content.decode()
-    assert "was removed" in html and 'id="invite-%d"' % inv.pk not in html
+    assert "was removed" in html and f'id="invite-{inv.pk}"' not in html
     # Removing frees the patient to be invited again.
     admin_in_a.post(reverse("invites:invite"), invite_post([("Pat0", "Zed0", "pat0@example.com", "")]))
     assert Invite.objects.filter(removed_at__isnull=True).count() == 1
