@@ -42,7 +42,18 @@
     bell.setAttribute("data-unread", String(count));
   }
   // Expose the socket's state (tests wait for it; CSS could dim a stale bell).
-  bell.addEventListener("htmx:wsOpen", function () { bell.setAttribute("data-live", "open"); });
+  // After a reconnect, fetch what arrived while the socket was down (a passive request: it
+  // must not keep an idle session alive).
+  var opened = false;
+  bell.addEventListener("htmx:wsOpen", function () {
+    bell.setAttribute("data-live", "open");
+    if (opened && window.htmx) {
+      window.htmx.ajax("GET", bell.getAttribute("data-refresh-url"), {
+        swap: "none", headers: { "X-Passive-Request": "1" },
+      });
+    }
+    opened = true;
+  });
   bell.addEventListener("htmx:wsClose", function () { bell.setAttribute("data-live", "closed"); });
 
   new MutationObserver(syncLabel).observe(button, { childList: true, subtree: true });
