@@ -99,8 +99,8 @@ def measure(reps: int) -> dict:
     django.setup()
     import tracemalloc  # noqa: PLC0415
 
-    from django.db import connection  # noqa: PLC0415
     from django.conf import settings  # noqa: PLC0415
+    from django.db import connection  # noqa: PLC0415
     from django.test import Client, override_settings  # noqa: PLC0415
     from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
     from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: PLC0415
@@ -135,6 +135,7 @@ def measure(reps: int) -> dict:
         cursor.execute("ANALYZE")
 
     out: dict = {
+        "load_before": os.getloadavg()[0],
         "prescriptions": Prescription.objects.count(),
         "patients": Patient.objects.count(),
         "vendor": connection.vendor,
@@ -193,6 +194,7 @@ def measure(reps: int) -> dict:
     }
     print(f"export {rows} rows {statistics.median(times):.2f} s, peak {peak / 2**20:.1f} MiB",
           file=sys.stderr, flush=True)
+    out["load_after"] = os.getloadavg()[0]
     return out
 
 
@@ -240,6 +242,10 @@ def section(results: list[dict], scale: int, reps: int) -> str:
         "",
         "`seed_demo` time for these databases: " + "; ".join(
             f"{r['label']} {r['seed_seconds']:.0f} s" for r in results) + ".",
+        "",
+        "Machine load (1-minute load average before → after measuring; 2 cores, other work "
+        "running at the same time inflates every figure): " + "; ".join(
+            f"{r['label']} {r.get('load_before', 0):.1f} → {r.get('load_after', 0):.1f}" for r in results) + ".",
         "",
         "Targets (SPEC §10): every page ≤ 50 ms median, query count independent of data size; "
         "export of 10,000 rows ≤ 2 s with flat memory.",

@@ -183,9 +183,8 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
             "previous": with_params(params, page=page.previous_page_number()) if page.has_previous() else "",
             "next": with_params(params, page=page.next_page_number()) if page.has_next() else "",
         },
-        "clear_url": with_params(params, **{n: None for n in ("quick", *FIELD_FILTERS, "patient")}),
+        "clear_url": with_params(params, **dict.fromkeys(("quick", *FIELD_FILTERS, "patient"))),
         "saved_filters": list(SavedFilter.objects.visible_to(request.user)),
-        "save_form": SavedFilterForm(),
         "sort": sort,
     }
     template = "prescriptions/dashboard.html"
