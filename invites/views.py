@@ -173,7 +173,14 @@ def resend(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     else:
         services.resend_invite(invite=invite)
         record(request, AuditEvent.Action.UPDATE, invite, description="resent invite")
-        messages.success(request, f"The invite to {invite.full_name} was sent again.")
+        if invite.email or invite.mobile:
+            messages.success(request, f"The invite to {invite.full_name} was sent again.")
+        else:
+            messages.success(
+                request,
+                f"The invite of {invite.full_name} was renewed. They have no email or mobile number: "
+                f"share their invite code {invite.code} with them.",
+            )
     return redirect(_back(request, reverse("invites:invite")))
 
 

@@ -147,3 +147,10 @@ class FailingSMS:
         from invites.sms import SMSError
 
         raise SMSError("SMS provider unreachable: provider down")
+
+
+def test_resend_without_contact_details_says_to_share_the_code(admin_in_a, clinics):
+    inv = services.create_invites(clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
+                                  patients=[{"first_name": "No", "last_name": "Contact", "email": "", "mobile": ""}])[0]
+    response = admin_in_a.post(reverse("invites:resend", args=[inv.pk]), follow=True)
+    assert f"share their invite code {inv.code}" in response.content.decode()
