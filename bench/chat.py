@@ -78,23 +78,41 @@ def setup_database(clients: int):
 
     call_command("migrate", verbosity=0)
     pharmacy = Pharmacy.objects.create(code="bench", name="Bench Pharmacy")
-    prescriber = Prescriber.objects.create(npi=make_npi("190000001"), first_name="Ada", last_name="Bench")
-    alice = User.objects.create_user("alice@bench.test", None, first_name="Alice", last_name="Bench",
-                                     role=User.Role.PRESCRIBER, prescriber=prescriber)
-    phil = User.objects.create_user("phil@bench.test", None, first_name="Phil", last_name="Bench",
-                                    role=User.Role.PHARMACIST)
+    prescriber = Prescriber.objects.create(
+        npi=make_npi("190000001"), first_name="Ada", last_name="Bench"
+    )
+    alice = User.objects.create_user(
+        "alice@bench.test",
+        None,
+        first_name="Alice",
+        last_name="Bench",
+        role=User.Role.PRESCRIBER,
+        prescriber=prescriber,
+    )
+    phil = User.objects.create_user(
+        "phil@bench.test", None, first_name="Phil", last_name="Bench", role=User.Role.PHARMACIST
+    )
     group = CareGroup.objects.create(name="Bench team", pharmacy=pharmacy)
     group.prescribers.add(prescriber)
     group.pharmacists.add(phil)
-    patient = Patient.objects.create(pharmacy_patient_id="B-1", first_name="Pat", last_name="Bench",
-                                     date_of_birth="1980-01-01")
-    rx = Prescription.objects.create(pharmacy_rx_id="BRX1", rx_number="1", patient=patient,
-                                     prescriber=prescriber, pharmacy=pharmacy, medication_name="Humira",
-                                     status=Status.ORDER_SCHEDULED)
+    patient = Patient.objects.create(
+        pharmacy_patient_id="B-1", first_name="Pat", last_name="Bench", date_of_birth="1980-01-01"
+    )
+    rx = Prescription.objects.create(
+        pharmacy_rx_id="BRX1",
+        rx_number="1",
+        patient=patient,
+        prescriber=prescriber,
+        pharmacy=pharmacy,
+        medication_name="Humira",
+        status=Status.ORDER_SCHEDULED,
+    )
     chat, _ = create_request(prescription=rx, author=alice, body="Benchmark start")
 
     def session_for(user) -> str:
-        device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="bench", defaults={"confirmed": True}
+        )
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -112,7 +130,7 @@ async def run(args, ports, request_pk, listeners, sender_session):
 
     sent_at: dict[int, float] = {}
     post_ms: list[float] = []
-    arrivals: list[dict[int, list[float]]] = [dict() for _ in listeners]
+    arrivals: list[dict[int, list[float]]] = [{} for _ in listeners]
     pattern = re.compile(r"bench-(\d+)-")
     ready = 0
 
@@ -121,8 +139,12 @@ async def run(args, ports, request_pk, listeners, sender_session):
         port = ports[index % 2]
         async with websockets.connect(
             f"ws://127.0.0.1:{port}/ws/requests/{request_pk}/",
-            additional_headers={"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={session}"},
-            open_timeout=30, max_queue=None,
+            additional_headers={
+                "Origin": f"http://127.0.0.1:{port}",
+                "Cookie": f"sessionid={session}",
+            },
+            open_timeout=30,
+            max_queue=None,
         ) as socket:
             ready += 1
             try:
@@ -146,12 +168,20 @@ async def run(args, ports, request_pk, listeners, sender_session):
     def post(seq: int) -> int:
         port = ports[seq % 2]
         base = f"http://127.0.0.1:{port}"
-        body = urllib.parse.urlencode({"body": f"bench-{seq}- steady message", "client_id": uuid.uuid4().hex}).encode()
+        body = urllib.parse.urlencode(
+            {"body": f"bench-{seq}- steady message", "client_id": uuid.uuid4().hex}
+        ).encode()
         request = urllib.request.Request(
-            f"{base}/requests/{request_pk}/messages/", data=body, method="POST",
-            headers={"Cookie": f"sessionid={sender_session}; csrftoken={csrf}", "X-CSRFToken": csrf,
-                     "HX-Request": "true", "Origin": base,
-                     "Content-Type": "application/x-www-form-urlencoded"},
+            f"{base}/requests/{request_pk}/messages/",
+            data=body,
+            method="POST",
+            headers={
+                "Cookie": f"sessionid={sender_session}; csrftoken={csrf}",
+                "X-CSRFToken": csrf,
+                "HX-Request": "true",
+                "Origin": base,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
         )
         sent_at[seq] = time.perf_counter()
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -198,9 +228,18 @@ async def run(args, ports, request_pk, listeners, sender_session):
         return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
 
     return {
-        "clients": len(listeners), "messages": total, "rate": args.rate, "failed_posts": failed_posts,
-        "deliveries": len(latencies), "expected": total * len(listeners), "lost": lost,
-        "duplicated": duplicated, "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": latencies[-1],
+        "clients": len(listeners),
+        "messages": total,
+        "rate": args.rate,
+        "failed_posts": failed_posts,
+        "deliveries": len(latencies),
+        "expected": total * len(listeners),
+        "lost": lost,
+        "duplicated": duplicated,
+        "p50": pct(50),
+        "p90": pct(90),
+        "p99": pct(99),
+        "max": latencies[-1],
         "mean": statistics.fmean(latencies),
         "post_p50": statistics.median(post_ms),
         "posted_per_s": total / send_window,
@@ -216,15 +255,20 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.getenv("BENCH_DATABASE_URL", ""))
     parser.add_argument("--redis-url", default=os.getenv("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
-    parser.add_argument("--write", action="store_true", help="write the table into docs/PERFORMANCE.md")
+    parser.add_argument(
+        "--write", action="store_true", help="write the table into docs/PERFORMANCE.md"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="chat-bench-")
     database_url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
     env = {
-        "DATABASE_URL": database_url, "REDIS_URL": args.redis_url,
-        "CHANNEL_PREFIX": f"bench-{uuid.uuid4().hex[:8]}", "MEDIA_ROOT": f"{tmp.name}/media",
-        "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "ERROR",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": args.redis_url,
+        "CHANNEL_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        "MEDIA_ROOT": f"{tmp.name}/media",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "LOG_LEVEL": "ERROR",
     }
     os.environ.update(env)
     request_pk, listeners, sender = setup_database(args.clients)
@@ -233,12 +277,37 @@ def main() -> None:
     procs = []
     for port in ports:
         command = {
-            "uvicorn": ["-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                        "--no-access-log", "--log-level", "warning", "--ws-max-queue", "1024"],
-            "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+            "uvicorn": [
+                "-m",
+                "uvicorn",
+                "portal.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--ws-max-queue",
+                "1024",
+            ],
+            "daphne": [
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "portal.asgi:application",
+            ],
         }[args.server]
-        proc = subprocess.Popen([sys.executable, *command], cwd=BASE_DIR, env={**os.environ, **env},
-                                stdout=subprocess.DEVNULL, stderr=open(f"{tmp.name}/server-{port}.log", "w"))  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, *command],
+            cwd=BASE_DIR,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=open(f"{tmp.name}/server-{port}.log", "w"),  # noqa: SIM115
+        )
         procs.append(proc)
     try:
         for port, proc in zip(ports, procs, strict=True):
@@ -275,7 +344,9 @@ def write_row(row: str) -> None:
         raise SystemExit("docs/PERFORMANCE.md has no Chat delivery section markers")
     before, rest = text.split(start, 1)
     table, after = rest.split(end, 1)
-    rows = [line for line in table.strip().splitlines() if line.startswith("| ") and "setup" not in line]
+    rows = [
+        line for line in table.strip().splitlines() if line.startswith("| ") and "setup" not in line
+    ]
     rows.append(row)
     DOC.write_text(f"{before}{start}\n{HEADER}\n" + "\n".join(rows) + f"\n{end}{after}")
 

@@ -16,8 +16,10 @@ class RequestAdmin(admin.ModelAdmin):
     list_display = ["pk", "prescription", "created_by", "created_at", "last_message_at"]
     list_filter = ["created_at", "prescription__status", "prescription__pharmacy"]
     search_fields = [
-        "prescription__rx_number", "prescription__patient__last_name",
-        "prescription__prescriber__last_name", "created_by__email",
+        "prescription__rx_number",
+        "prescription__patient__last_name",
+        "prescription__prescriber__last_name",
+        "created_by__email",
     ]
     raw_id_fields = ["prescription", "created_by"]
     date_hierarchy = "created_at"
@@ -28,7 +30,13 @@ class RequestAdmin(admin.ModelAdmin):
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["pk", "request", "author_name", "author_role", "created_at"]
     list_filter = ["author_role", "created_at"]
-    search_fields = ["body", "author_name", "author__email", "client_id", "request__prescription__rx_number"]
+    search_fields = [
+        "body",
+        "author_name",
+        "author__email",
+        "client_id",
+        "request__prescription__rx_number",
+    ]
     raw_id_fields = ["request", "author"]
     date_hierarchy = "created_at"
 

@@ -95,7 +95,9 @@ def check_pdf(data: bytes, *, name: str = "") -> CheckedPdf:
         raise InvalidDocument(f"{label}This PDF has no pages.")
     if reason:
         raise InvalidDocument(f"{label}{reason}")
-    return CheckedPdf(name=name, data=data, page_count=page_count, sha256=hashlib.sha256(data).hexdigest())
+    return CheckedPdf(
+        name=name, data=data, page_count=page_count, sha256=hashlib.sha256(data).hexdigest()
+    )
 
 
 def find_active_content(reader: PdfReader) -> str | None:

@@ -39,9 +39,9 @@ class AttachmentsMixin(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["documents"].help_text = (
-            f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each."
-        )
+        self.fields[
+            "documents"
+        ].help_text = f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each."
 
     def clean_documents(self) -> list[CheckedPdf]:
         uploads = self.cleaned_data.get("documents") or []
@@ -113,7 +113,9 @@ class CreateRequestForm(AttachmentsMixin):
         label="Patient", queryset=Patient.objects.none(), empty_label="Select a patient"
     )
     prescription = PrescriptionChoiceField(
-        label="Prescription", queryset=Prescription.objects.none(), empty_label="Select a prescription"
+        label="Prescription",
+        queryset=Prescription.objects.none(),
+        empty_label="Select a prescription",
     )
     body = forms.CharField(
         label="Enter Message", widget=forms.Textarea(attrs={"rows": 4}), max_length=5000

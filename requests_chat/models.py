@@ -76,7 +76,9 @@ class Message(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.UniqueConstraint(fields=["request", "client_id"], name="one_message_per_client_id")
+            models.UniqueConstraint(
+                fields=["request", "client_id"], name="one_message_per_client_id"
+            )
         ]
 
     def __str__(self) -> str:

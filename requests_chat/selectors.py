@@ -64,7 +64,10 @@ def unread_by_request(user: User, request_ids: Iterable[int]) -> dict[int, int]:
 def prescription_ids_with_unread(user: User) -> QuerySet:
     """Ids of prescriptions with unread messages, as a values-list usable in `pk__in=`."""
     return (
-        unread_messages(user).order_by().values_list("request__prescription_id", flat=True).distinct()
+        unread_messages(user)
+        .order_by()
+        .values_list("request__prescription_id", flat=True)
+        .distinct()
     )
 
 

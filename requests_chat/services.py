@@ -99,7 +99,9 @@ def send_message(
             )
             for title, pdf in files:
                 # A random key: the uploaded name never reaches the storage path.
-                key = default_storage.save(f"documents/{uuid.uuid4().hex}.pdf", ContentFile(pdf.data))
+                key = default_storage.save(
+                    f"documents/{uuid.uuid4().hex}.pdf", ContentFile(pdf.data)
+                )
                 stored.append(key)
                 Document.objects.create(
                     request=request,
@@ -154,7 +156,9 @@ def mark_read(*, user: User, request: Request, message_id: int) -> None:
     if not updated and not ReadState.objects.filter(user=user, request=request).exists():
         try:
             with transaction.atomic():
-                ReadState.objects.create(user=user, request=request, last_read_message_id=message_id)
+                ReadState.objects.create(
+                    user=user, request=request, last_read_message_id=message_id
+                )
         except IntegrityError:
             mark_read(user=user, request=request, message_id=message_id)
 

@@ -18,7 +18,7 @@ from portal.types import AuthedHttpRequest
 from prescriptions.models import Prescription
 
 from .forms import CreateRequestForm, MessageForm
-from .models import Document, Message, Request
+from .models import Document, Request
 from .selectors import unread_by_request
 from .services import RequestExists, create_request, mark_read, new_client_id, send_message
 
@@ -44,8 +44,13 @@ def for_prescription(request: AuthedHttpRequest, prescription_pk: int) -> HttpRe
     )
     chat = Request.objects.visible_to(request.user).filter(prescription=prescription).first()
     unread = unread_by_request(request.user, [chat.pk]).get(chat.pk, 0) if chat else 0
-    record(request, AuditEvent.Action.VIEW, prescription, patient=prescription.patient_id,
-           description="request pop-up")
+    record(
+        request,
+        AuditEvent.Action.VIEW,
+        prescription,
+        patient=prescription.patient_id,
+        description="request pop-up",
+    )
     template = "requests_chat/for_prescription.html"
     if request.htmx:
         template += "#rx-chat"
@@ -112,6 +117,14 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
 def prescription_options(request: AuthedHttpRequest) -> HttpResponse:
     """The Prescription select, reloaded when the Patient changes."""
     form = CreateRequestForm(initial={"patient": request.GET.get("patient")}, user=request.user)
+    patient_ids = {rx.patient_id for rx in form.prescription_choices}
+    if patient_ids:
+        record(
+            request,
+            AuditEvent.Action.LIST,
+            patient=patient_ids.pop(),
+            description="prescriptions for a new request",
+        )
     return render(request, "requests_chat/create.html#prescription-field", {"form": form})
 
 
@@ -165,7 +178,9 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     form = MessageForm(request.POST, request.FILES)
     if not form.is_valid():
         if request.htmx:
-            response = render(request, "requests_chat/detail.html#message-form-errors", {"form": form})
+            response = render(
+                request, "requests_chat/detail.html#message-form-errors", {"form": form}
+            )
             return reswap(retarget(response, "#message-form-errors"), "outerHTML")
         for error in [*form.non_field_errors(), *form.errors.get("documents", [])]:
             flash.error(request, error)
@@ -180,7 +195,9 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if created:
         record(request, AuditEvent.Action.CREATE, message, patient=chat.prescription.patient_id)
     if not request.htmx:
-        return HttpResponseRedirect(reverse("requests_chat:detail", args=[chat.pk]) + f"#message-{message.pk}")
+        return HttpResponseRedirect(
+            reverse("requests_chat:detail", args=[chat.pk]) + f"#message-{message.pk}"
+        )
     message = messages_for(chat).get(pk=message.pk)
     return render(request, "requests_chat/detail.html#message-row", {"message": message})
 
@@ -199,8 +216,13 @@ def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     rows = list(messages_for(chat).filter(pk__gt=after)[:CATCH_UP_LIMIT])
     if rows:
         mark_read(user=request.user, request=chat, message_id=rows[-1].pk)
-        record(request, AuditEvent.Action.VIEW, chat, patient=chat.prescription.patient_id,
-               description=f"{len(rows)} new messages")
+        record(
+            request,
+            AuditEvent.Action.VIEW,
+            chat,
+            patient=chat.prescription.patient_id,
+            description=f"{len(rows)} new messages",
+        )
     return render(request, "requests_chat/detail.html#message-rows", {"chat_messages": rows})
 
 
@@ -228,7 +250,9 @@ def document(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         handle = default_storage.open(doc.file.name, "rb")
     except FileNotFoundError:
         raise Http404("Document not found") from None
-    response = FileResponse(handle, content_type="application/pdf", as_attachment=False, filename=filename)
+    response = FileResponse(
+        handle, content_type="application/pdf", as_attachment=False, filename=filename
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = DOCUMENT_CSP
     response["Cache-Control"] = "private, no-store"

@@ -11,7 +11,11 @@ from tests.browser.conftest import assert_accessible, complete_mfa, sign_in
 from tests.conftest import PASSWORD
 from tests.requests_chat.conftest import make_pdf
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(240),
+]
 
 
 def signed_in_page(browser, portal_url, user):
@@ -36,7 +40,9 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     prescription = alice.get_by_label("Prescription")
     expect(prescription.locator("option", has_text="Rx: 1001")).to_have_count(1)
     prescription.select_option(label="Humira Pen 40 MG/0.4ML KIT (Rx: 1001) - Order Scheduled")
-    alice.get_by_label("Enter Message").fill("I am reaching out to see if you have any updates on my patient's prescription")
+    alice.get_by_label("Enter Message").fill(
+        "I am reaching out to see if you have any updates on my patient's prescription"
+    )
     alice.get_by_label("Document title").fill("Avril - Rx Upload")
     alice.locator("input[type=file][name=documents]").set_input_files(str(pdf))
     expect(alice.locator("[data-file-list]")).to_contain_text("Avril - Rx Upload.pdf")
@@ -57,7 +63,9 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     expect(phil.get_by_role("cell", name="1 unread")).to_be_visible()
     assert_accessible(phil, "requests list (phil)")
     phil.get_by_role("link", name="Humira Pen 40 MG/0.4ML KIT").click()
-    expect(phil.locator("#message-list")).to_contain_text("any updates on my patient's prescription")
+    expect(phil.locator("#message-list")).to_contain_text(
+        "any updates on my patient's prescription"
+    )
     expect(phil.locator("#message-list")).to_contain_text("Avril - Rx Upload")
     expect(phil.locator("[data-chat-status]")).to_have_text("Live")
     phil.get_by_label("Message", exact=True).fill("Prior authorization was approved this morning.")
@@ -69,7 +77,9 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     phil.get_by_role("button", name="SEND MESSAGE").click()
 
     # Alice sees Phil's reply without reloading, and answers; Phil sees that live too.
-    expect(alice.locator("#message-list")).to_contain_text("Prior authorization was approved this morning.")
+    expect(alice.locator("#message-list")).to_contain_text(
+        "Prior authorization was approved this morning."
+    )
     expect(alice.locator("#message-list .message").last).to_contain_text("Pharmacist")
     expect(alice.locator("#message-list .message").last).to_contain_text("PA approval")
     expect(alice.locator("[data-documents-table] tbody tr")).to_have_count(2)  # joined live
@@ -83,12 +93,16 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
 
     # The PDF opens in the pop-up viewer, through the access-checked view.
     with phil.expect_response(re.compile(r"/requests/documents/\d+/$")) as document:
-        phil.locator("#message-list").get_by_role("link", name=re.compile("Avril - Rx Upload")).click()
+        phil.locator("#message-list").get_by_role(
+            "link", name=re.compile("Avril - Rx Upload")
+        ).click()
     assert document.value.status == 200
     assert document.value.headers["content-type"] == "application/pdf"
     viewer = phil.locator("#pdf-viewer")
     expect(viewer).to_be_visible()
-    expect(viewer.locator("iframe")).to_have_attribute("src", re.compile(r"/requests/documents/\d+/$"))
+    expect(viewer.locator("iframe")).to_have_attribute(
+        "src", re.compile(r"/requests/documents/\d+/$")
+    )
     phil.wait_for_timeout(500)  # let the PDF render for the screenshot
     screenshot(phil, "requests-pdf-viewer", full_page=False)
     assert_accessible(phil, "pdf viewer")

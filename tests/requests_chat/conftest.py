@@ -27,44 +27,60 @@ def make_pdf(
     page_aa: bool = False,
 ) -> bytes:
     writer = PdfWriter()
-    font = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    }))
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
     for n in range(pages):
         page = writer.add_blank_page(612, 792)
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})
-        })
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
         stream = DecodedStreamObject()
         stream.set_data(f"BT /F1 24 Tf 72 700 Td ({text} - page {n + 1}) Tj ET".encode())
         page[NameObject("/Contents")] = writer._add_object(stream)
         if page_aa and n == 0:
-            page[NameObject("/AA")] = DictionaryObject({
-                NameObject("/O"): DictionaryObject({
-                    NameObject("/S"): NameObject("/URI"),
-                    NameObject("/URI"): TextStringObject("https://example.com/track"),
-                })
-            })
+            page[NameObject("/AA")] = DictionaryObject(
+                {
+                    NameObject("/O"): DictionaryObject(
+                        {
+                            NameObject("/S"): NameObject("/URI"),
+                            NameObject("/URI"): TextStringObject("https://example.com/track"),
+                        }
+                    )
+                }
+            )
     if js:
         # A document-level script in the catalog's /Names /JavaScript tree.
-        action = writer._add_object(DictionaryObject({
-            NameObject("/S"): NameObject("/JavaScript"),
-            NameObject("/JS"): TextStringObject("app.alert('hello');"),
-        }))
-        writer._root_object[NameObject("/Names")] = DictionaryObject({
-            NameObject("/JavaScript"): DictionaryObject({
-                NameObject("/Names"): ArrayObject([TextStringObject("hello"), action])
-            })
-        })
+        action = writer._add_object(
+            DictionaryObject(
+                {
+                    NameObject("/S"): NameObject("/JavaScript"),
+                    NameObject("/JS"): TextStringObject("app.alert('hello');"),
+                }
+            )
+        )
+        writer._root_object[NameObject("/Names")] = DictionaryObject(
+            {
+                NameObject("/JavaScript"): DictionaryObject(
+                    {NameObject("/Names"): ArrayObject([TextStringObject("hello"), action])}
+                )
+            }
+        )
     if attachment:
         writer.add_attachment("payload.txt", b"hidden payload")
     if launch:
-        writer._root_object[NameObject("/OpenAction")] = DictionaryObject({
-            NameObject("/S"): NameObject("/Launch"),
-            NameObject("/F"): TextStringObject("calc.exe"),
-        })
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/Launch"),
+                NameObject("/F"): TextStringObject("calc.exe"),
+            }
+        )
     if encrypt:
         writer.encrypt("secret")
     buffer = io.BytesIO()

@@ -35,8 +35,18 @@ def start_asgi(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     """Start `daphne` or `uvicorn` serving portal.asgi on 127.0.0.1:port; wait until it listens."""
     command = {
         "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-        "uvicorn": ["-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1",
-                    "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        "uvicorn": [
+            "-m",
+            "uvicorn",
+            "portal.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
     }[kind]
     (BASE_DIR / "artifacts").mkdir(exist_ok=True)
     log = open(BASE_DIR / "artifacts" / f"server-{kind}-{port}.log", "w")  # noqa: SIM115
@@ -47,8 +57,9 @@ def start_asgi(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen:
         "AXES_FAILURE_LIMIT": "1000",
         **env,
     }
-    proc = subprocess.Popen([sys.executable, *command], cwd=BASE_DIR, env=full_env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, *command], cwd=BASE_DIR, env=full_env, stdout=log, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -26,7 +26,17 @@ def test_it_accepts_a_plain_pdf():
         (make_pdf(page_aa=True), "automatic actions"),
         (b"%PDF-1.7\n garbage that is not a pdf body\n%%EOF\n", "damaged or incomplete"),
     ],
-    ids=["empty", "executable", "truncated", "encrypted", "javascript", "launch", "embedded", "page-aa", "garbage"],
+    ids=[
+        "empty",
+        "executable",
+        "truncated",
+        "encrypted",
+        "javascript",
+        "launch",
+        "embedded",
+        "page-aa",
+        "garbage",
+    ],
 )
 def test_it_refuses_bad_pdfs_with_a_reason(data, reason):
     with pytest.raises(InvalidDocument, match=reason):
@@ -50,13 +60,20 @@ BAD_UPLOADS = {
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", list(BAD_UPLOADS))
-def test_it_refuses_bad_uploads_in_the_chat_and_stores_nothing(cast, client_for, settings, private_media, kind):
+def test_it_refuses_bad_uploads_in_the_chat_and_stores_nothing(
+    cast, client_for, settings, private_media, kind
+):
     settings.DOCUMENT_MAX_BYTES = 4000
     data, reason = BAD_UPLOADS[kind]
     chat = Request.objects.create(prescription=cast.rx_alice, created_by=cast.alice)
     response = client_for(cast.alice).post(
         reverse("requests_chat:send", args=[chat.pk]),
-        {"body": "see attached", "client_id": "c1", "title": "Letter", "documents": [upload(data(), "letter.pdf")]},
+        {
+            "body": "see attached",
+            "client_id": "c1",
+            "title": "Letter",
+            "documents": [upload(data(), "letter.pdf")],
+        },
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
@@ -71,8 +88,12 @@ def test_it_refuses_bad_uploads_in_the_chat_and_stores_nothing(cast, client_for,
 def test_it_refuses_bad_uploads_on_create_and_keeps_what_was_typed(cast, client_for, private_media):
     response = client_for(cast.alice).post(
         reverse("requests_chat:create"),
-        {"patient": cast.pat_alice.pk, "prescription": cast.rx_alice.pk, "body": "Any update?",
-         "documents": [upload(make_pdf(js=True), "evil.pdf")]},
+        {
+            "patient": cast.pat_alice.pk,
+            "prescription": cast.rx_alice.pk,
+            "body": "Any update?",
+            "documents": [upload(make_pdf(js=True), "evil.pdf")],
+        },
         headers={"HX-Request": "true"},
     )
     content = response.content.decode()

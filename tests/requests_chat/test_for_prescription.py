@@ -19,7 +19,9 @@ def test_it_offers_to_create_a_request(cast, client_for):
 def test_it_links_the_existing_request_with_unread(cast, client_for):
     chat = Request.objects.create(prescription=cast.rx_alice, created_by=cast.alice)
     Message.objects.create(request=chat, author=cast.phil, body="hi", client_id="x")
-    response = client_for(cast.alice).get(reverse("requests_chat:for_prescription", args=[cast.rx_alice.pk]))
+    response = client_for(cast.alice).get(
+        reverse("requests_chat:for_prescription", args=[cast.rx_alice.pk])
+    )
     assert response.status_code == 200
     assert b"GO TO REQUEST DETAILS" in response.content
     assert b"1 unread message" in response.content

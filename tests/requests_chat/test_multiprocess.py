@@ -50,23 +50,35 @@ def test_it_delivers_across_server_processes(cast, two_servers):
     with connect(
         f"ws://127.0.0.1:{uvicorn_port}/ws/requests/{chat.pk}/",
         additional_headers={"Origin": origin, "Cookie": f"sessionid={alice}"},
-        open_timeout=10,
+        open_timeout=30,
     ) as socket:
         # ...while Phil posts through the daphne process (HTMX POST, CSRF and all).
         base = f"http://127.0.0.1:{daphne_port}"
-        page = urllib.request.urlopen(urllib.request.Request(
-            f"{base}/requests/{chat.pk}/", headers={"Cookie": f"sessionid={phil}"}), timeout=10)
+        page = urllib.request.urlopen(
+            urllib.request.Request(
+                f"{base}/requests/{chat.pk}/", headers={"Cookie": f"sessionid={phil}"}
+            ),
+            timeout=30,
+        )
         csrf = re.search(r"csrftoken=([^;]+)", page.headers["Set-Cookie"]).group(1)
         body = f"body=Approved+today&client_id={uuid.uuid4().hex}".encode()
-        response = urllib.request.urlopen(urllib.request.Request(
-            f"{base}/requests/{chat.pk}/messages/", data=body, method="POST",
-            headers={
-                "Cookie": f"sessionid={phil}; csrftoken={csrf}", "X-CSRFToken": csrf,
-                "HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded",
-                "Origin": base,
-            }), timeout=10)
+        response = urllib.request.urlopen(
+            urllib.request.Request(
+                f"{base}/requests/{chat.pk}/messages/",
+                data=body,
+                method="POST",
+                headers={
+                    "Cookie": f"sessionid={phil}; csrftoken={csrf}",
+                    "X-CSRFToken": csrf,
+                    "HX-Request": "true",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Origin": base,
+                },
+            ),
+            timeout=30,
+        )
         assert response.status == 200
         message = Message.objects.get(body="Approved today")
-        html = socket.recv(timeout=10)
+        html = socket.recv(timeout=30)
         assert f'id="message-{message.pk}"' in html
         assert "Approved today" in html and "Phil Pharm" in html

@@ -36,7 +36,8 @@ def s3_endpoint():
     port = free_port()
     proc = subprocess.Popen(
         [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 20
     while not port_open("127.0.0.1", port):
@@ -82,7 +83,9 @@ def s3_storage(s3_endpoint, settings):
 def test_it_stores_documents_on_s3_and_redirects_to_a_short_lived_url(cast, s3_storage):
     data = make_pdf("Stored on S3")
     create_request(
-        prescription=cast.rx_alice, author=cast.alice, body="See attached",
+        prescription=cast.rx_alice,
+        author=cast.alice,
+        body="See attached",
         files=[("PA letter", check_pdf(data, name="pa.pdf"))],
     )
     doc = Document.objects.get()
@@ -107,9 +110,13 @@ def test_it_stores_documents_on_s3_and_redirects_to_a_short_lived_url(cast, s3_s
 @pytest.mark.parametrize("who", ["mallory", "carol"])
 def test_it_issues_no_s3_url_to_outsiders(cast, s3_storage, who):
     create_request(
-        prescription=cast.rx_alice, author=cast.alice, body="See attached",
+        prescription=cast.rx_alice,
+        author=cast.alice,
+        body="See attached",
         files=[("PA letter", check_pdf(make_pdf(), name="pa.pdf"))],
     )
     doc = Document.objects.get()
-    response = sign_in(Client(), getattr(cast, who)).get(reverse("requests_chat:document", args=[doc.pk]))
+    response = sign_in(Client(), getattr(cast, who)).get(
+        reverse("requests_chat:document", args=[doc.pk])
+    )
     assert response.status_code == 404

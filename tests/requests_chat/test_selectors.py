@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from prescriptions.models import Prescription
@@ -5,9 +7,10 @@ from requests_chat.models import Message, ReadState, Request
 from requests_chat.selectors import prescription_ids_with_unread, unread_by_prescription
 
 
-def post(chat, author, body, n=[0]):
-    n[0] += 1
-    return Message.objects.create(request=chat, author=author, body=body, client_id=f"c{n[0]}")
+def post(chat, author, body):
+    return Message.objects.create(
+        request=chat, author=author, body=body, client_id=uuid.uuid4().hex
+    )
 
 
 @pytest.mark.django_db
@@ -16,7 +19,9 @@ def test_it_counts_unread_messages_by_prescription(cast):
     post(chat, cast.alice, "hello")
     m2 = post(chat, cast.phil, "hi")
     post(chat, cast.phil, "there")
-    assert unread_by_prescription(cast.alice, [cast.rx_alice.pk, cast.rx_carol.pk]) == {cast.rx_alice.pk: 2}
+    assert unread_by_prescription(cast.alice, [cast.rx_alice.pk, cast.rx_carol.pk]) == {
+        cast.rx_alice.pk: 2
+    }
     assert unread_by_prescription(cast.phil, [cast.rx_alice.pk]) == {cast.rx_alice.pk: 1}
     ReadState.objects.create(user=cast.alice, request=chat, last_read_message_id=m2.pk)
     assert unread_by_prescription(cast.alice, [cast.rx_alice.pk]) == {cast.rx_alice.pk: 1}

@@ -26,7 +26,8 @@ def new_chat(cast, body="Any update on the PA?", files=()):
 
 def test_it_shows_the_create_form_with_the_note(cast):
     response = client_as(cast.alice).get(
-        reverse("requests_chat:create"), {"patient": cast.pat_alice.pk, "prescription": cast.rx_alice.pk}
+        reverse("requests_chat:create"),
+        {"patient": cast.pat_alice.pk, "prescription": cast.rx_alice.pk},
     )
     content = response.content.decode()
     assert response.status_code == 200
@@ -39,7 +40,8 @@ def test_it_shows_the_create_form_with_the_note(cast):
 
 def test_it_shows_the_prescriber_field_to_pharmacists(cast):
     response = client_as(cast.phil).get(
-        reverse("requests_chat:create"), {"patient": cast.pat_alice.pk, "prescription": cast.rx_alice.pk}
+        reverse("requests_chat:create"),
+        {"patient": cast.pat_alice.pk, "prescription": cast.rx_alice.pk},
     )
     assert b'id="id_prescriber"' in response.content
     assert b'value="Alice Adams"' in response.content
@@ -47,7 +49,8 @@ def test_it_shows_the_prescriber_field_to_pharmacists(cast):
 
 def test_it_reloads_the_prescriptions_of_a_patient(cast):
     response = client_as(cast.alice).get(
-        reverse("requests_chat:prescription_options"), {"patient": cast.pat_shared.pk},
+        reverse("requests_chat:prescription_options"),
+        {"patient": cast.pat_shared.pk},
         headers={"HX-Request": "true"},
     )
     content = response.content.decode()
@@ -59,15 +62,25 @@ def test_it_reloads_the_prescriptions_of_a_patient(cast):
 def test_it_creates_a_request_with_a_document(cast, private_media):
     response = client_as(cast.alice).post(
         reverse("requests_chat:create"),
-        {"patient": cast.pat_alice.pk, "prescription": cast.rx_alice.pk, "body": "Any update?",
-         "client_id": "abc", "title": "PA letter", "documents": [upload(make_pdf(pages=2))]},
+        {
+            "patient": cast.pat_alice.pk,
+            "prescription": cast.rx_alice.pk,
+            "body": "Any update?",
+            "client_id": "abc",
+            "title": "PA letter",
+            "documents": [upload(make_pdf(pages=2))],
+        },
         headers={"HX-Request": "true"},
     )
     assert b"Your request has been successfully created." in response.content
     chat = Request.objects.get()
     assert f'href="/requests/{chat.pk}/"'.encode() in response.content
     message = chat.messages.get()
-    assert (message.body, message.author_role, message.client_id) == ("Any update?", "Prescriber", "abc")
+    assert (message.body, message.author_role, message.client_id) == (
+        "Any update?",
+        "Prescriber",
+        "abc",
+    )
     doc = Document.objects.get()
     assert (doc.title, doc.page_count, doc.message) == ("PA letter", 2, message)
     assert doc.file.name.startswith("documents/") and "letter" not in doc.file.name
@@ -88,7 +101,9 @@ def test_it_says_a_request_already_exists(cast):
 
 
 def test_it_requires_patient_prescription_and_message(cast):
-    response = client_as(cast.alice).post(reverse("requests_chat:create"), {}, headers={"HX-Request": "true"})
+    response = client_as(cast.alice).post(
+        reverse("requests_chat:create"), {}, headers={"HX-Request": "true"}
+    )
     assert response["HX-Retarget"] == "#create-form"
     assert response.content.decode().count("This field is required.") == 3
 
@@ -142,19 +157,36 @@ def test_it_shows_request_details_and_marks_them_read(cast, pdf_bytes):
     response = client_as(cast.alice).get(reverse("requests_chat:detail", args=[chat.pk]))
     content = response.content.decode()
     assert response.status_code == 200
-    for text in ["Patient Details", "Avril Lavigne", "1980-01-01", "4165552639", "Female",
-                 "2751 PENNSYLVANIA AVE", "avril@example.com", "Any update on the PA?", "Got it",
-                 "Phil Pharm", "Pharmacist", "Lab results", "Other Requests", "Otezla"]:
+    for text in [
+        "Patient Details",
+        "Avril Lavigne",
+        "1980-01-01",
+        "4165552639",
+        "Female",
+        "2751 PENNSYLVANIA AVE",
+        "avril@example.com",
+        "Any update on the PA?",
+        "Got it",
+        "Phil Pharm",
+        "Pharmacist",
+        "Lab results",
+        "Other Requests",
+        "Otezla",
+    ]:
         assert text in content, text
     assert f'href="/requests/{other.pk}/"' in content
     assert ReadState.objects.get(user=cast.alice, request=chat).last_read_message_id == message.pk
-    assert AuditEvent.objects.filter(action="view", object_type="requests_chat.Request", object_id=str(chat.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="view", object_type="requests_chat.Request", object_id=str(chat.pk)
+    ).exists()
 
 
 def test_it_hides_other_requests_the_user_cannot_see(cast):
     chat, _ = create_request(prescription=cast.rx_shared_alice, author=cast.alice, body="Mine")
     create_request(prescription=cast.rx_shared_carol, author=cast.carol, body="Carol's")
-    content = client_as(cast.alice).get(reverse("requests_chat:detail", args=[chat.pk])).content.decode()
+    content = (
+        client_as(cast.alice).get(reverse("requests_chat:detail", args=[chat.pk])).content.decode()
+    )
     assert "Enbrel" not in content
     assert "No other requests for this patient." in content
 
@@ -165,7 +197,10 @@ def test_it_404s_details_for_outsider_and_other_prescriber(cast, who):
     client = client_as(getattr(cast, who))
     assert client.get(reverse("requests_chat:detail", args=[chat.pk])).status_code == 404
     assert client.get(reverse("requests_chat:detail", args=[99999])).status_code == 404
-    assert client.post(reverse("requests_chat:send", args=[chat.pk]), {"body": "hi"}).status_code == 404
+    assert (
+        client.post(reverse("requests_chat:send", args=[chat.pk]), {"body": "hi"}).status_code
+        == 404
+    )
     assert client.get(reverse("requests_chat:messages_since", args=[chat.pk])).status_code == 404
 
 
@@ -184,7 +219,9 @@ def test_it_sends_a_message_and_answers_with_the_row(cast):
     chat = new_chat(cast)
     client = client_as(cast.phil)
     url = reverse("requests_chat:send", args=[chat.pk])
-    response = client.post(url, {"body": "On it", "client_id": "k1"}, headers={"HX-Request": "true"})
+    response = client.post(
+        url, {"body": "On it", "client_id": "k1"}, headers={"HX-Request": "true"}
+    )
     message = Message.objects.get(body="On it")
     assert f'id="message-{message.pk}"'.encode() in response.content
     assert b"Pharmacist" in response.content
@@ -197,7 +234,9 @@ def test_it_sends_a_message_and_answers_with_the_row(cast):
 def test_it_refuses_an_empty_message(cast):
     chat = new_chat(cast)
     response = client_as(cast.phil).post(
-        reverse("requests_chat:send", args=[chat.pk]), {"body": "  "}, headers={"HX-Request": "true"}
+        reverse("requests_chat:send", args=[chat.pk]),
+        {"body": "  "},
+        headers={"HX-Request": "true"},
     )
     assert b"Enter a message or attach a document." in response.content
     assert Message.objects.count() == 1
@@ -223,7 +262,8 @@ def test_it_still_stores_the_message_when_the_channel_layer_is_down(cast, monkey
     monkeypatch.setattr("requests_chat.services.get_channel_layer", lambda: Broken())
     client = client_as(cast.phil)
     response = client.post(
-        reverse("requests_chat:send", args=[chat.pk]), {"body": "Still here", "client_id": "z"},
+        reverse("requests_chat:send", args=[chat.pk]),
+        {"body": "Still here", "client_id": "z"},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
