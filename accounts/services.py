@@ -31,6 +31,8 @@ from .models import DelegateInvite, Delegation, User, hash_token
 from .signals import invite_accepted
 
 RECOVERY_CODE_COUNT = 10
+# Cache-key prefix of identity-check attempt counters (tests use a fresh one each).
+ATTEMPT_PREFIX = "accounts:idv"
 INVITE_SALT = "accounts.invite"
 
 
@@ -162,7 +164,7 @@ def identity_questions(prescriber: Prescriber) -> list[Question]:
 
 
 def _attempt_keys(npi: str, client: str) -> list[str]:
-    return [f"accounts:idv:npi:{npi}", f"accounts:idv:client:{client}"]
+    return [f"{ATTEMPT_PREFIX}:npi:{npi}", f"{ATTEMPT_PREFIX}:client:{client}"]
 
 
 def verification_locked(npi: str, client: str) -> bool:

@@ -1,13 +1,15 @@
+import uuid
+
 import pytest
-from django.core.cache import cache
+
+from accounts import services
 
 
 @pytest.fixture(autouse=True)
-def clear_cache():
-    """Registration attempt counters and axes live in the cache: start every test clean."""
-    cache.clear()
-    yield
-    cache.clear()
+def fresh_attempt_counters(monkeypatch):
+    """Identity-check attempt counters live in the cache (Redis in CI, shared): use fresh keys
+    instead of clearing a cache other tests and processes rely on."""
+    monkeypatch.setattr(services, "ATTEMPT_PREFIX", f"test-idv:{uuid.uuid4().hex}")
 
 
 @pytest.fixture

@@ -179,7 +179,7 @@ def complete_mfa(page, user) -> None:
         secret = page.locator("[data-totp-secret]").inner_text().strip()
         key = base64.b32decode(secret + "=" * (-len(secret) % 8))
         code = f"{TOTP(key).token():06d}"
-        page.get_by_label("Authentication code").fill(code)
+        page.get_by_role("textbox", name="Authentication code").fill(code)
         page.get_by_role("button", name="Set up").click()
         page.wait_for_url("**/accounts/mfa/recovery-codes/")
         page.get_by_role("button", name="I have saved my codes, continue").click()
@@ -196,6 +196,6 @@ def complete_mfa(page, user) -> None:
         _time.sleep(device.step - (now - device.t0) % device.step + 0.5)
         return complete_mfa(page, user)
     totp.time = now + (target - step_now) * device.step
-    page.get_by_label("Authentication code").fill(f"{totp.token():0{device.digits}d}")
+    page.get_by_role("textbox", name="Authentication code").fill(f"{totp.token():0{device.digits}d}")
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url(lambda url: "/accounts/mfa/" not in url)
