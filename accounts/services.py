@@ -25,6 +25,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.log import record
+from audit.models import AuditEvent
 from prescriptions.models import Prescriber
 
 from .models import DelegateInvite, Delegation, User, hash_token
@@ -82,7 +83,7 @@ def reset_mfa(*, user: User, request: HttpRequest | None = None) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     User.objects.filter(pk=user.pk).update(security_stamp=F("security_stamp") + 1)
-    record(request, "mfa.reset", user, description=f"MFA reset for {user.email}")
+    record(request, AuditEvent.Action.SECURITY, user, description=f"MFA reset for {user.email}")
 
 
 def end_other_sessions(user: User, keep: str | None = None) -> int:
@@ -220,7 +221,7 @@ def register_prescriber(
             email, password, first_name=first_name, last_name=last_name, phone=phone,
             role=User.Role.PRESCRIBER, prescriber=prescriber,
         )
-    record(request, "account.registered", user, user=user, description=f"Prescriber registered (NPI {npi})")
+    record(request, AuditEvent.Action.CREATE, user, user=user, description=f"Prescriber registered (NPI {npi})")
     return user
 
 
@@ -259,7 +260,7 @@ def invite_delegate(*, prescriber: Prescriber, email: str, invited_by: User, req
             email=email, prescriber=prescriber, invited_by=invited_by, role=User.Role.DELEGATE
         )
     send_invite(invite)
-    record(request, "invite.sent", invite, description=f"Delegate invite to {email}")
+    record(request, AuditEvent.Action.CREATE, invite, description=f"Delegate invite to {email}")
     return invite
 
 
@@ -273,7 +274,7 @@ def invite_pharmacist(*, care_group, email: str, invited_by: User, request=None)
             email=email, care_group=care_group, invited_by=invited_by, role=User.Role.PHARMACIST
         )
     send_invite(invite)
-    record(request, "invite.sent", invite, description=f"Pharmacist invite to {email}")
+    record(request, AuditEvent.Action.CREATE, invite, description=f"Pharmacist invite to {email}")
     return invite
 
 
@@ -323,7 +324,7 @@ def accept_invite(*, invite: DelegateInvite, user: User, request=None) -> None:
         locked.accepted_at = timezone.now()
         locked.accepted_by = user
         locked.save(update_fields=["status", "accepted_at", "accepted_by"])
-    record(request, "invite.accepted", locked, user=user, description=f"Invite accepted by {user.email}")
+    record(request, AuditEvent.Action.UPDATE, locked, user=user, description=f"Invite accepted by {user.email}")
     invite_accepted.send(sender=DelegateInvite, invite=locked, user=user)
 
 

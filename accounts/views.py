@@ -14,6 +14,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from audit.log import client_ip, record
+from audit.models import AuditEvent
 from portal.types import AuthedHttpRequest
 
 from . import services
@@ -118,7 +119,7 @@ def mfa_setup(request: AuthedHttpRequest) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             request.session[RECOVERY_KEY] = services.issue_recovery_codes(user)
-            record(request, "mfa.enrolled", device, description="Authenticator app set up")
+            record(request, AuditEvent.Action.SECURITY, device, description="MFA: authenticator app set up")
             return redirect("accounts:recovery_codes")
         form.add_error(
             "code",
@@ -175,18 +176,18 @@ def mfa_verify(request: AuthedHttpRequest) -> HttpResponse:
             otp_login(request, device)
             if device is static:
                 left = device.token_set.count()
-                record(request, "mfa.verified", device, description=f"Recovery code used; {left} left")
+                record(request, AuditEvent.Action.LOGIN, device, description=f"MFA passed with a recovery code; {left} left")
                 messages.warning(
                     request, f"You signed in with a recovery code. {left} recovery codes are left; "
                     "you can create new ones on your profile page.",
                 )
             else:
-                record(request, "mfa.verified", device, description="Authenticator code")
+                record(request, AuditEvent.Action.LOGIN, device, description="MFA passed with an authenticator code")
             return redirect(_safe_next(request, request.session.pop(MFA_NEXT_KEY, None)))
         failures = max(d.throttling_failure_count for d in (totp, static) if d is not None)
-        record(request, "mfa.failed", user, description=f"Wrong second-factor code ({failures} in a row)")
+        record(request, AuditEvent.Action.LOGIN_FAILED, user, description=f"MFA: wrong code ({failures} in a row)")
         if failures >= settings.MFA_FAILURE_LIMIT:
-            record(request, "mfa.locked", user, description="Signed out after repeated wrong codes")
+            record(request, AuditEvent.Action.LOCKED_OUT, user, description="MFA: signed out after repeated wrong codes")
             logout(request)
             return render(request, "accounts/locked_out.html", status=403)
         form.add_error(
@@ -255,7 +256,7 @@ def register_verify(request: HttpRequest) -> HttpResponse:
             request.session[REGISTRATION_KEY] = reg
             return redirect("accounts:register_password")
         services.count_failed_verification(reg["npi"], client)
-        record(request, "registration.verify_failed", description=f"Identity check failed for NPI {reg['npi']}")
+        record(request, AuditEvent.Action.LOGIN_FAILED, description=f"Identity check failed for NPI {reg['npi']}")
         locked = services.verification_locked(reg["npi"], client)
         form = IdentityForm(questions=questions)  # answers are not kept: try again from scratch
         error = locked_message if locked else (
@@ -345,7 +346,7 @@ def invite_delegate(request: AuthedHttpRequest) -> HttpResponse:
 def resend_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     invite = get_object_or_404(DelegateInvite.objects.visible_to(request.user).pending(), pk=pk)
     services.send_invite(invite)
-    record(request, "invite.resent", invite, description=f"Delegate invite resent to {invite.email}")
+    record(request, AuditEvent.Action.UPDATE, invite, description=f"Delegate invite resent to {invite.email}")
     messages.success(request, f"Invitation sent again to {invite.email}.")
     return redirect("accounts:administration")
 
@@ -355,7 +356,7 @@ def resend_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def revoke_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     invite = get_object_or_404(DelegateInvite.objects.visible_to(request.user).pending(), pk=pk)
     invite.revoke()
-    record(request, "invite.revoked", invite, description=f"Delegate invite to {invite.email} revoked")
+    record(request, AuditEvent.Action.UPDATE, invite, description=f"Delegate invite to {invite.email} revoked")
     messages.success(request, f"The invitation to {invite.email} was revoked.")
     return redirect("accounts:administration")
 
@@ -365,7 +366,7 @@ def revoke_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def remove_delegate(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     delegation = get_object_or_404(Delegation.objects.visible_to(request.user), pk=pk)
     delegation.revoke()
-    record(request, "delegation.revoked", delegation, description=f"Access removed for {delegation.delegate.email}")
+    record(request, AuditEvent.Action.UPDATE, delegation, description=f"Access removed for {delegation.delegate.email}")
     messages.success(request, f"{delegation.delegate} no longer has access.")
     return redirect("accounts:administration")
 
@@ -437,7 +438,7 @@ def change_password(request: AuthedHttpRequest) -> HttpResponse:
     request.user.save(update_fields=["password"])
     update_session_auth_hash(request, request.user)
     services.end_other_sessions(request.user, keep=request.session.session_key)
-    record(request, "account.password_changed", request.user)
+    record(request, AuditEvent.Action.SECURITY, request.user, description="Password changed")
     messages.success(request, "Your password was changed. Other sessions were signed out.")
     return redirect("accounts:profile")
 
@@ -455,7 +456,7 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
         to=old, subject="Your email address was changed", template="accounts/email/email_changed.txt",
         context={"new_email": request.user.email},
     )
-    record(request, "account.email_changed", request.user, description=f"{old} → {request.user.email}")
+    record(request, AuditEvent.Action.SECURITY, request.user, description=f"Email changed from {old} to {request.user.email}")
     messages.success(request, "Your email address was changed.")
     return redirect("accounts:profile")
 
@@ -465,7 +466,7 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
 def new_recovery_codes(request: AuthedHttpRequest) -> HttpResponse:
     request.session[RECOVERY_KEY] = services.issue_recovery_codes(request.user)
     request.session[MFA_NEXT_KEY] = reverse("accounts:profile")
-    record(request, "mfa.recovery_codes_issued", request.user)
+    record(request, AuditEvent.Action.SECURITY, request.user, description="New recovery codes issued")
     return redirect("accounts:recovery_codes")
 
 

@@ -108,7 +108,7 @@ def test_it_rejects_a_wrong_code(cast, client, no_otp_throttle):
     assert response.status_code == 200
     assert "That code is not correct" in response.content.decode()
     assert client.get(reverse("prescriptions:dashboard")).status_code == 302
-    assert AuditEvent.objects.filter(action="mfa.failed", user=cast.alice).exists()
+    assert AuditEvent.objects.filter(action="login_failed", user=cast.alice, description__startswith="MFA: wrong code").exists()
 
 
 def test_it_refuses_a_replayed_code(cast, client, no_otp_throttle):
@@ -143,7 +143,7 @@ def test_it_signs_out_and_locks_after_repeated_wrong_codes(cast, client, no_otp_
     response = client.post(reverse("accounts:mfa_verify"), {"code": "123456"})
     assert response.status_code == 403
     assert "Too many attempts" in response.content.decode()
-    assert AuditEvent.objects.filter(action="mfa.locked").exists()
+    assert AuditEvent.objects.filter(action="locked_out", description__startswith="MFA").exists()
     assert client.get(reverse("prescriptions:dashboard")).url.startswith(reverse("accounts:login"))
 
 

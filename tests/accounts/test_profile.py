@@ -34,7 +34,7 @@ def test_it_changes_the_password_after_reauthentication_and_ends_other_sessions(
     assert cast.alice.check_password(NEW_PASSWORD)
     assert client.get(reverse("accounts:profile")).status_code == 200  # this session stays
     assert other.get(reverse("accounts:profile")).status_code == 302  # the other one ended
-    assert AuditEvent.objects.filter(action="account.password_changed").exists()
+    assert AuditEvent.objects.filter(action="security", description="Password changed").exists()
 
 
 def test_it_refuses_a_password_change_without_the_current_password(cast, client_for):
