@@ -36,10 +36,18 @@ def sign_in_verified(page, portal_url, user) -> None:
 
 def notify_from_thread(**kwargs):
     """notify() outside Playwright's event loop (it pushes with async_to_sync)."""
+    from django.db import connections
+
     from notifications.services import notify
 
+    def run():
+        try:
+            return notify(**kwargs)
+        finally:
+            connections.close_all()  # the thread ends; don't leave its connection open
+
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(notify, **kwargs).result()
+        return pool.submit(run).result()
 
 
 def bell_button(page):

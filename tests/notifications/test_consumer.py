@@ -3,6 +3,7 @@
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from notifications.models import Activity
@@ -13,6 +14,13 @@ from tests.conftest import sign_in
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://localhost")
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections():
+    """The ORM ran in asgiref's worker thread: close its connection (PostgreSQL keeps it)."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def session_cookie(user, *, verified=True) -> str:
