@@ -77,6 +77,12 @@ def setup_database(clients: int):
     from requests_chat.services import create_request
 
     call_command("migrate", verbosity=0)
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        # Many readers (every socket's access check) beside a writer: WAL lets them not block.
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
     pharmacy = Pharmacy.objects.create(code="bench", name="Bench Pharmacy")
     prescriber = Prescriber.objects.create(
         npi=make_npi("190000001"), first_name="Ada", last_name="Bench"
@@ -261,6 +267,8 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="chat-bench-")
+    if args.database_url.startswith("postgres"):
+        recreate_postgres(args.database_url)
     database_url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
     env = {
         "DATABASE_URL": database_url,
@@ -269,6 +277,10 @@ def main() -> None:
         "MEDIA_ROOT": f"{tmp.name}/media",
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "LOG_LEVEL": "ERROR",
+        # Production-like servers (no DEBUG query log); plain HTTP on loopback.
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "SECURE_SSL_REDIRECT": "false",
     }
     os.environ.update(env)
     request_pk, listeners, sender = setup_database(args.clients)
@@ -329,6 +341,16 @@ def main() -> None:
         print(f"WARNING: {result['failed_posts']} POSTs failed")
     if args.write:
         write_row(row)
+
+
+def recreate_postgres(url: str) -> None:
+    """A fresh PostgreSQL database for the run (the role needs CREATEDB)."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 HEADER = (

@@ -7,22 +7,24 @@ only thing a client sends is "catch me up after message id N".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
-from .models import Message, Request
-from .services import mark_read
+from .models import Message, ReadState, Request
 
 logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 CATCH_UP_LIMIT = 200
 # How long a read marker waits before it is written (one write per burst, not per message).
-READ_MARK_DELAY = 1.0
+READ_MARK_DELAY = 3.0
 
 # Rows do not depend on the viewer, so each process renders a message once for all its sockets.
 _rendered: OrderedDict[int, str] = OrderedDict()
@@ -37,6 +39,58 @@ def render_push(message: Message) -> str:
         if len(_rendered) > _RENDERED_MAX:
             _rendered.popitem(last=False)
     return html
+
+
+# One access check per (user, message) per process, shared by that user's sockets (a person
+# with several tabs, or many sessions in the benchmark): the first socket asks the database,
+# the others await its answer. Keyed by event loop too, since tests run one loop per test.
+_checks: OrderedDict[tuple[int, int, int], asyncio.Future] = OrderedDict()
+_CHECKS_MAX = 4096
+
+# Read markers waiting to be written, {(user id, request id): message id}, flushed in one batch.
+_pending_reads: dict[tuple[int, int], int] = {}
+_flush_task: asyncio.Task | None = None
+
+
+def note_read(user_id: int, request_id: int, message_id: int) -> None:
+    """A message is on this user's screen: move their read marker (batched, per process)."""
+    global _flush_task
+    key = (user_id, request_id)
+    _pending_reads[key] = max(_pending_reads.get(key, 0), message_id)
+    if _flush_task is None or _flush_task.done():
+        _flush_task = asyncio.ensure_future(_flush_reads_later())
+
+
+async def _flush_reads_later() -> None:
+    await asyncio.sleep(READ_MARK_DELAY)
+    await flush_reads()
+
+
+async def flush_reads() -> None:
+    batch = dict(_pending_reads)
+    _pending_reads.clear()
+    if batch:
+        try:
+            await database_sync_to_async(_write_reads)(batch)
+        except Exception:
+            logger.exception("Could not store read state")
+
+
+def _write_reads(batch: dict[tuple[int, int], int]) -> None:
+    now = timezone.now()
+    for (user_id, request_id), message_id in batch.items():
+        updated = ReadState.objects.filter(
+            user_id=user_id, request_id=request_id, last_read_message_id__lt=message_id
+        ).update(last_read_message_id=message_id, updated_at=now)
+        if (
+            not updated
+            and not ReadState.objects.filter(user_id=user_id, request_id=request_id).exists()
+        ):
+            # Written meanwhile by another process? Then it catches up next time.
+            with contextlib.suppress(IntegrityError), transaction.atomic():
+                ReadState.objects.create(
+                    user_id=user_id, request_id=request_id, last_read_message_id=message_id
+                )
 
 
 def otp_verified(scope) -> bool:
@@ -63,19 +117,17 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
         self.request_pk = int(self.scope["url_route"]["kwargs"]["pk"])
         self.user = self.scope.get("user")
         self.group_name = f"request-{self.request_pk}"
-        self.pending_read: int = 0
-        self.read_task: asyncio.Task | None = None
+        self.joined = False
         if not await self.may_join():
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(self.group_name, self.channel_name)
+        self.joined = True
         await self.accept()
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(self.group_name, self.channel_name)
-        if self.read_task and not self.read_task.done():
-            self.read_task.cancel()
-            await self.write_read_mark()
+        if self.joined:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         # Access is checked again on every message: a revoked delegate is cut off at once.
@@ -91,18 +143,18 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
             return
         for html, message_id in await self.missed(after):
             await self.send(text_data=html)
-            self.note_read(message_id)
+            note_read(self.user.pk, self.request_pk, message_id)
 
     # Channel-layer events: type "chat.message" -> chat_message()
 
     async def chat_message(self, event):
-        found = await self.render_visible(event["message_id"])
-        if found is None:
+        html = await self.checked_row(event["message_id"])
+        if html is None:
             # Not visible (any more): the user lost access, so the socket goes.
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.send(text_data=found)
-        self.note_read(event["message_id"])
+        await self.send(text_data=html)
+        note_read(self.user.pk, self.request_pk, event["message_id"])
 
     # Helpers
 
@@ -129,11 +181,28 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
             .prefetch_related("documents")
         )
 
+    async def checked_row(self, message_id: int) -> str | None:
+        """The rendered row if this user may see the message, else None (shared per process)."""
+        key = (id(asyncio.get_running_loop()), self.user.pk, message_id)
+        future = _checks.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            _checks[key] = future
+            if len(_checks) > _CHECKS_MAX:
+                _checks.popitem(last=False)
+            try:
+                future.set_result(await self.render_visible(message_id))
+            except Exception as error:
+                future.set_exception(error)
+                _checks.pop(key, None)
+                raise
+        return await future
+
     @database_sync_to_async
     def render_visible(self, message_id: int) -> str | None:
         html = _rendered.get(message_id)
         if html is not None:
-            # Cached rows still need the access check, one indexed query.
+            # A row rendered for someone else still needs this user's access check.
             return html if self._messages().filter(pk=message_id).exists() else None
         message = self._messages().filter(pk=message_id).first()
         return render_push(message) if message else None
@@ -142,26 +211,3 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
     def missed(self, after: int) -> list[tuple[str, int]]:
         rows = self._messages().filter(pk__gt=after).order_by("pk")[:CATCH_UP_LIMIT]
         return [(render_push(m), m.pk) for m in rows]
-
-    def note_read(self, message_id: int) -> None:
-        """The user has this message on screen: move their read marker, debounced."""
-        self.pending_read = max(self.pending_read, message_id)
-        if self.read_task is None or self.read_task.done():
-            self.read_task = asyncio.ensure_future(self._delayed_read_mark())
-
-    async def _delayed_read_mark(self):
-        await asyncio.sleep(READ_MARK_DELAY)
-        await self.write_read_mark()
-
-    async def write_read_mark(self):
-        if self.pending_read:
-            message_id, self.pending_read = self.pending_read, 0
-            try:
-                await database_sync_to_async(self._mark_read)(message_id)
-            except Exception:
-                logger.exception("Could not store read state")
-
-    def _mark_read(self, message_id: int) -> None:
-        chat = Request.objects.visible_to(self.user).filter(pk=self.request_pk).first()
-        if chat:
-            mark_read(user=self.user, request=chat, message_id=message_id)
