@@ -31,6 +31,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -138,6 +139,8 @@ async def run(args, ports, request_pk, listeners, sender_session):
     post_ms: list[float] = []
     arrivals: list[dict[int, list[float]]] = [{} for _ in listeners]
     pattern = re.compile(r"bench-(\d+)-")
+    saved_pattern = re.compile(r'<time class="message__time" datetime="([^"]+)"')
+    from_save: list[float] = []
     ready = 0
 
     async def listen(index: int, session: str):
@@ -155,9 +158,15 @@ async def run(args, ports, request_pk, listeners, sender_session):
             ready += 1
             try:
                 async for frame in socket:
-                    now = time.perf_counter()
+                    now, wall = time.perf_counter(), time.time()
                     for seq in pattern.findall(frame):
                         arrivals[index].setdefault(int(seq), []).append(now)
+                    # From the message's save (its created_at) to arrival: the broadcast alone.
+                    if index % 10 == 0:
+                        for stamp in saved_pattern.findall(frame):
+                            from_save.append(
+                                (wall - datetime.fromisoformat(stamp).timestamp()) * 1000
+                            )
             except websockets.ConnectionClosed:
                 pass
 
@@ -248,6 +257,8 @@ async def run(args, ports, request_pk, listeners, sender_session):
         "max": latencies[-1],
         "mean": statistics.fmean(latencies),
         "post_p50": statistics.median(post_ms),
+        "save_p50": statistics.median(from_save),
+        "save_p99": sorted(from_save)[int(0.99 * (len(from_save) - 1))],
         "posted_per_s": total / send_window,
         "delivered_per_s": len(latencies) / (last_arrival - started),
     }
@@ -261,6 +272,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.getenv("BENCH_DATABASE_URL", ""))
     parser.add_argument("--redis-url", default=os.getenv("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
+    parser.add_argument(
+        "--layer",
+        choices=["redis", "pubsub"],
+        default="redis",
+        help="channels_redis core layer, or its pub/sub layer",
+    )
     parser.add_argument(
         "--write", action="store_true", help="write the table into docs/PERFORMANCE.md"
     )
@@ -277,6 +294,7 @@ def main() -> None:
         "MEDIA_ROOT": f"{tmp.name}/media",
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "LOG_LEVEL": "ERROR",
+        "CHANNEL_LAYER": args.layer,
         # Production-like servers (no DEBUG query log); plain HTTP on loopback.
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(40),
@@ -329,11 +347,15 @@ def main() -> None:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=10)
+    load = f"{os.getloadavg()[0]:.1f}"
+    layer_name = "pub/sub layer" if args.layer == "pubsub" else "core layer"
     engine = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
     row = (
-        f"| {engine}, 2 × {args.server}, Redis | {result['clients']} | {result['messages']} at "
-        f"{result['rate']:g}/s | {result['p50']:.1f} ms | {result['p90']:.1f} ms | {result['p99']:.1f} ms | "
-        f"{result['max']:.1f} ms | {result['delivered_per_s']:.0f} | {result['lost']} | {result['duplicated']} |"
+        f"| {engine}, 2 × {args.server}, Redis ({layer_name}) | {result['clients']} | "
+        f"{result['messages']} at {result['rate']:g}/s | {result['p50']:.0f} / {result['p90']:.0f} / "
+        f"{result['p99']:.0f} / {result['max']:.0f} ms | {result['save_p50']:.0f} / "
+        f"{result['save_p99']:.0f} ms | {result['post_p50']:.0f} ms | "
+        f"{result['delivered_per_s']:.0f} | {result['lost']} | {result['duplicated']} | {load} |"
     )
     print(result)
     print(row)
@@ -354,7 +376,8 @@ def recreate_postgres(url: str) -> None:
 
 
 HEADER = (
-    "| setup | clients | messages | p50 | p90 | p99 | max | deliveries/s | lost | duplicated |\n"
+    "| setup | clients | messages | POST → socket p50 / p90 / p99 / max | save → socket p50 / p99 "
+    "| POST answered p50 | deliveries/s | lost | duplicated | load avg |\n"
     "|---|---|---|---|---|---|---|---|---|---|"
 )
 

@@ -258,6 +258,10 @@ if os.getenv("S3_BUCKET"):
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["frame-src"].append(
         os.getenv("S3_ENDPOINT_URL") or "https://*.amazonaws.com"
     )
+# Requests (chat): CHANNEL_LAYER=pubsub switches to Redis pub/sub (one Redis message per process
+# per broadcast instead of one per socket; see "Chat delivery" in docs/PERFORMANCE.md).
+if REDIS_URL and os.getenv("CHANNEL_LAYER") == "pubsub":
+    CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -20,6 +20,17 @@ from django.utils import timezone
 from .models import Message, ReadState, Request
 
 logger = logging.getLogger(__name__)
+
+
+def off_request_thread(func):
+    """Like database_sync_to_async, but on the thread pool rather than the one "sync thread".
+
+    ASGI servers run every synchronous view of the process on that single thread, so a socket's
+    access check would otherwise wait behind whatever request is being served (say, the POST
+    that sent the message, still writing its audit and notifications).
+    """
+    return DatabaseSyncToAsync(func, thread_sensitive=False)
+
 
 CLOSE_FORBIDDEN = 4403
 CATCH_UP_LIMIT = 200
@@ -71,7 +82,7 @@ async def flush_reads() -> None:
     _pending_reads.clear()
     if batch:
         try:
-            await database_sync_to_async(_write_reads)(batch)
+            await off_request_thread(_write_reads)(batch)
         except Exception:
             logger.exception("Could not store read state")
 
@@ -163,11 +174,11 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
             return False
         return await self.check_access()
 
-    @database_sync_to_async
+    @off_request_thread
     def check_access(self) -> bool:
         return otp_verified(self.scope) and self._visible_qs().exists()
 
-    @database_sync_to_async
+    @off_request_thread
     def visible(self) -> bool:
         return self._visible_qs().exists()
 
@@ -198,7 +209,7 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
                 raise
         return await future
 
-    @database_sync_to_async
+    @off_request_thread
     def render_visible(self, message_id: int) -> str | None:
         html = _rendered.get(message_id)
         if html is not None:
@@ -207,7 +218,7 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
         message = self._messages().filter(pk=message_id).first()
         return render_push(message) if message else None
 
-    @database_sync_to_async
+    @off_request_thread
     def missed(self, after: int) -> list[tuple[str, int]]:
         rows = self._messages().filter(pk__gt=after).order_by("pk")[:CATCH_UP_LIMIT]
         return [(render_push(m), m.pk) for m in rows]

@@ -74,6 +74,7 @@ def request_list(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def create(request: AuthedHttpRequest) -> HttpResponse:
     """Create Patient Prescription Request (answers with a dialog: created, or already exists)."""
     user = request.user
