@@ -123,3 +123,24 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
 
     for doc in Document.objects.all():
         default_storage.delete(doc.file.name)
+
+
+def test_it_falls_back_to_polling_without_a_websocket(cast, page, portal_url):
+    from requests_chat.services import create_request, send_message
+
+    chat, _ = create_request(prescription=cast.rx_alice, author=cast.alice, body="First question")
+    # The socket is refused (as when Redis or the websocket route is down).
+    page.route_web_socket(re.compile(r".*/ws/requests/.*"), lambda ws: ws.close(code=1011))
+    sign_in(page, portal_url, cast.phil.email, PASSWORD)
+    complete_mfa(page, cast.phil)
+    page.goto(f"{portal_url}/requests/{chat.pk}/")
+    expect(page.locator("#message-list")).to_contain_text("First question")
+    expect(page.locator("[data-chat-status]")).to_contain_text("Reconnecting")
+    send_message(request=chat, author=cast.alice, body="Sent while the socket is down", client_id="poll-1")
+    expect(page.locator("#message-list")).to_contain_text("Sent while the socket is down", timeout=15_000)
+    # Sending still works as a plain HTMX POST, and the row appears once.
+    page.get_by_label("Message", exact=True).fill("Polling reply")
+    page.get_by_role("button", name="SEND MESSAGE").click()
+    expect(page.locator("#message-list .message")).to_have_count(3)
+    page.wait_for_timeout(4500)  # one more poll must not duplicate anything
+    expect(page.locator("#message-list .message")).to_have_count(3)

@@ -1,6 +1,6 @@
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from audit.models import AuditEvent
 from requests_chat.models import Document, Message, ReadState, Request
@@ -175,6 +175,12 @@ def test_it_shows_request_details_and_marks_them_read(cast, pdf_bytes):
     ]:
         assert text in content, text
     assert f'href="/requests/{other.pk}/"' in content
+    try:
+        profile = reverse("prescriptions:patient", args=[cast.pat_alice.pk])
+    except NoReverseMatch:  # the profile page belongs to another app
+        profile = None
+    if profile:
+        assert f'href="{profile}">GO TO PATIENT PROFILE' in content
     assert ReadState.objects.get(user=cast.alice, request=chat).last_read_message_id == message.pk
     assert AuditEvent.objects.filter(
         action="view", object_type="requests_chat.Request", object_id=str(chat.pk)
