@@ -75,14 +75,18 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+# Building a visible_to() queryset costs a millisecond or two of ORM work: these two are only
+# built when the page needs them (a value to check, or the provider menu to show).
+
+
 def reachable_prescribers(request) -> QuerySet[Prescriber]:
-    if request is None:
+    if request is None or ("provider" not in request.GET and request.user.is_prescriber):
         return Prescriber.objects.none()
     return Prescriber.objects.reachable_by(request.user).order_by("last_name", "first_name", "pk")
 
 
 def visible_patients(request) -> QuerySet[Patient]:
-    if request is None:
+    if request is None or "patient" not in request.GET:
         return Patient.objects.none()
     return Patient.objects.visible_to(request.user)
 

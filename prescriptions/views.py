@@ -109,11 +109,8 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     paginator = Paginator(filterset.qs.values_list("pk", flat=True), page_size(params))
     page = paginator.get_page(params.get("page"))
     ids = list(page.object_list)
-    found = (
-        Prescription.objects.visible_to(request.user)
-        .select_related("patient", "prescriber")
-        .in_bulk(ids)
-    )
+    # The same visible_to() queryset the ids came from (built once: it is not free to build).
+    found = filterset.queryset.in_bulk(ids)
     rows = [found[pk] for pk in ids if pk in found]
     patient_url = url_maker("prescriptions:patient")
     for rx in rows:
@@ -186,6 +183,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         "clear_url": with_params(params, **dict.fromkeys(("quick", *FIELD_FILTERS, "patient"))),
         "saved_filters": list(SavedFilter.objects.visible_to(request.user)),
         "sort": sort,
+        "dashboard_url": request.path,
     }
     template = "prescriptions/dashboard.html"
     if request.htmx and not request.htmx.history_restore_request:
