@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -22,14 +24,32 @@ from .models import Message, ReadState, Request
 logger = logging.getLogger(__name__)
 
 
+# The sockets' own database threads (a few connections per process, reused).
+DB_THREADS = 4
+_db_executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="chat-db")
+
+
 def off_request_thread(func):
-    """Like database_sync_to_async, but on the thread pool rather than the one "sync thread".
+    """Like database_sync_to_async, but on the sockets' own threads, not the one "sync thread".
 
     ASGI servers run every synchronous view of the process on that single thread, so a socket's
     access check would otherwise wait behind whatever request is being served (say, the POST
     that sent the message, still writing its audit and notifications).
     """
-    return DatabaseSyncToAsync(func, thread_sensitive=False)
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=_db_executor)
+
+
+def close_db_connections() -> None:
+    """Close the connections the socket threads hold (at shutdown, and after tests)."""
+    barrier = threading.Barrier(DB_THREADS)
+
+    def close() -> None:
+        connections.close_all()
+        # Hold this thread until every thread has a close task of its own.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=2)
+
+    wait([_db_executor.submit(close) for _ in range(DB_THREADS)])
 
 
 CLOSE_FORBIDDEN = 4403

@@ -113,3 +113,17 @@ def private_media(settings, tmp_path):
 
 def stored_files(root) -> list:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_socket_db_threads(django_db_setup):
+    """The consumer's database threads keep connections; close them before the test DB goes."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from requests_chat.consumers import close_db_connections
+
+    close_db_connections()
+    # And the one the tests' own database_sync_to_async calls used.
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
