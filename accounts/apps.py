@@ -7,7 +7,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_out, user_login_failed
 
-        from .receivers import audit_lockout
+        from . import receivers
 
-        user_locked_out.connect(audit_lockout, dispatch_uid="accounts.audit_lockout")
+        user_locked_out.connect(receivers.audit_lockout, dispatch_uid="accounts.audit_lockout")
+        user_login_failed.connect(receivers.audit_failed_password, dispatch_uid="accounts.audit_failed")
+        user_logged_out.connect(receivers.audit_sign_out, dispatch_uid="accounts.audit_logout")

@@ -25,3 +25,11 @@ def test_it_locks_out_after_repeated_failed_sign_ins(cast, client, settings):
 def test_a_successful_sign_in_goes_to_the_second_factor(cast, client):
     response = post_login(client, cast.alice.email, PASSWORD)
     assert response.url == reverse("accounts:mfa")
+
+
+def test_it_audits_failed_passwords_and_sign_outs(cast, client, client_for):
+    post_login(client, cast.alice.email, "wrong-password")
+    assert AuditEvent.objects.filter(action="login_failed", description__contains=cast.alice.email).exists()
+    signed_in = client_for(cast.alice)
+    signed_in.post(reverse("accounts:sign_out"))
+    assert AuditEvent.objects.filter(action="logout", user=cast.alice).exists()
