@@ -46,7 +46,7 @@ def test_a_prescriber_registers_enrols_mfa_and_signs_in_again(db, page, portal_u
     page.get_by_label("NPI").fill(dana.npi[:9] + str((int(dana.npi[9]) + 1) % 10))
     page.get_by_role("button", name="Continue").click()
     dialog = page.get_by_role("dialog", name="We could not complete this step")
-    assert dialog.is_visible()
+    dialog.wait_for()  # opened by accounts.js once the page has loaded
     assert dialog.get_by_text("check digit does not match").is_visible()
     assert dialog.get_by_role("link", name="portal-support@example.com").is_visible()
     assert_accessible(page, "registration error pop-up")
@@ -85,7 +85,7 @@ def test_a_prescriber_registers_enrols_mfa_and_signs_in_again(db, page, portal_u
     secret = page.locator("[data-totp-secret]").inner_text().strip()
     page.get_by_role("textbox", name="Authentication code").fill("000000")
     page.get_by_role("button", name="Set up").click()
-    assert page.get_by_text("That code is not correct.").is_visible()
+    page.get_by_text("That code is not correct.").wait_for()
     time.sleep(1.1)  # django-otp's throttle after one wrong code
     page.get_by_role("textbox", name="Authentication code").fill(code_from_secret(secret))
     page.get_by_role("button", name="Set up").click()
@@ -136,7 +136,7 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(cast, page
     assert_accessible(page, "invite dialog")
     screenshot(page, "accounts-invite-dialog", full_page=False)
     dialog.get_by_role("button", name="Invite Delegate").click()
-    assert page.get_by_text("Invitation sent to dee.legate@example.com.").is_visible()
+    page.get_by_text("Invitation sent to dee.legate@example.com.").wait_for()
     assert page.get_by_role("cell", name="dee.legate@example.com", exact=True).is_visible()
     assert page.get_by_role("cell", name=cast.bob.get_full_name(), exact=True).is_visible()
     assert_accessible(page, "administration")
@@ -160,6 +160,7 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(cast, page
     page.get_by_label("Confirm Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Complete Registration").click()
     dialog = page.get_by_role("dialog", name="We could not complete this step")
+    dialog.wait_for()
     assert dialog.get_by_text("Email must match with the email where you received the invite.").is_visible()
     dialog.get_by_role("button", name="OK").click()
     page.get_by_label("Email").fill("dee.legate@example.com")
@@ -175,3 +176,7 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(cast, page
     page.wait_for_url(f"{url}/dashboard/**")
     assert page.get_by_role("cell", name="AVRIL LAVIGNE").first.is_visible()
     assert page.get_by_role("link", name="Administration").count() == 0
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("heading", name="Your profile").wait_for()
+    assert_accessible(page, "profile")
+    screenshot(page, "accounts-profile")
