@@ -12,19 +12,28 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from prescriptions.models import Prescription
+
 from .models import Message, ReadState
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 
-def unread_messages(user: User) -> QuerySet[Message]:
-    """Messages this user may read, did not write, and has not read yet."""
+def unread_messages(user: User, prescription_ids: list[int] | None = None) -> QuerySet[Message]:
+    """Messages this user may read, did not write, and has not read yet.
+
+    Built on `Prescription.objects.visible_to`; narrowed to `prescription_ids` first when given,
+    so that a dashboard page does not make the database list every visible prescription.
+    """
+    visible = Prescription.objects.visible_to(user)
+    if prescription_ids is not None:
+        visible = visible.filter(pk__in=prescription_ids)
     last_read = ReadState.objects.filter(user=user, request=OuterRef("request")).values(
         "last_read_message_id"
     )[:1]
     return (
-        Message.objects.visible_to(user)
+        Message.objects.filter(request__prescription__in=visible.values("pk"))
         .exclude(author=user)
         .annotate(last_read_id=Coalesce(Subquery(last_read), Value(0)))
         .filter(pk__gt=F("last_read_id"))
@@ -37,8 +46,7 @@ def unread_by_prescription(user: User, prescription_ids: Iterable[int]) -> dict[
     if not ids:
         return {}
     rows = (
-        unread_messages(user)
-        .filter(request__prescription_id__in=ids)
+        unread_messages(user, ids)
         .order_by()
         .values("request__prescription_id")
         .annotate(n=Count("pk"))
