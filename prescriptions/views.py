@@ -184,6 +184,12 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         "saved_filters": list(SavedFilter.objects.visible_to(request.user)),
         "sort": sort,
         "dashboard_url": request.path,
+        # The column headers sort on wide screens; phones (no table header) get a menu.
+        "sort_options": [
+            (f"{prefix}{key}", f"{label} ({direction})")
+            for key, label in COLUMNS
+            for prefix, direction in (("", "ascending"), ("-", "descending"))
+        ],
     }
     template = "prescriptions/dashboard.html"
     if request.htmx and not request.htmx.history_restore_request:

@@ -123,6 +123,11 @@ def test_it_works_at_phone_width(book, page, portal_url, screenshot):
     page.wait_for_url(re.compile(r"/dashboard/"))
     page.get_by_role("button", name="Needs attention", exact=True).click()
     expect(page).to_have_url(re.compile(r"\?quick=attention$"))
+    # No table header at this width: a menu sorts instead.
+    page.get_by_label("Sort by").select_option(label="Last Shipped (descending)")
+    page.get_by_role("button", name="Sort", exact=True).click()
+    expect(page).to_have_url(re.compile(r"\?quick=attention&sort=-last_shipped$"))
+    expect(page.get_by_label("Sort by")).to_have_value("-last_shipped")
     assert_accessible(page, "dashboard at phone width")
     screenshot(page, "dashboard-phone")
     page.get_by_role("link", name="MIKEY BRONKH").click()
