@@ -226,6 +226,10 @@ async def run(args, ports, request_pk, listeners, sender_session):
     await asyncio.gather(*tasks, return_exceptions=True)
 
     failed_posts = sum(1 for s in statuses if s != 200)
+    for status in statuses:
+        if status != 200:
+            print("first failed POST:", repr(status)[:300])
+            break
     latencies, lost, duplicated = [], 0, 0
     last_arrival = started
     for per_client in arrivals:
@@ -295,6 +299,8 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "LOG_LEVEL": "ERROR",
         "CHANNEL_LAYER": args.layer,
+        # As in production: notification emails are queued for the worker, not sent inline.
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
         # Production-like servers (no DEBUG query log); plain HTTP on loopback.
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(40),
@@ -336,7 +342,7 @@ def main() -> None:
             cwd=BASE_DIR,
             env={**os.environ, **env},
             stdout=subprocess.DEVNULL,
-            stderr=open(f"{tmp.name}/server-{port}.log", "w"),  # noqa: SIM115
+            stderr=open(BASE_DIR / "artifacts" / f"bench-chat-{port}.log", "w"),  # noqa: SIM115
         )
         procs.append(proc)
     try:
