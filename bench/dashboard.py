@@ -354,6 +354,7 @@ def main() -> None:
         finally:
             if not args.keep and not args.sqlite_path:
                 sqlite_path.unlink(missing_ok=True)
+                Path(tmp).rmdir()
     if not args.no_postgres and pg_admin("DROP DATABASE IF EXISTS portal_bench") and pg_admin(
         "CREATE DATABASE portal_bench"
     ):
