@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.core.validators import validate_email
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -464,8 +464,7 @@ def iter_records(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportFileError('Expected a list of records (or {"records": [...]}).')
     if not data:
         raise ImportFileError("The file contains no records.")
-    for index, record in enumerate(data, start=1):
-        yield index, record
+    yield from enumerate(data, start=1)
 
 
 def import_file(path: str, *, pharmacy: Pharmacy | None = None) -> ImportResult:
@@ -483,5 +482,4 @@ def import_file(path: str, *, pharmacy: Pharmacy | None = None) -> ImportResult:
 
 def _with_first(first, rest):
     yield first
-    for row, record in rest:
-        yield row, record
+    yield from rest

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .npi import validate_npi
@@ -142,8 +142,10 @@ class IngestToken(models.Model):
 class PatientQuerySet(models.QuerySet["Patient"]):
     def visible_to(self, user: User) -> Self:
         """Patients with at least one prescription the user may see."""
+        # EXISTS per patient, not an IN over every visible prescription id (which both SQLite
+        # and PostgreSQL would materialise for a pharmacist covering half the book).
         return self.filter(
-            pk__in=Prescription.objects.visible_to(user).values("patient_id")
+            Exists(Prescription.objects.visible_to(user).filter(patient=OuterRef("pk")))
         )
 
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.log import record
 from audit.models import AuditEvent
 from prescriptions.importer import ImportFileError, import_file
+from prescriptions.management.commands.seed_demo import analyze
 from prescriptions.models import Pharmacy
 
 
@@ -30,6 +31,8 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}") from None
         except ImportFileError as exc:
             raise CommandError(f"Nothing imported: {exc}") from None
+        if result.created + result.updated > 1000:
+            analyze()  # a large load changes what the query planner should do
         record(
             None,
             AuditEvent.Action.IMPORT,

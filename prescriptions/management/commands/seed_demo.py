@@ -8,7 +8,7 @@ import random
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Delegation, User
@@ -80,6 +80,12 @@ DEMO_USERS = [
 ]
 
 
+def analyze() -> None:
+    """Refresh planner statistics after a bulk load (SQLite keeps none until asked)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 class Command(BaseCommand):
     help = "Load deterministic demo data (idempotent). --scale N grows it to N prescriptions."
 
@@ -97,14 +103,15 @@ class Command(BaseCommand):
         existing = Prescription.objects.count()
         if existing < scale:
             self._patients_and_prescriptions(rng, scale, existing, prescribers, pharmacies)
+            analyze()
         self.stdout.write(
             f"Demo data ready: {Patient.objects.count()} patients, "
             f"{Prescription.objects.count()} prescriptions, {Prescriber.objects.count()} "
             f"prescribers ({time.monotonic() - started:.1f}s)."
         )
         if not quiet_logins:
-            self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
-            for email, first, last, role in DEMO_USERS:
+            self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+            for email, *_ in DEMO_USERS:
                 self.stdout.write(f"  {users[email].get_role_display():<22} {email}")
             self.stdout.write(
                 "  Each account sets up its authenticator (TOTP) at first sign-in."
@@ -205,13 +212,14 @@ class Command(BaseCommand):
         # Jane Smith (the first demo prescriber) gets a fixed ~2% share; the rest spread out.
         prescriber_ids = [p.pk for p in prescribers]
         jane_every = 8 if scale <= 5000 else 50
+        others = prescriber_ids[1:]
         rx_batch, next_rx = [], existing
         for index in range(existing, scale):
             status = rng.choices(statuses, weights)[0]
             name, strength, form = rng.choice(MEDICATIONS)
             shipped = today - dt.timedelta(days=rng.randint(1, 120)) if status in SHIPPED_STATUSES else None
             changed = now - dt.timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))
-            prescriber_id = prescriber_ids[0] if index % jane_every == 0 else rng.choice(prescriber_ids)
+            prescriber_id = prescriber_ids[0] if index % jane_every == 0 else rng.choice(others)
             next_fill = (shipped or today) + dt.timedelta(days=28)
             rx_batch.append(
                 Prescription(
@@ -240,12 +248,10 @@ class Command(BaseCommand):
         if not batch:
             return
         with transaction.atomic():
-            Prescription.objects.bulk_create(batch)
-            saved = Prescription.objects.filter(
-                pharmacy_rx_id__in=[p.pharmacy_rx_id for p in batch]
-            ).values_list("pk", "status", "status_changed_at", "created_at")
+            Prescription.objects.bulk_create(batch)  # sets pk (RETURNING on SQLite and PostgreSQL)
             changes = []
-            for pk, status, changed, created in saved:
+            for p in batch:
+                pk, status, changed, created = p.pk, p.status, p.status_changed_at, p.created_at
                 changes.append(StatusChange(prescription_id=pk, from_status="", to_status=Status.REFERRAL_RECEIVED, changed_at=created))
                 if status != Status.REFERRAL_RECEIVED:
                     changes.append(StatusChange(prescription_id=pk, from_status=Status.REFERRAL_RECEIVED, to_status=status, changed_at=changed))
