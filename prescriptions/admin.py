@@ -1,6 +1,14 @@
 from django.contrib import admin, messages
 
-from .models import CareGroup, IngestToken, Patient, Pharmacy, Prescriber, Prescription, StatusChange
+from .models import (
+    CareGroup,
+    IngestToken,
+    Patient,
+    Pharmacy,
+    Prescriber,
+    Prescription,
+    StatusChange,
+)
 
 
 @admin.register(Prescriber)

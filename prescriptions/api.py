@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from audit.log import record
 from audit.models import AuditEvent
 
-from .importer import ImportFileError, Importer, iter_records
+from .importer import Importer, ImportFileError, iter_records
 from .models import IngestToken
 
 MAX_RECORDS = 5000
