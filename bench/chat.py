@@ -301,6 +301,9 @@ def main() -> None:
         "CHANNEL_LAYER": args.layer,
         # As in production: notification emails are queued for the worker, not sent inline.
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        # Under ASGI every request has its own thread: persistent connections would pile up
+        # until PostgreSQL refuses clients ("too many clients already").
+        "DB_CONN_MAX_AGE": "0",
         # Production-like servers (no DEBUG query log); plain HTTP on loopback.
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(40),

@@ -262,6 +262,10 @@ if os.getenv("S3_BUCKET"):
 # per broadcast instead of one per socket; see "Chat delivery" in docs/PERFORMANCE.md).
 if REDIS_URL and os.getenv("CHANNEL_LAYER") == "pubsub":
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
+# Requests (chat) benchmark: DB_CONN_MAX_AGE overrides the persistent-connection age. Under ASGI
+# each request runs on its own thread, so persistent connections pile up (Django's docs advise 0).
+if (conn_max_age := os.getenv("DB_CONN_MAX_AGE")) is not None:
+    DATABASES["default"]["CONN_MAX_AGE"] = int(conn_max_age)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
