@@ -127,7 +127,13 @@ DATABASES = {
     }
 }
 if database_url := os.getenv("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
+    # Under ASGI every request runs in its own thread, so persistent connections pile up until
+    # PostgreSQL refuses more; Django advises CONN_MAX_AGE=0 there (use a pooler to go further).
+    DATABASES = {
+        "default": dj_database_url.parse(
+            database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
+        )
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer and cache: in-process by default, Redis when REDIS_URL is set.
@@ -262,10 +268,6 @@ if os.getenv("S3_BUCKET"):
 # per broadcast instead of one per socket; see "Chat delivery" in docs/PERFORMANCE.md).
 if REDIS_URL and os.getenv("CHANNEL_LAYER") == "pubsub":
     CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
-# Requests (chat) benchmark: DB_CONN_MAX_AGE overrides the persistent-connection age. Under ASGI
-# each request runs on its own thread, so persistent connections pile up (Django's docs advise 0).
-if (conn_max_age := os.getenv("DB_CONN_MAX_AGE")) is not None:
-    DATABASES["default"]["CONN_MAX_AGE"] = int(conn_max_age)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
