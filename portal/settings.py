@@ -127,13 +127,22 @@ DATABASES = {
     }
 }
 if database_url := os.getenv("DATABASE_URL"):
-    # Under ASGI every request runs in its own thread, so persistent connections pile up until
-    # PostgreSQL refuses more; Django advises CONN_MAX_AGE=0 there (use a pooler to go further).
+    # Under ASGI every request runs in its own thread, so persistent connections (CONN_MAX_AGE)
+    # pile up until PostgreSQL refuses more, and opening one per request costs more than the
+    # dashboard query itself. psycopg's pool (Django ≥ 5.1) fixes both: a bounded set of
+    # connections per process, borrowed per request. DB_POOL=false falls back to CONN_MAX_AGE.
     DATABASES = {
         "default": dj_database_url.parse(
             database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 1),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer and cache: in-process by default, Redis when REDIS_URL is set.

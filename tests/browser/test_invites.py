@@ -107,7 +107,7 @@ def test_a_clinic_admin_invites_patients_and_one_joins(cast, page, portal_url, s
     shoot_both(page, screenshot, "list")
 
     # The patient joins with the code (a separate browser, not signed in).
-    patient_context = browser.new_context(viewport={"width": 390, "height": 844})
+    patient_context = browser.new_context(viewport={"width": 390, "height": 844}, reduced_motion="reduce")
     patient = patient_context.new_page()
     patient.goto(f"{portal_url}/clinic/join/")
     assert_accessible(patient, "join with code")

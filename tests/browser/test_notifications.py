@@ -61,7 +61,7 @@ def test_a_pharmacists_message_rings_the_prescribers_bell(cast, page, browser, p
     expect(page.locator("[data-bell][data-live=open]")).to_have_count(1)
     expect(bell_button(page)).to_have_attribute("aria-label", "Notifications, 0 unread")
 
-    phil_context = browser.new_context(viewport={"width": 1366, "height": 900})
+    phil_context = browser.new_context(viewport={"width": 1366, "height": 900}, reduced_motion="reduce")
     try:
         phil = phil_context.new_page()
         sign_in_verified(phil, portal_url, cast.phil)

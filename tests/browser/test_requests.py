@@ -19,7 +19,7 @@ pytestmark = [
 
 
 def signed_in_page(browser, portal_url, user):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
     sign_in(page, portal_url, user.email, PASSWORD)
     complete_mfa(page, user)
