@@ -318,6 +318,39 @@ def patient(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     })
 
 
+def _actor(user, fallback_name: str = "", fallback_role: str = "") -> str:
+    """'Dana Rivers (Prescriber delegate)': who did it, so a prescriber sees their delegates' work."""
+    if user is None:
+        return fallback_name or "A former user"
+    return f"{user.get_full_name() or user.email} ({user.get_role_display()})"
+
+
+def prescription_timeline(user, rx: Prescription) -> list[dict]:
+    """The prescription's history, newest first: the pharmacy's status changes, and (when the
+    requests app is installed) the request's creation and each document, with who did it."""
+    events = [
+        {"at": c.changed_at, "kind": "status", "change": c}
+        for c in StatusChange.objects.filter(prescription=rx)
+    ]
+    try:
+        from requests_chat.models import Document, Request  # noqa: PLC0415 (optional app)
+    except ImportError:  # pragma: no cover - the app ships with the portal
+        Request = Document = None  # noqa: N806
+    if Request is not None:
+        for req in Request.objects.visible_to(user).filter(prescription=rx).select_related("created_by"):
+            events.append({"at": req.created_at, "kind": "request", "actor": _actor(req.created_by),
+                           "url": reverse("requests_chat:detail", args=[req.pk])})
+        for doc in (
+            Document.objects.visible_to(user)
+            .filter(request__prescription=rx)
+            .select_related("uploaded_by")
+        ):
+            events.append({"at": doc.created_at, "kind": "document", "actor": _actor(doc.uploaded_by),
+                           "title": doc.title})
+    events.sort(key=lambda e: e["at"], reverse=True)
+    return events
+
+
 @login_required
 @vary_on_headers("HX-Request")
 def prescription(request: AuthedHttpRequest, pk: int) -> HttpResponse:
@@ -326,7 +359,7 @@ def prescription(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     attach_chat(request.user, [rx])
-    timeline = list(StatusChange.objects.filter(prescription=rx).order_by("-changed_at", "-pk"))
+    timeline = prescription_timeline(request.user, rx)
     record(request, AuditEvent.Action.VIEW, rx, patient=rx.patient_id, description="prescription details")
     template = "prescriptions/prescription.html"
     if request.htmx:

@@ -1,5 +1,7 @@
 """Patient profile and prescription pop-up: only visible rows, 404 otherwise, always audited."""
 
+import io
+
 import pytest
 from django.urls import reverse
 
@@ -79,7 +81,7 @@ def test_it_shows_prescription_details_with_pharmacy_and_timeline(cast, client_f
     assert response.status_code == 200
     assert "<html" not in body  # the fragment for the pop-up
     assert "Dispensing Pharmacy" in body and "CareLink Specialty Pharmacy" in body
-    assert "Status history" in body
+    assert "Timeline" in body
     assert body.index("Order Scheduled</strong>") < body.index("Referral Received</strong>")
     full = client_for(cast.phil).get(detail(cast.rx_alice.pk)).content.decode()
     assert "<html" in full and "Dispensing Pharmacy" in full  # the no-JavaScript fallback
@@ -114,3 +116,25 @@ def test_it_shows_the_profile_with_constant_queries(cast, client_for, django_ass
 def test_it_links_the_dashboard_patient_name_to_the_profile(cast, client_for):
     body = client_for(cast.alice).get("/dashboard/").content.decode()
     assert f'href="{profile(cast.pat_alice.pk)}"' in body
+
+
+def test_the_timeline_says_which_delegate_opened_the_request_and_shared_a_document(cast, client_for, settings, tmp_path):
+    """Prescribers with delegates see who did what: the delegate's name and role."""
+    from pypdf import PdfWriter
+
+    from requests_chat.documents import check_pdf
+    from requests_chat.services import create_request
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}}
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    create_request(prescription=cast.rx_alice, author=cast.bob, body="Any update?",
+                   files=[("Referral letter", check_pdf(buffer.getvalue(), name="letter.pdf"))])
+    body = client_for(cast.alice).get(detail(cast.rx_alice.pk), headers={"HX-Request": "true"}).content.decode()
+    assert "Request created</a> by Bob Baker (Prescriber delegate)" in body
+    assert "Document “Referral letter” shared by Bob Baker (Prescriber delegate)" in body
+    # Carol cannot reach the prescription at all, let alone its timeline.
+    assert client_for(cast.carol).get(detail(cast.rx_alice.pk)).status_code == 404
