@@ -77,3 +77,25 @@ def test_it_unions_the_links_of_a_user_with_two_roles_worth(cast):
 def test_the_shared_patient_shows_only_own_prescriptions(cast):
     shared = Prescription.objects.visible_to(cast.alice).filter(patient=cast.pat_shared)
     assert set(shared.values_list("pharmacy_rx_id", flat=True)) == {"RX3001"}
+
+
+def test_the_gate_resolves_prescribers_once_per_request_and_never_caches_outside_one(
+    cast, rf, django_assert_num_queries
+):
+    from prescriptions.middleware import AccessCacheMiddleware
+    from prescriptions.models import reachable_prescriber_ids
+
+    seen = []
+
+    def view(request):
+        with django_assert_num_queries(1):
+            seen.append(reachable_prescriber_ids(cast.bob))
+            seen.append(reachable_prescriber_ids(cast.bob))
+        return None
+
+    AccessCacheMiddleware(view)(rf.get("/"))
+    assert seen == [[cast.npi_alice.pk]] * 2
+    # Outside a request (websocket consumers, commands) every call asks the database again,
+    # so a revoked delegation is seen at once.
+    Delegation.objects.get(delegate=cast.bob).revoke()
+    assert reachable_prescriber_ids(cast.bob) == []
