@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tests.conftest import require
+from tests.servers import database_url_for_tests, free_port, start_asgi, stop
 
 AXE_JS = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 BASE_DIR = Path(settings.BASE_DIR)
@@ -31,59 +28,20 @@ pytestmark = pytest.mark.browser
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url_for_tests() -> str:
-    """The URL of the test database pytest-django created (not the development one)."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or ""
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
 def start_server(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A daphne process serving the test database (real password hashing, media, Redis)."""
     env = {
-        **os.environ,
         "DATABASE_URL": database_url_for_tests(),
-        "DEBUG": "true",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "AXES_FAILURE_LIMIT": "50",
         **(extra_env or {}),
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
-    log = open(BASE_DIR / "artifacts" / f"server-{port}.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ASGI server exited early; see artifacts/server-{port}.log")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("ASGI server did not start within 30 s")
+    return start_asgi("daphne", port, env)
 
 
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+stop_server = stop
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ from websockets.sync.client import connect
 from requests_chat.models import Message
 from requests_chat.services import create_request
 from tests.conftest import verify_otp
-
-from .servers import database_url_for_tests, free_port, start_asgi, stop
+from tests.servers import database_url_for_tests, free_port, start_asgi, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
