@@ -290,6 +290,9 @@ class Prescription(models.Model):
             models.Index(fields=["prescriber", "medication_name"]),
             models.Index(fields=["prescriber", "-updated_at"]),
             models.Index(fields=["patient", "status"]),
+            # Patient-name filters and the profile: a patient's rows, narrowed by prescriber
+            # without touching the table (index-only on PostgreSQL).
+            models.Index(fields=["patient", "prescriber"]),
         ]
 
     def __str__(self) -> str:
