@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks import task
 
 from .documents import CheckedPdf
 from .models import Document, Message, ReadState, Request
@@ -164,13 +165,34 @@ def mark_read(*, user: User, request: Request, message_id: int) -> None:
 
 
 def _notify(activity: str, obj, actor: User) -> None:
-    """The one place that hands events to the notifications app, when it provides `notify`."""
+    """The one place that hands events to the notifications app (after commit).
+
+    The fan-out (recipients, preferences, rows, pushes, emails) runs as a background task, so
+    the sender's request — and the process's event loop that is delivering the message to its
+    sockets at that moment — does not pay for it. Inline in development and tests.
+    """
+    try:
+        notify_chat_event.enqueue(activity, obj._meta.label_lower, obj.pk, actor.pk)
+    except Exception:
+        # A notification problem must never fail the chat itself.
+        logger.exception("Could not queue notification %s for %r", activity, obj)
+
+
+@task()
+def notify_chat_event(activity: str, model: str, pk: int, actor_id: int) -> None:
+    """Background half of `_notify`: load the request or message again and notify."""
     try:
         from notifications.services import notify  # type: ignore[import-not-found]
     except ImportError:
         return
+    from accounts.models import User  # noqa: PLC0415
+
+    model_class = Message if model == Message._meta.label_lower else Request
+    obj = model_class.objects.filter(pk=pk).first()
+    actor = User.objects.filter(pk=actor_id).first()
+    if obj is None:
+        return  # deleted meanwhile: nothing left to tell anyone about
     try:
         notify(activity=activity, obj=obj, actor=actor)
     except Exception:
-        # A notification problem must never fail the chat itself.
         logger.exception("notify(%s) failed for %r", activity, obj)
