@@ -251,30 +251,22 @@ def send_invite(invite: DelegateInvite) -> None:
 
 def invite_delegate(*, prescriber: Prescriber, email: str, invited_by: User, request=None) -> DelegateInvite:
     """Invite `email` to act for `prescriber`; a pending invite to the same email is resent."""
-    email = email.strip().lower()
-    invite = DelegateInvite.objects.pending().filter(
-        prescriber=prescriber, email__iexact=email, role=User.Role.DELEGATE
-    ).first()
-    if invite is None:
-        invite = DelegateInvite.objects.create(
-            email=email, prescriber=prescriber, invited_by=invited_by, role=User.Role.DELEGATE
-        )
-    send_invite(invite)
-    record(request, AuditEvent.Action.CREATE, invite, description=f"Delegate invite to {email}")
-    return invite
+    return _invite(User.Role.DELEGATE, email, invited_by, request, prescriber=prescriber)
 
 
 def invite_pharmacist(*, care_group, email: str, invited_by: User, request=None) -> DelegateInvite:
+    """Invite `email` as a pharmacist of `care_group`; a pending invite is resent."""
+    return _invite(User.Role.PHARMACIST, email, invited_by, request, care_group=care_group)
+
+
+def _invite(role: str, email: str, invited_by: User, request, **target) -> DelegateInvite:
     email = email.strip().lower()
-    invite = DelegateInvite.objects.pending().filter(
-        care_group=care_group, email__iexact=email, role=User.Role.PHARMACIST
-    ).first()
+    invite = DelegateInvite.objects.pending().filter(email__iexact=email, role=role, **target).first()
     if invite is None:
-        invite = DelegateInvite.objects.create(
-            email=email, care_group=care_group, invited_by=invited_by, role=User.Role.PHARMACIST
-        )
+        invite = DelegateInvite.objects.create(email=email, invited_by=invited_by, role=role, **target)
     send_invite(invite)
-    record(request, AuditEvent.Action.CREATE, invite, description=f"Pharmacist invite to {email}")
+    label = "Delegate" if role == User.Role.DELEGATE else "Pharmacist"
+    record(request, AuditEvent.Action.CREATE, invite, description=f"{label} invite to {email}")
     return invite
 
 
