@@ -63,7 +63,7 @@ def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
         raise Http404("No clinic")
     by_id = {c.pk: c for c in clinics}
     clinic = by_id.get(request.session.get(SESSION_CLINIC)) or clinics[0]
-    mine = list(ClinicMembership.objects.filter(user=request.user, clinic=clinic))
+    mine = list(ClinicMembership.objects.visible_to(request.user).filter(user=request.user, clinic=clinic))
     is_admin = any(m.role == ClinicMembership.Role.ADMIN for m in mine)
     if is_admin:
         providers = list(ClinicMembership.objects.visible_to(request.user).providers()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Self
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -159,12 +159,7 @@ class Notification(models.Model):
             return self.url
         patient_id = self.patient_id or (self.prescription.patient_id if self.prescription_id else None)
         if patient_id:
-            # The profile's route belongs to the prescriptions app; accept its likely names.
-            for name in ("prescriptions:patient", "prescriptions:patient_profile", "prescriptions:patient_detail"):
-                try:
-                    return reverse(name, args=[patient_id])
-                except NoReverseMatch:
-                    continue
+            return reverse("prescriptions:patient", args=[patient_id])
         return reverse("notifications:list")
 
     def mark_read(self) -> None:

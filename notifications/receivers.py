@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from .models import Activity
 from .services import notify, notify_status_changes
@@ -11,13 +11,6 @@ from .services import notify, notify_status_changes
 def on_prescription_status_changed(sender, changes, **kwargs) -> None:
     """The importer sends this after commit, once per batch of actual status changes."""
     notify_status_changes(changes)
-
-
-def _url(name: str) -> str:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return ""
 
 
 def on_invite_accepted(sender, invite, user, **kwargs) -> None:
@@ -42,7 +35,7 @@ def on_invite_accepted(sender, invite, user, **kwargs) -> None:
             obj=delegation,
             actor=user,
             recipients=recipients,
-            url=_url("accounts:administration"),
+            url=reverse("accounts:administration"),
         )
     elif invite.invited_by_id:
         notify(
@@ -72,5 +65,5 @@ def on_clinic_invite_saved(sender, instance, created, update_fields=None, **kwar
         activity=Activity.INVITE_ACCEPTED,
         obj=instance,
         recipients=recipients,
-        url=_url("invites:patients"),
+        url=reverse("invites:patients"),
     )

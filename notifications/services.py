@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from .models import Activity, Notification, NotificationPreference, NotificationSettings
 
@@ -118,10 +118,7 @@ def default_url(obj: Any, prescription) -> str:
     for candidate in (obj, getattr(obj, "request", None), getattr(getattr(obj, "message", None), "request", None)):
         meta = getattr(candidate, "_meta", None)
         if meta is not None and meta.label == "requests_chat.Request":
-            try:
-                return reverse("requests_chat:detail", args=[candidate.pk])
-            except NoReverseMatch:
-                break
+            return reverse("requests_chat:detail", args=[candidate.pk])
     if obj is not prescription and hasattr(obj, "get_absolute_url"):
         return obj.get_absolute_url()
     return ""  # Notification.target_url falls back to the patient profile

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
+
+from requests_chat.selectors import prescription_ids_with_unread
 
 from .models import NEEDS_ATTENTION_STATUSES, Patient, Prescriber, Prescription, Status
 
@@ -58,17 +60,6 @@ FIELD_FILTERS = (
 # Parameters that name a record: a value the user may not see is a 404, not an empty result.
 RECORD_FILTERS = ("provider", "patient")
 MULTI_VALUED = ("quick", "status")
-
-
-def unread_selectors():
-    """The chat app's unread selectors, or None while that app is unavailable."""
-    try:
-        from requests_chat import selectors  # noqa: PLC0415 — optional dependency
-    except ImportError:
-        return None
-    if not hasattr(selectors, "prescription_ids_with_unread"):
-        return None
-    return selectors
 
 
 class DateInput(forms.DateInput):
@@ -145,11 +136,8 @@ class PrescriptionFilter(django_filters.FilterSet):
             elif value == "shipped30":
                 queryset = queryset.filter(last_shipped__gte=today - dt.timedelta(days=30))
             elif value == "unread":
-                selectors = unread_selectors()
-                if selectors is None:
-                    return queryset.none()
                 queryset = queryset.filter(
-                    pk__in=selectors.prescription_ids_with_unread(self.request.user)
+                    pk__in=prescription_ids_with_unread(self.request.user)
                 )
         return queryset
 
@@ -168,17 +156,12 @@ def apply_sort(queryset: QuerySet[Prescription], key: str, user: User | None) ->
     descending = key.startswith("-")
     columns = SORTS.get(name, SORTS[DEFAULT_SORT])
     if name == "chat":
-        selectors = unread_selectors()
-        if selectors is None or user is None:
+        if user is None:
             columns = ()
         else:
-            from django.db.models import Exists, OuterRef  # noqa: PLC0415
-
             queryset = queryset.annotate(
                 has_unread=Exists(
-                    selectors.prescription_ids_with_unread(user).filter(
-                        request__prescription_id=OuterRef("pk")
-                    )
+                    prescription_ids_with_unread(user).filter(request__prescription_id=OuterRef("pk"))
                 )
             )
     order = []

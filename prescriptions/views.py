@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -16,6 +16,8 @@ from django_htmx.http import push_url
 from audit.log import record
 from audit.models import AuditEvent
 from portal.types import AuthedHttpRequest
+from requests_chat.models import Document, Request
+from requests_chat.selectors import unread_by_prescription
 
 from .filters import (
     DEFAULT_SORT,
@@ -26,7 +28,6 @@ from .filters import (
     PrescriptionFilter,
     active_filters,
     canonical_params,
-    unread_selectors,
     with_params,
 )
 from .forms import SavedFilterForm
@@ -56,22 +57,13 @@ def url_maker(name: str):
     return lambda pk: pattern.replace(str(PK_PLACEHOLDER), str(int(pk)))
 
 
-def chat_url_maker():
-    """A function pk -> URL of the chat pop-up, or None when the requests app has no such view."""
-    try:
-        return url_maker("requests_chat:for_prescription")
-    except NoReverseMatch:
-        return None
-
-
 def attach_chat(user, prescriptions: list[Prescription]) -> None:
     """Set `.unread` and `.chat_url` on each row: one query for the whole page."""
-    selectors = unread_selectors()
-    unread = selectors.unread_by_prescription(user, [p.pk for p in prescriptions]) if selectors else {}
-    make_url = chat_url_maker()
+    unread = unread_by_prescription(user, [p.pk for p in prescriptions])
+    make_url = url_maker("requests_chat:for_prescription")
     for rx in prescriptions:
         rx.unread = unread.get(rx.pk, 0)
-        rx.chat_url = make_url(rx.pk) if make_url else ""
+        rx.chat_url = make_url(rx.pk)
 
 
 # Dashboard ---------------------------------------------------------------------------------
@@ -326,27 +318,20 @@ def _actor(user, fallback_name: str = "", fallback_role: str = "") -> str:
 
 
 def prescription_timeline(user, rx: Prescription) -> list[dict]:
-    """The prescription's history, newest first: the pharmacy's status changes, and (when the
-    requests app is installed) the request's creation and each document, with who did it."""
+    """The prescription's history, newest first: the pharmacy's status changes, the request's
+    creation and each shared document, with who did it."""
     events = [
         {"at": c.changed_at, "kind": "status", "change": c}
         for c in StatusChange.objects.filter(prescription=rx)
     ]
-    try:
-        from requests_chat.models import Document, Request  # noqa: PLC0415 (optional app)
-    except ImportError:  # pragma: no cover - the app ships with the portal
-        Request = Document = None  # noqa: N806
-    if Request is not None:
-        for req in Request.objects.visible_to(user).filter(prescription=rx).select_related("created_by"):
-            events.append({"at": req.created_at, "kind": "request", "actor": _actor(req.created_by),
-                           "url": reverse("requests_chat:detail", args=[req.pk])})
-        for doc in (
-            Document.objects.visible_to(user)
-            .filter(request__prescription=rx)
-            .select_related("uploaded_by")
-        ):
-            events.append({"at": doc.created_at, "kind": "document", "actor": _actor(doc.uploaded_by),
-                           "title": doc.title})
+    for req in Request.objects.visible_to(user).filter(prescription=rx).select_related("created_by"):
+        events.append({"at": req.created_at, "kind": "request", "actor": _actor(req.created_by),
+                       "url": reverse("requests_chat:detail", args=[req.pk])})
+    for doc in (
+        Document.objects.visible_to(user).filter(request__prescription=rx).select_related("uploaded_by")
+    ):
+        events.append({"at": doc.created_at, "kind": "document", "actor": _actor(doc.uploaded_by),
+                       "title": doc.title})
     events.sort(key=lambda e: e["at"], reverse=True)
     return events
 

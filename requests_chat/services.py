@@ -181,11 +181,8 @@ def _notify(activity: str, obj, actor: User) -> None:
 @task()
 def notify_chat_event(activity: str, model: str, pk: int, actor_id: int) -> None:
     """Background half of `_notify`: load the request or message again and notify."""
-    try:
-        from notifications.services import notify  # type: ignore[import-not-found]
-    except ImportError:
-        return
     from accounts.models import User  # noqa: PLC0415
+    from notifications.services import notify  # noqa: PLC0415 (notifications imports this app)
 
     model_class = Message if model == Message._meta.label_lower else Request
     obj = model_class.objects.filter(pk=pk).first()

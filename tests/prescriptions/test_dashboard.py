@@ -227,15 +227,6 @@ def test_it_links_each_row_to_its_chat_pop_up(cast, client_for):
     assert 'hx-target="#chat-dialog-content"' in body
 
 
-def test_it_degrades_without_the_chat_app(cast, client_for, monkeypatch):
-    import prescriptions.views as views
-
-    monkeypatch.setattr(views, "unread_selectors", lambda: None)
-    monkeypatch.setattr(views, "chat_url_maker", lambda: None)
-    body = client_for(cast.alice).get(URL).content.decode()
-    assert "Requests are not available yet" in body
-
-
 # Query counts ---------------------------------------------------------------------------
 
 
