@@ -329,6 +329,8 @@ def main() -> None:
                 "warning",
                 "--ws-max-queue",
                 "1024",
+                "--ws-per-message-deflate",
+                "false",
             ],
             "daphne": [
                 "-m",

@@ -8,6 +8,8 @@ from django.template.loader import render_to_string
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
+from portal.consumers import DirectDispatchMixin
+
 from .services import group_name
 from .views import bell_context
 
@@ -33,7 +35,7 @@ def render_update(user, ids: list[int]) -> str:
     )
 
 
-class NotificationConsumer(AsyncWebsocketConsumer):
+class NotificationConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     """One socket per open page of a signed-in, MFA-verified user; joined to `user-<pk>`.
 
     Clients never write through it; the server sends htmx out-of-band swaps.

@@ -27,6 +27,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.urls import reverse
 
+from prescriptions.models import users_reaching
+
 from .models import Activity, Notification, NotificationPreference, NotificationSettings
 
 if TYPE_CHECKING:
@@ -44,43 +46,6 @@ def group_name(user_id: int) -> str:
 
 
 # Who may see what ------------------------------------------------------------------------------
-
-
-def users_reaching(prescriber_ids: Iterable[int]) -> dict[int, set[int]]:
-    """For each prescriber, the active users whose `Prescriber.objects.reachable_by` includes it.
-
-    The reverse of `reachable_by`, with its three links: the prescriber's own user, active
-    delegations, and pharmacists of active care groups. Four queries whatever the batch size.
-    """
-    from accounts.models import Delegation, User
-    from prescriptions.models import CareGroup
-
-    ids = set(prescriber_ids)
-    reach: dict[int, set[int]] = defaultdict(set)
-    if not ids:
-        return reach
-    for prescriber_id, user_id in User.objects.filter(
-        prescriber_id__in=ids, is_active=True
-    ).values_list("prescriber_id", "pk"):
-        reach[prescriber_id].add(user_id)
-    for prescriber_id, user_id in (
-        Delegation.objects.active()
-        .filter(prescriber_id__in=ids, delegate__is_active=True)
-        .values_list("prescriber_id", "delegate_id")
-    ):
-        reach[prescriber_id].add(user_id)
-    group_prescribers: dict[int, set[int]] = defaultdict(set)
-    for group_id, prescriber_id in CareGroup.prescribers.through.objects.filter(
-        prescriber_id__in=ids, caregroup__is_active=True
-    ).values_list("caregroup_id", "prescriber_id"):
-        group_prescribers[group_id].add(prescriber_id)
-    if group_prescribers:
-        for group_id, user_id in CareGroup.pharmacists.through.objects.filter(
-            caregroup_id__in=group_prescribers, user__is_active=True
-        ).values_list("caregroup_id", "user_id"):
-            for prescriber_id in group_prescribers[group_id]:
-                reach[prescriber_id].add(user_id)
-    return reach
 
 
 def prescription_of(obj: Any):

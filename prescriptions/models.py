@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import defaultdict
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Self
 
@@ -44,6 +46,44 @@ def reachable_prescriber_ids(user: User) -> list[int]:
     if cache is not None:
         cache[user.pk] = ids
     return ids
+
+
+def users_reaching(prescriber_ids: Iterable[int]) -> dict[int, set[int]]:
+    """For each prescriber, the active users whose `Prescriber.objects.reachable_by` includes it.
+
+    The reverse of `reachable_by` (kept beside it: a change to one is a change to both; a test
+    compares them user by user), with its three links: the prescriber's own user, active
+    delegations, and pharmacists of active care groups. One query (a UNION of the three links)
+    whatever the batch size: it runs for every chat message, before the message is pushed.
+    """
+    from accounts.models import Delegation, User  # noqa: PLC0415 (accounts imports this app)
+
+    ids = set(prescriber_ids)
+    reach: dict[int, set[int]] = defaultdict(set)
+    if not ids:
+        return reach
+    # No ORDER BY in the parts of a UNION (SQLite refuses them; models may have a default).
+    own = (
+        User.objects.filter(prescriber_id__in=ids, is_active=True)
+        .order_by()
+        .values_list("prescriber_id", "pk")
+    )
+    delegated = (
+        Delegation.objects.active()
+        .filter(prescriber_id__in=ids, delegate__is_active=True)
+        .order_by()
+        .values_list("prescriber_id", "delegate_id")
+    )
+    grouped = (
+        CareGroup.pharmacists.through.objects.filter(
+            caregroup__is_active=True, caregroup__prescribers__in=ids, user__is_active=True
+        )
+        .order_by()
+        .values_list("caregroup__prescribers", "user_id")
+    )
+    for prescriber_id, user_id in own.union(delegated, grouped, all=True):
+        reach[prescriber_id].add(user_id)
+    return reach
 
 
 class PrescriberQuerySet(models.QuerySet["Prescriber"]):

@@ -10,16 +10,17 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import IntegrityError, connections, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from portal.consumers import DirectDispatchMixin
+
 from .models import Message, ReadState, Request
+from .services import render_push
 
 logger = logging.getLogger(__name__)
 
@@ -56,27 +57,6 @@ CLOSE_FORBIDDEN = 4403
 CATCH_UP_LIMIT = 200
 # How long a read marker waits before it is written (one write per burst, not per message).
 READ_MARK_DELAY = 3.0
-
-# Rows do not depend on the viewer, so each process renders a message once for all its sockets.
-_rendered: OrderedDict[int, str] = OrderedDict()
-_RENDERED_MAX = 512
-
-
-def render_push(message: Message) -> str:
-    html = _rendered.get(message.pk)
-    if html is None:
-        html = render_to_string("requests_chat/detail.html#message-push", {"message": message})
-        _rendered[message.pk] = html
-        if len(_rendered) > _RENDERED_MAX:
-            _rendered.popitem(last=False)
-    return html
-
-
-# One access check per (user, message) per process, shared by that user's sockets (a person
-# with several tabs, or many sessions in the benchmark): the first socket asks the database,
-# the others await its answer. Keyed by event loop too, since tests run one loop per test.
-_checks: OrderedDict[tuple[int, int, int], asyncio.Future] = OrderedDict()
-_CHECKS_MAX = 4096
 
 # Read markers waiting to be written, {(user id, request id): message id}, flushed in one batch.
 _pending_reads: dict[tuple[int, int], int] = {}
@@ -139,7 +119,7 @@ def otp_verified(scope) -> bool:
     return device is not None and device.user_id == user.pk and getattr(device, "confirmed", True)
 
 
-class RequestConsumer(AsyncJsonWebsocketConsumer):
+class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
     """ws/requests/<pk>/: joins the request's group if the user may see the request."""
 
     # WebSocket events
@@ -179,12 +159,13 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
     # Channel-layer events: type "chat.message" -> chat_message()
 
     async def chat_message(self, event):
-        html = await self.checked_row(event["message_id"])
-        if html is None:
+        # The sender computed who may read the message (the reverse of visible_to, from the
+        # database after its commit): no query here, however many sockets watch the request.
+        if self.user.pk not in event["audience"]:
             # Not visible (any more): the user lost access, so the socket goes.
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.send(text_data=html)
+        await self.send(text_data=event["html"])
         note_read(self.user.pk, self.request_pk, event["message_id"])
 
     # Helpers
@@ -211,32 +192,6 @@ class RequestConsumer(AsyncJsonWebsocketConsumer):
             .filter(request_id=self.request_pk)
             .prefetch_related("documents")
         )
-
-    async def checked_row(self, message_id: int) -> str | None:
-        """The rendered row if this user may see the message, else None (shared per process)."""
-        key = (id(asyncio.get_running_loop()), self.user.pk, message_id)
-        future = _checks.get(key)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            _checks[key] = future
-            if len(_checks) > _CHECKS_MAX:
-                _checks.popitem(last=False)
-            try:
-                future.set_result(await self.render_visible(message_id))
-            except Exception as error:
-                future.set_exception(error)
-                _checks.pop(key, None)
-                raise
-        return await future
-
-    @off_request_thread
-    def render_visible(self, message_id: int) -> str | None:
-        html = _rendered.get(message_id)
-        if html is not None:
-            # A row rendered for someone else still needs this user's access check.
-            return html if self._messages().filter(pk=message_id).exists() else None
-        message = self._messages().filter(pk=message_id).first()
-        return render_push(message) if message else None
 
     @off_request_thread
     def missed(self, after: int) -> list[tuple[str, int]]:

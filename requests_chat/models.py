@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from prescriptions.models import Prescription
+from prescriptions.models import Prescription, users_reaching
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -45,6 +45,15 @@ class Request(models.Model):
 
     def __str__(self) -> str:
         return f"Request {self.pk} · Rx {self.prescription.rx_number}"
+
+    def audience(self) -> set[int]:
+        """Ids of the users who may read this request now: the reverse of `visible_to`.
+
+        Used to address live pushes: a socket whose user is not in the audience of a message is
+        closed instead of being sent it (a removed delegate, a deactivated account).
+        """
+        prescriber_id = self.prescription.prescriber_id
+        return users_reaching([prescriber_id]).get(prescriber_id, set())
 
     @property
     def group_name(self) -> str:

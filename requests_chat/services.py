@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 
@@ -135,13 +136,33 @@ def send_message(
     return message, True
 
 
+def render_push(message: Message) -> str:
+    """The message row as pushed to sockets (it does not depend on who is watching)."""
+    return render_to_string("requests_chat/detail.html#message-push", {"message": message})
+
+
+def push_event(message: Message) -> dict:
+    """The channel-layer event for a new message: its row, rendered once, and who may read it.
+
+    The audience is computed here, once per message from the database as it is after the
+    commit, instead of once per socket in every process: each consumer only tests membership,
+    so a push costs no query and no rendering on the receiving side, and a user who lost access
+    before the message was sent is not in it (their socket is closed).
+    """
+    return {
+        "type": EVENT_MESSAGE,
+        "message_id": message.pk,
+        "request_id": message.request_id,
+        "html": render_push(message),
+        "audience": sorted(message.request.audience()),
+    }
+
+
 def broadcast_message(message: Message) -> bool:
-    """Tell everyone watching the request that `message` exists (its id only)."""
+    """Push `message` to everyone watching its request (in every server process)."""
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            message.request.group_name,
-            {"type": EVENT_MESSAGE, "message_id": message.pk, "request_id": message.request_id},
-        )
+        event = push_event(message)
+        async_to_sync(get_channel_layer().group_send)(message.request.group_name, event)
     except Exception:
         # Redis down or full: the message is stored; clients catch up by polling or reconnect.
         logger.exception("Could not broadcast message %s", message.pk)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import Delegation
-from prescriptions.models import CareGroup, Patient, Prescription
+from prescriptions.models import CareGroup, Patient, Prescription, users_reaching
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +99,41 @@ def test_the_gate_resolves_prescribers_once_per_request_and_never_caches_outside
     # so a revoked delegation is seen at once.
     Delegation.objects.get(delegate=cast.bob).revoke()
     assert reachable_prescriber_ids(cast.bob) == []
+
+
+def _revoke_bob(cast):
+    Delegation.objects.get(delegate=cast.bob).revoke()
+
+
+def _deactivate_group(cast):
+    CareGroup.objects.filter(pk=cast.care_group.pk).update(is_active=False)
+
+
+def _deactivate_bob_and_phil(cast):
+    type(cast.bob).objects.filter(pk__in=[cast.bob.pk, cast.phil.pk]).update(is_active=False)
+
+
+def _carol_two_links(cast):
+    Delegation.objects.create(delegate=cast.carol, prescriber=cast.npi_alice)
+    second = CareGroup.objects.create(name="Second", pharmacy=cast.pharmacy)
+    second.prescribers.add(cast.npi_alice, cast.npi_carol)
+    second.pharmacists.add(cast.phil, cast.mallory)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [None, _revoke_bob, _deactivate_group, _deactivate_bob_and_phil, _carol_two_links],
+    ids=["as cast", "delegation revoked", "care group inactive", "users inactive", "two links"],
+)
+def test_the_reverse_lookup_agrees_with_visible_to_for_every_user_and_prescriber(cast, change):
+    """users_reaching (who is told about, and pushed, a message) is visible_to read backwards."""
+    if change:
+        change(cast)
+    users = list(type(cast.alice).objects.all())
+    prescribers = [cast.npi_alice, cast.npi_carol]
+    reach = users_reaching(p.pk for p in prescribers)
+    for prescriber in prescribers:
+        for user in users:
+            user.refresh_from_db()
+            sees = Prescription.objects.visible_to(user).filter(prescriber=prescriber).exists()
+            assert (user.pk in reach.get(prescriber.pk, set())) == sees, (user.email, prescriber)

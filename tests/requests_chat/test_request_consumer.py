@@ -71,6 +71,30 @@ async def test_it_cuts_off_a_delegate_removed_while_connected(cast, chat):
     assert closed == {"type": "websocket.close", "code": 4403}
 
 
+@pytest.mark.parametrize("how", ["delegation revoked", "account deactivated"])
+async def test_a_push_after_losing_access_closes_the_socket_and_carries_nothing(cast, chat, how):
+    """Nothing sent by the user: the next message itself cuts them off, and they never see it."""
+    cookie = await database_sync_to_async(cookie_for)(cast.bob)
+    bob, connected, _ = await join(cookie, chat.pk)
+    alice, alice_connected, _ = await join(
+        await database_sync_to_async(cookie_for)(cast.alice), chat.pk
+    )
+    assert connected and alice_connected
+
+    def lose_access():
+        if how == "delegation revoked":
+            cast.bob.delegations.get().revoke()
+        else:
+            type(cast.bob).objects.filter(pk=cast.bob.pk).update(is_active=False)
+
+    await database_sync_to_async(lose_access)()
+    await post(chat, cast.phil, "Lab results attached", "after-removal")
+    assert "Lab results attached" in await alice.receive_from(timeout=3)
+    assert await bob.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await bob.receive_nothing(timeout=0.3)
+    await alice.disconnect()
+
+
 async def test_it_refuses_a_forged_request_id(cast, chat):
     cookie = await database_sync_to_async(cookie_for)(cast.alice)
     communicator, connected, code = await join(cookie, chat.pk + 1000)
