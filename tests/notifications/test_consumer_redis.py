@@ -18,11 +18,11 @@ def redis_layer(redis_url, settings):
     prefix = "notif-test"
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [redis_url], "prefix": prefix},
         }
     }
-    return {"REDIS_URL": redis_url, "CHANNEL_PREFIX": prefix}
+    return {"REDIS_URL": redis_url, "CHANNEL_PREFIX": prefix, "CHANNEL_LAYER": "pubsub"}
 
 
 def test_it_reaches_a_socket_held_by_another_process(cast, redis_layer):

@@ -65,4 +65,7 @@ def test_docker_compose_file_is_valid(tmp_path):
 @pytest.mark.skipif(not IN_CI, reason="only CI promises PostgreSQL and Redis")
 def test_ci_runs_on_the_real_services():
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert (
+        settings.CHANNEL_LAYERS["default"]["BACKEND"]
+        == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    )

@@ -23,9 +23,11 @@ def session_cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
-@pytest.fixture
-def two_servers(redis_url, settings):
+@pytest.fixture(params=["pubsub", "core"])
+def two_servers(request, redis_url, settings):
+    """A daphne and a uvicorn process on one channel layer: pub/sub (the default) or core."""
     env = {
+        "CHANNEL_LAYER": request.param,
         "DATABASE_URL": database_url_for_tests(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "REDIS_URL": redis_url,
