@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
+from portal.warmup import prepare_process  # noqa: E402
 from requests_chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -23,3 +24,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Compile templates, fill caches and open pooled connections now, then keep the garbage collector
+# off what is loaded (see portal/warmup.py).
+prepare_process()

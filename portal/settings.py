@@ -140,7 +140,8 @@ if database_url := os.getenv("DATABASE_URL"):
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": env_int("DB_POOL_MIN_SIZE", 1),
+            # Connections kept open: a new one starts with cold caches (its first queries are slow).
+            "min_size": env_int("DB_POOL_MIN_SIZE", 4),
             "max_size": env_int("DB_POOL_MAX_SIZE", 10),
             "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),
         }

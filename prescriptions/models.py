@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .npi import validate_npi
@@ -31,18 +31,46 @@ _reachable_cache: ContextVar[dict[int, list[int]] | None] = ContextVar("reachabl
 
 
 def reachable_prescriber_ids(user: User) -> list[int]:
-    """The ids of `Prescriber.objects.reachable_by(user)`, as a literal list.
+    """The ids of the prescribers whose patients this user may see: the root of access control.
 
-    A literal list lets the database's planner use its statistics on `prescriber_id` (a care
-    group covering half the book and a prescriber with 2% of it need different plans); behind
-    an opaque subquery PostgreSQL assumed every prescriber matched.
+    Three links, and only these: the user's own directory record (a prescriber), active
+    delegations (a delegate), and membership of an active care group (a pharmacist). A user may
+    hold several kinds of link; an inactive or anonymous user reaches nobody. Every
+    `visible_to(user)` starts here, and `users_reaching` below is this read backwards.
+
+    One query, a UNION of three indexed lookups (the OR of three joins with DISTINCT it replaced
+    cost twice as much per request). The result is a literal list, which lets the planner use
+    its statistics on `prescriber_id` (a care group covering half the book and a prescriber with
+    2% of it need different plans); behind an opaque subquery PostgreSQL assumed every
+    prescriber matched.
     """
+    from accounts.models import Delegation, User  # noqa: PLC0415 (accounts imports this app)
+
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cache = _reachable_cache.get()
     if cache is not None and user.pk in cache:
         return cache[user.pk]
-    ids = sorted(Prescriber.objects.reachable_by(user).values_list("pk", flat=True))
+    # No ORDER BY in the parts of a UNION (SQLite refuses them; models may have a default).
+    own = (
+        User.objects.filter(pk=user.pk, prescriber__isnull=False)
+        .order_by()
+        .values_list("prescriber_id", flat=True)
+    )
+    delegated = (
+        Delegation.objects.active()
+        .filter(delegate_id=user.pk)
+        .order_by()
+        .values_list("prescriber_id", flat=True)
+    )
+    grouped = (
+        CareGroup.prescribers.through.objects.filter(
+            caregroup__is_active=True, caregroup__pharmacists=user.pk
+        )
+        .order_by()
+        .values_list("prescriber_id", flat=True)
+    )
+    ids = sorted(set(own.union(delegated, grouped)))
     if cache is not None:
         cache[user.pk] = ids
     return ids
@@ -88,19 +116,8 @@ def users_reaching(prescriber_ids: Iterable[int]) -> dict[int, set[int]]:
 
 class PrescriberQuerySet(models.QuerySet["Prescriber"]):
     def reachable_by(self, user: User) -> Self:
-        """Prescribers whose patients this user may see.
-
-        Three links, and only these: the user's own directory record (a prescriber), active
-        delegations (a delegate), and care-group membership (a pharmacist). A user may hold
-        several kinds of link; an inactive or anonymous user reaches nobody.
-        """
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(
-            Q(user=user)
-            | Q(delegations__delegate=user, delegations__revoked_at__isnull=True)
-            | Q(care_groups__pharmacists=user, care_groups__is_active=True)
-        ).distinct()
+        """Prescribers whose patients this user may see (see `reachable_prescriber_ids`)."""
+        return self.filter(pk__in=reachable_prescriber_ids(user))
 
 
 class Prescriber(models.Model):

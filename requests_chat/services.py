@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
@@ -129,6 +130,10 @@ def send_message(
             default_storage.delete(key)
         raise
     has_files = bool(files)
+    # Once, for the pushed row and the sender's own response alike.
+    prefetch_related_objects(
+        [message], Prefetch("documents", queryset=Document.objects.order_by("pk"))
+    )
     transaction.on_commit(lambda: broadcast_message(message))
     transaction.on_commit(lambda: _notify("new_message", message, author))
     if has_files:

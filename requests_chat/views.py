@@ -199,7 +199,8 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         return HttpResponseRedirect(
             reverse("requests_chat:detail", args=[chat.pk]) + f"#message-{message.pk}"
         )
-    message = messages_for(chat).get(pk=message.pk)
+    if not created:
+        message = messages_for(chat).get(pk=message.pk)  # a retry: the stored one, as it is
     return render(request, "requests_chat/detail.html#message-row", {"message": message})
 
 
