@@ -29,6 +29,18 @@ def otp_verified(scope) -> bool:
 
 
 @database_sync_to_async
+def render_unread(user, request_id: int) -> str:
+    """The user's unread badge for one request (the Requests list), counted through visible_to."""
+    from requests_chat.selectors import unread_by_request  # noqa: PLC0415 (it imports this app)
+
+    unread = unread_by_request(user, [request_id]).get(request_id, 0)
+    return render_to_string(
+        "requests_chat/list.html#unread-count",
+        {"chat": {"pk": request_id, "unread": unread}, "oob": True},
+    )
+
+
+@database_sync_to_async
 def render_update(user, ids: list[int]) -> str:
     return render_to_string(
         "notifications/_bell.html#ws-update", {"bell": bell_context(user, new_ids=ids)}
@@ -63,3 +75,7 @@ class NotificationConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     async def notifications_update(self, event):
         html = await render_update(self.scope["user"], event.get("ids") or [])
         await self.send(text_data=html)
+
+    # Type "chat.unread" -> chat_unread(): a request's unread count changed for this user.
+    async def chat_unread(self, event):
+        await self.send(text_data=await render_unread(self.scope["user"], event["request_id"]))

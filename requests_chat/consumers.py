@@ -14,13 +14,15 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
+from notifications.services import group_name
 from portal.consumers import DirectDispatchMixin
 
 from .models import Message, ReadState, Request
-from .services import render_push
+from .services import EVENT_UNREAD, render_push
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +84,25 @@ async def flush_reads() -> None:
     _pending_reads.clear()
     if batch:
         try:
-            await off_request_thread(_write_reads)(batch)
+            changed = await off_request_thread(_write_reads)(batch)
         except Exception:
             logger.exception("Could not store read state")
+            return
+        # The user's other pages (the Requests list) update their unread badges.
+        for user_id, request_id in changed:
+            try:
+                await get_channel_layer().group_send(
+                    group_name(user_id), {"type": EVENT_UNREAD, "request_id": request_id}
+                )
+            except Exception:
+                logger.exception("Could not announce read state")
+                return
 
 
-def _write_reads(batch: dict[tuple[int, int], int]) -> None:
+def _write_reads(batch: dict[tuple[int, int], int]) -> list[tuple[int, int]]:
+    """Store the read markers; return the (user id, request id) pairs that moved."""
     now = timezone.now()
+    changed = []
     for (user_id, request_id), message_id in batch.items():
         updated = ReadState.objects.filter(
             user_id=user_id, request_id=request_id, last_read_message_id__lt=message_id
@@ -102,6 +116,10 @@ def _write_reads(batch: dict[tuple[int, int], int]) -> None:
                 ReadState.objects.create(
                     user_id=user_id, request_id=request_id, last_read_message_id=message_id
                 )
+                updated = 1
+        if updated:
+            changed.append((user_id, request_id))
+    return changed
 
 
 def otp_verified(scope) -> bool:

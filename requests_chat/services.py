@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from asgiref.sync import async_to_sync
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EVENT_MESSAGE = "chat.message"
+# To a user's own group (the notifications socket of each open page): an unread count changed.
+EVENT_UNREAD = "chat.unread"
 
 
 class RequestExists(Exception):
@@ -119,7 +121,8 @@ def send_message(
                     uploaded_by=author,
                 )
             Request.objects.filter(pk=request.pk).update(last_message_at=now)
-            mark_read(user=author, request=request, message_id=message.pk)
+            # The author's own messages are never unread for them: nothing to announce.
+            mark_read(user=author, request=request, message_id=message.pk, announce=False)
     except IntegrityError:
         for key in stored:
             default_storage.delete(key)
@@ -175,8 +178,12 @@ def broadcast_message(message: Message) -> bool:
     return True
 
 
-def mark_read(*, user: User, request: Request, message_id: int) -> None:
-    """Move the user's read marker forward to `message_id` (never back)."""
+def mark_read(*, user: User, request: Request, message_id: int, announce: bool = True) -> None:
+    """Move the user's read marker forward to `message_id` (never back).
+
+    With `announce`, the user's other open pages are told after commit, so that unread badges
+    (the Requests list) drop at once.
+    """
     updated = ReadState.objects.filter(
         user=user, request=request, last_read_message_id__lt=message_id
     ).update(last_read_message_id=message_id, updated_at=timezone.now())
@@ -186,8 +193,39 @@ def mark_read(*, user: User, request: Request, message_id: int) -> None:
                 ReadState.objects.create(
                     user=user, request=request, last_read_message_id=message_id
                 )
+            updated = 1
         except IntegrityError:
-            mark_read(user=user, request=request, message_id=message_id)
+            mark_read(user=user, request=request, message_id=message_id, announce=announce)
+            return
+    if updated and announce:
+        request_id, user_id = request.pk, user.pk
+        transaction.on_commit(lambda: announce_unread(request_id, [user_id]))
+
+
+def announce_unread(request_id: int, user_ids: Iterable[int]) -> None:
+    """Tell these users' open pages that their unread count for a request may have changed.
+
+    The event names the request only; each user's socket counts their own unread messages
+    (through `visible_to`) before showing anything. Best effort: a page that misses it shows the
+    right count on its next load.
+    """
+    from notifications.services import group_name  # noqa: PLC0415 (notifications imports this app)
+
+    user_ids = sorted(set(user_ids))
+    layer = get_channel_layer()
+    if layer is None or not user_ids:
+        return
+
+    async def send_all() -> None:
+        for user_id in user_ids:
+            await layer.group_send(
+                group_name(user_id), {"type": EVENT_UNREAD, "request_id": request_id}
+            )
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:
+        logger.exception("Could not announce unread counts of request %s", request_id)
 
 
 def _notify(activity: str, obj, actor: User) -> None:
@@ -219,3 +257,6 @@ def notify_chat_event(activity: str, model: str, pk: int, actor_id: int) -> None
         notify(activity=activity, obj=obj, actor=actor)
     except Exception:
         logger.exception("notify(%s) failed for %r", activity, obj)
+    if activity == "new_message":
+        # Unread badges of everyone else who may read the request (whatever their preferences).
+        announce_unread(obj.request_id, obj.request.audience() - {actor_id})

@@ -7,6 +7,13 @@
   // Buttons that only matter without JavaScript (e.g. "Save preferences", "Filter").
   document.querySelectorAll("[data-js-hide]").forEach(function (el) { el.hidden = true; });
 
+  // Unread badges of the Requests list arrive over the same socket, on every page of the user:
+  // drop them where the page has no such badge (htmx would report a missing swap target).
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var match = /^\s*<span id="(unread-request-\d+)"/.exec(event.detail.message || "");
+    if (match && !document.getElementById(match[1])) event.preventDefault();
+  });
+
   var bell = document.querySelector("[data-bell]");
   if (!bell) return;
   var button = bell.querySelector("#notification-bell-button");
