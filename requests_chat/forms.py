@@ -42,6 +42,9 @@ class AttachmentsMixin(forms.Form):
         self.fields[
             "documents"
         ].help_text = f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each."
+        # The Upload Document pop-up gives each file its own title (in the files' order).
+        getlist = getattr(self.data, "getlist", None)
+        self.document_titles = [t.strip()[:200] for t in getlist("document_titles")] if getlist else []
 
     def clean_documents(self) -> list[CheckedPdf]:
         uploads = self.cleaned_data.get("documents") or []
@@ -49,15 +52,8 @@ class AttachmentsMixin(forms.Form):
             raise forms.ValidationError(f"Attach at most {MAX_FILES} documents at a time.")
         checked, errors = [], []
         for upload in uploads:
-            # Refuse oversize files before reading them into memory.
-            if upload.size > settings.DOCUMENT_MAX_BYTES:
-                errors.append(
-                    f"“{upload.name}”: The file is larger than "
-                    f"{filesizeformat(settings.DOCUMENT_MAX_BYTES)}."
-                )
-                continue
             try:
-                checked.append(check_pdf(upload.read(), name=upload.name))
+                checked.append(check_upload(upload))
             except InvalidDocument as error:
                 errors.append(str(error))
         if errors:
@@ -65,19 +61,46 @@ class AttachmentsMixin(forms.Form):
         return checked
 
     def attachments(self) -> list[tuple[str, CheckedPdf]]:
-        """(title, pdf) pairs: the title given, numbered when several files share it."""
+        """(title, pdf) pairs: each file's own title from the pop-up, else the form's title
+        (numbered when several files share it), else the file name."""
         pdfs = self.cleaned_data.get("documents") or []
         title = self.cleaned_data.get("title", "").strip()
+        own = self.document_titles if len(self.document_titles) == len(pdfs) else []
         result = []
         for n, pdf in enumerate(pdfs, start=1):
             stem = pdf.name.rsplit(".", 1)[0] or "Document"
-            if not title:
+            if own:
+                result.append((own[n - 1] or stem, pdf))
+            elif not title:
                 result.append((stem, pdf))
             elif len(pdfs) == 1:
                 result.append((title, pdf))
             else:
                 result.append((f"{title} ({n})", pdf))
         return result
+
+
+def check_upload(upload) -> CheckedPdf:
+    """One uploaded file, judged as the chat stores it: size first, then the content."""
+    # Refuse oversize files before reading them into memory.
+    if upload.size > settings.DOCUMENT_MAX_BYTES:
+        raise InvalidDocument(
+            f"“{upload.name}”: The file is larger than "
+            f"{filesizeformat(settings.DOCUMENT_MAX_BYTES)}."
+        )
+    return check_pdf(upload.read(), name=upload.name)
+
+
+class DocumentCheckForm(forms.Form):
+    """The Upload Document pop-up's check: one file, judged before it is attached to a message."""
+
+    document = forms.FileField(label="Document")
+
+    def clean_document(self) -> CheckedPdf:
+        try:
+            return check_upload(self.cleaned_data["document"])
+        except InvalidDocument as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class MessageForm(AttachmentsMixin):

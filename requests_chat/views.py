@@ -4,8 +4,9 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,7 +18,7 @@ from audit.models import AuditEvent
 from portal.types import AuthedHttpRequest
 from prescriptions.models import Prescription
 
-from .forms import CreateRequestForm, MessageForm
+from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
 from .models import Document, Request
 from .selectors import unread_by_request
 from .services import RequestExists, create_request, mark_read, new_client_id, send_message
@@ -226,6 +227,24 @@ def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             description=f"{len(rows)} new messages",
         )
     return render(request, "requests_chat/detail.html#message-rows", {"chat_messages": rows})
+
+
+@login_required
+@require_POST
+def check_document(request: AuthedHttpRequest) -> JsonResponse:
+    """The Upload Document pop-up: is this file one the chat would accept? Nothing is stored.
+
+    The file is sent again with the message, where the same checks run before it is saved.
+    """
+    form = DocumentCheckForm(request.POST, request.FILES)
+    if not form.is_valid():
+        errors = [str(e) for e in form.errors.get("document", [])] or ["Choose a PDF document."]
+        return JsonResponse({"ok": False, "error": " ".join(errors)}, status=400)
+    pdf = form.cleaned_data["document"]
+    pages = f"{pdf.page_count} page{'s' if pdf.page_count != 1 else ''}"
+    return JsonResponse(
+        {"ok": True, "name": pdf.name, "summary": f"PDF · {filesizeformat(pdf.size)} · {pages}"}
+    )
 
 
 @login_required

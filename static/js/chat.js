@@ -11,7 +11,8 @@
 
   // Attach Documents: drag-and-drop onto the drop zone, and a list of the chosen files.
   function showFiles(input) {
-    var list = input.closest("[data-attachments]").querySelector("[data-file-list]");
+    var fieldset = input.closest("[data-attachments]");
+    var list = fieldset && fieldset.querySelector("[data-file-list]");
     if (!list) return;
     list.textContent = "";
     Array.prototype.forEach.call(input.files || [], function (file) {
@@ -45,16 +46,127 @@
     var input = document.getElementById(zone.getAttribute("for"));
     if (input && event.dataTransfer && event.dataTransfer.files.length) {
       input.files = event.dataTransfer.files;
-      showFiles(input);
+      input.dispatchEvent(new Event("change", { bubbles: true }));
     }
   });
   document.addEventListener("reset", function (event) {
     setTimeout(function () {
       event.target.querySelectorAll("[data-file-list]").forEach(function (l) { l.textContent = ""; });
+      event.target.querySelectorAll("[data-attached-list]").forEach(function (l) { l.textContent = ""; });
+      event.target.querySelectorAll("[data-attach-ok]").forEach(function (p) { p.textContent = ""; });
       var output = event.target.querySelector("[data-prescriber-output]");
       if (output) output.value = "";
     }, 0);
   });
+
+  // The Upload Document pop-up: a title and one PDF, checked by the server ("CREATE NEW
+  // DOCUMENT"), then added to the form's file input with its own title. Without JavaScript the
+  // form's plain title and file fields are used instead.
+  var upload = document.querySelector("[data-upload-dialog]");
+  var attachments = document.querySelector("[data-attachments]");
+  if (upload && attachments && window.DataTransfer && window.fetch) {
+    var filesInput = attachments.querySelector("[data-documents-input]");
+    var attachedList = attachments.querySelector("[data-attached-list]");
+    var attachOk = attachments.querySelector("[data-attach-ok]");
+    var titleInput = upload.querySelector("[data-upload-title]");
+    var fileInput = upload.querySelector("[data-upload-file]");
+    var fileName = upload.querySelector("[data-upload-name]");
+    var uploadError = upload.querySelector("[data-upload-error]");
+    var createButton = upload.querySelector("[data-upload-create]");
+    attachments.querySelector("[data-attach-js]").hidden = false;
+    attachments.querySelector("[data-attach-fallback]").hidden = true;
+
+    var clearUpload = function () {
+      titleInput.value = "";
+      fileInput.value = "";
+      fileName.textContent = "";
+      uploadError.textContent = "";
+      fileInput.removeAttribute("aria-invalid");
+    };
+    var setFiles = function (files) {
+      var transfer = new DataTransfer();
+      files.forEach(function (file) { transfer.items.add(file); });
+      filesInput.files = transfer.files;
+    };
+    var attachedFiles = function () { return Array.prototype.slice.call(filesInput.files || []); };
+
+    fileInput.addEventListener("change", function () {
+      var file = fileInput.files && fileInput.files[0];
+      fileName.textContent = file ? file.name : "";
+      uploadError.textContent = "";
+      fileInput.removeAttribute("aria-invalid");
+      if (file && !titleInput.value) titleInput.value = file.name.replace(/\.pdf$/i, "");
+    });
+    upload.querySelector("[data-upload-clear]").addEventListener("click", function () {
+      clearUpload();
+      titleInput.focus();
+    });
+    createButton.addEventListener("click", function () {
+      var file = fileInput.files && fileInput.files[0];
+      if (!file) {
+        uploadError.textContent = "Choose a PDF document to upload.";
+        fileInput.setAttribute("aria-invalid", "true");
+        return;
+      }
+      var body = new FormData();
+      body.append("document", file);
+      var token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"];
+      createButton.disabled = true;
+      createButton.textContent = "CHECKING…";
+      fetch(upload.getAttribute("data-check-url"), {
+        method: "POST", credentials: "same-origin", body: body,
+        headers: { "X-CSRFToken": token, "X-Requested-With": "fetch" },
+      }).then(function (response) {
+        return response.json().catch(function () { return { ok: false }; });
+      }).then(function (result) {
+        if (!result.ok) {
+          uploadError.textContent = result.error || "The document could not be checked. Try again.";
+          fileInput.setAttribute("aria-invalid", "true");
+          return;
+        }
+        setFiles(attachedFiles().concat([file]));
+        var title = titleInput.value.trim() || file.name.replace(/\.pdf$/i, "");
+        var item = document.createElement("li");
+        item.className = "attached";
+        var hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = "document_titles";
+        hidden.value = title;
+        var label = document.createElement("span");
+        label.className = "attached__name";
+        label.textContent = title + " — " + file.name;
+        var meta = document.createElement("span");
+        meta.className = "muted";
+        meta.textContent = result.summary || "";
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "btn btn--ghost btn--small";
+        remove.setAttribute("aria-label", "Remove " + file.name);
+        remove.textContent = "✕";
+        item.append(hidden, label, " ", meta, remove);
+        attachedList.appendChild(item);
+        attachOk.textContent = "File successfully attached.";
+        clearUpload();
+        upload.close();
+      }).catch(function () {
+        uploadError.textContent = "The document could not be checked. Try again.";
+      }).finally(function () {
+        createButton.disabled = false;
+        createButton.textContent = "CREATE NEW DOCUMENT";
+      });
+    });
+    attachedList.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button) return;
+      var item = button.closest("li");
+      // The list and the input hold the files in the same order.
+      var index = Array.prototype.indexOf.call(attachedList.children, item);
+      setFiles(attachedFiles().filter(function (file, i) { return i !== index; }));
+      item.remove();
+      attachOk.textContent = "Document removed.";
+      attachments.querySelector("[data-upload-open]").focus();
+    });
+  }
 
   // Pharmacy users see the prescriber of the chosen prescription.
   function showPrescriber(select) {

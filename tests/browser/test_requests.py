@@ -43,9 +43,31 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     alice.get_by_label("Enter Message").fill(
         "I am reaching out to see if you have any updates on my patient's prescription"
     )
-    alice.get_by_label("Document title").fill("Avril - Rx Upload")
-    alice.locator("input[type=file][name=documents]").set_input_files(str(pdf))
-    expect(alice.locator("[data-file-list]")).to_contain_text("Avril - Rx Upload.pdf")
+    # Attach Documents → UPLOAD FILES → the Upload Document pop-up (title, drop zone, checked).
+    alice.get_by_role("button", name="UPLOAD FILES").click()
+    upload = alice.get_by_role("dialog", name="Upload Document")
+    expect(upload).to_be_visible()
+    expect(upload.get_by_label("Document title")).to_be_focused()  # focus moves into the pop-up
+    alice.keyboard.press("Escape")  # Escape closes it, focus back on the button
+    expect(upload).to_be_hidden()
+    expect(alice.get_by_role("button", name="UPLOAD FILES")).to_be_focused()
+    alice.keyboard.press("Enter")  # and the keyboard opens it again
+    expect(upload).to_be_visible()
+    renamed = tmp_path / "setup.pdf"
+    renamed.write_bytes(b"MZ\x90\x00 not a pdf at all")
+    upload.locator("input[type=file]").set_input_files(str(renamed))
+    upload.get_by_role("button", name="CREATE NEW DOCUMENT").click()
+    expect(upload.get_by_role("alert")).to_contain_text("not a PDF")
+    upload.get_by_role("button", name="CLEAR DATA").click()
+    upload.get_by_label("Document title").fill("Avril - Rx Upload")
+    upload.locator("input[type=file]").set_input_files(str(pdf))
+    expect(upload).to_contain_text("Avril - Rx Upload.pdf")
+    assert_accessible(alice, "upload document pop-up")
+    screenshot(alice, "requests-upload-document", full_page=False)
+    upload.get_by_role("button", name="CREATE NEW DOCUMENT").click()
+    expect(upload).to_be_hidden()
+    expect(alice.get_by_role("status").filter(has_text="File successfully attached.")).to_be_visible()
+    expect(alice.locator("[data-attached-list]")).to_contain_text("Avril - Rx Upload.pdf")
     assert_accessible(alice, "create request")
     screenshot(alice, "requests-create-form")
     alice.get_by_role("button", name="SEND MESSAGE").click()
@@ -68,13 +90,29 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     )
     expect(phil.locator("#message-list")).to_contain_text("Avril - Rx Upload")
     expect(phil.locator("[data-chat-status]")).to_have_text("Live")
+    # Alice keeps a second tab on her Requests list: its unread badge moves live.
+    alice_list = alice.context.new_page()
+    alice_list.goto(f"{portal_url}/requests/")
+    expect(alice_list.locator("[data-bell]")).to_have_attribute("data-live", "open")
+    expect(alice_list.locator("[id^=unread-request-]")).to_have_text("0")
+
     phil.get_by_label("Message", exact=True).fill("Prior authorization was approved this morning.")
     phil.get_by_text("Attach Documents", exact=True).click()
-    phil.get_by_label("Document title").fill("PA approval")
+    phil.get_by_role("button", name="UPLOAD FILES").click()
+    phil_upload = phil.get_by_role("dialog", name="Upload Document")
+    phil_upload.get_by_label("Document title").fill("PA approval")
     approval = tmp_path / "approval.pdf"
     approval.write_bytes(make_pdf("Prior authorization approved"))
-    phil.locator("input[type=file][name=documents]").set_input_files(str(approval))
+    phil_upload.locator("input[type=file]").set_input_files(str(approval))
+    phil_upload.get_by_role("button", name="CREATE NEW DOCUMENT").click()
+    expect(phil.locator("[data-attached-list]")).to_contain_text("approval.pdf")
     phil.get_by_role("button", name="SEND MESSAGE").click()
+
+    # The list tab shows the new message as unread, then 0 once Alice's open chat has shown it.
+    expect(alice_list.locator("[id^=unread-request-]")).to_have_text("1 unread")
+    assert_accessible(alice_list, "requests list (alice, live badge)")
+    expect(alice_list.locator("[id^=unread-request-]")).to_have_text("0", timeout=10_000)
+    alice_list.close()
 
     # Alice sees Phil's reply without reloading, and answers; Phil sees that live too.
     expect(alice.locator("#message-list")).to_contain_text(
