@@ -303,3 +303,44 @@ def test_it_serves_a_document_inline_to_participants(cast, doc, pdf_bytes, who):
 def test_it_404s_documents_for_outsider_and_other_prescriber(cast, doc, who):
     response = client_as(getattr(cast, who)).get(reverse("requests_chat:document", args=[doc.pk]))
     assert response.status_code == 404
+
+
+@pytest.fixture
+def unreachable_redis(settings):
+    """The portal's Redis channel layer, pointed at a port where nothing listens."""
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+def test_nothing_fails_when_redis_itself_is_unreachable(
+    cast, unreachable_redis, django_capture_on_commit_callbacks, caplog
+):
+    """Push, unread badges and the bell all need Redis: the message is stored regardless."""
+    chat = new_chat(cast)
+    client = client_as(cast.phil)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("requests_chat:send", args=[chat.pk]),
+            {"body": "Redis is down but this is stored", "client_id": "r1"},
+            headers={"HX-Request": "true"},
+        )
+    assert response.status_code == 200
+    assert b"Redis is down but this is stored" in response.content
+    assert Message.objects.filter(body="Redis is down but this is stored").count() == 1
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "Could not broadcast message" in logged  # the push really tried Redis and failed
+    assert "Could not announce unread counts" in logged
+    # The pages still work (the chat page then polls).
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_as(cast.alice).get(reverse("requests_chat:detail", args=[chat.pk]))
+    assert page.status_code == 200
+    assert client_as(cast.alice).get(reverse("requests_chat:list")).status_code == 200
