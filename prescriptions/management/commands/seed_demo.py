@@ -104,6 +104,8 @@ class Command(BaseCommand):
         if existing < scale:
             self._patients_and_prescriptions(rng, scale, existing, prescribers, pharmacies)
             analyze()
+        with transaction.atomic():
+            self._conversations(users)
         self.stdout.write(
             f"Demo data ready: {Patient.objects.count()} patients, "
             f"{Prescription.objects.count()} prescriptions, {Prescriber.objects.count()} "
@@ -180,6 +182,58 @@ class Command(BaseCommand):
         )
         other.prescribers.add(john, *prescribers[3::2])
         return users
+
+    def _conversations(self, users) -> None:
+        """A few requests between Jane Smith's office and the pharmacy, so the chat is not empty.
+
+        Written directly (no notifications or emails at seeding time); idempotent: skipped when
+        Jane's prescriptions already have requests. Jane and Dana find unread messages waiting.
+        """
+        from requests_chat.models import Message, ReadState, Request  # noqa: PLC0415
+
+        jane = users["prescriber@demo.test"]
+        if Request.objects.filter(prescription__prescriber_id=jane.prescriber_id).exists():
+            return
+        dana, paul = users["delegate@demo.test"], users["pharmacist@demo.test"]
+        scripts = [
+            [
+                (jane, "Hi, could you let me know where the prior authorization stands?"),
+                (paul, "We submitted it yesterday; the plan asked for the latest lab results."),
+                (dana, "Uploading them this afternoon."),
+                (paul, "Received, thank you. We will call the patient to schedule delivery."),
+            ],
+            [
+                (paul, "The patient's copay card expired. Do you have a new one on file?"),
+                (dana, "Checking with the patient and will update you today."),
+                (paul, "Any news on the copay card?"),
+            ],
+            [
+                (jane, "Please hold this refill: the dose changes next month."),
+                (paul, "Held. We will wait for the new prescription."),
+            ],
+        ]
+        prescriptions = list(
+            Prescription.objects.filter(prescriber_id=jane.prescriber_id)
+            .active()
+            .order_by("pk")[: len(scripts)]
+        )
+        now = timezone.now()
+        for n, (rx, script) in enumerate(zip(prescriptions, scripts, strict=False)):
+            started = now - dt.timedelta(days=3 - n, hours=2)
+            chat = Request.objects.create(
+                prescription=rx, created_by=script[0][0], created_at=started
+            )
+            for step, (author, body) in enumerate(script):
+                at = started + dt.timedelta(hours=3 * step)
+                message = Message.objects.create(
+                    request=chat, author=author, author_name=str(author),
+                    author_role=author.role_label, body=body, created_at=at,
+                    client_id=f"demo-{chat.pk}-{step}",
+                )
+                ReadState.objects.update_or_create(
+                    user=author, request=chat, defaults={"last_read_message_id": message.pk}
+                )
+            Request.objects.filter(pk=chat.pk).update(last_message_at=at)
 
     def _patients_and_prescriptions(self, rng, scale, existing, prescribers, pharmacies):
         today = timezone.localdate()
