@@ -41,6 +41,34 @@
     if (dialog && !dialog.open) dialog.showModal();
   });
 
+  // Confirmations: <form data-confirm="message" data-confirm-title="…" data-confirm-action="…">
+  // asks in a modal first (Cancel has the focus; Escape cancels). Without JavaScript the form is
+  // simply sent.
+  var confirmDialog = document.getElementById("confirm-dialog");
+  var pendingForm = null;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!confirmDialog || !form.hasAttribute || !form.hasAttribute("data-confirm")) return;
+    event.preventDefault();
+    pendingForm = form;
+    lastOpener = event.submitter || form.querySelector("[type=submit]");
+    confirmDialog.querySelector("[data-confirm-title]").textContent =
+      form.getAttribute("data-confirm-title") || "Are you sure?";
+    confirmDialog.querySelector("[data-confirm-message]").textContent = form.getAttribute("data-confirm");
+    confirmDialog.querySelector("[data-confirm-accept]").textContent =
+      form.getAttribute("data-confirm-action") || "Confirm";
+    confirmDialog.showModal();
+  }, true);
+  if (confirmDialog) {
+    confirmDialog.querySelector("[data-confirm-accept]").addEventListener("click", function () {
+      var form = pendingForm;
+      pendingForm = null;
+      lastOpener = null;
+      confirmDialog.close();
+      if (form) form.submit();  // submit() does not fire "submit" again
+    });
+  }
+
   // Idle warning: the server ends idle sessions; this only warns first and lets people stay.
   var body = document.body;
   var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);

@@ -130,3 +130,23 @@ def test_a_clinic_admin_invites_patients_and_one_joins(cast, page, portal_url, s
     assert invite.status == Invite.Status.ACCEPTED and invite.accepted_at
     page.reload()
     assert page.locator("#invite-list tbody .badge", has_text="Accepted").is_visible()
+
+    # Remove Invite asks first: Cancel (the default, and Escape) keeps it; confirming removes it.
+    remove = page.get_by_role("button", name="Remove Invite of Grace Hopper")
+    remove.focus()
+    page.keyboard.press("Enter")
+    confirm = page.get_by_role("dialog", name="Remove Invite")
+    assert confirm.is_visible()
+    assert "Remove the invite of Grace Hopper?" in confirm.inner_text()
+    assert confirm.get_by_role("button", name="Cancel").evaluate("el => el === document.activeElement")
+    assert_accessible(page, "remove invite confirmation")
+    screenshot(page, "invites-remove-confirm", full_page=False)
+    page.keyboard.press("Escape")
+    assert not confirm.is_visible()
+    assert Invite.objects.get(email="grace@example.com").removed_at is None
+    remove.focus()
+    page.keyboard.press("Enter")
+    confirm.get_by_role("button", name="Remove Invite").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("The invite to Grace Hopper was removed").is_visible()
+    assert Invite.objects.get(email="grace@example.com").removed_at is not None
