@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -16,7 +17,7 @@ from django_htmx.http import reswap, retarget
 from audit.log import record
 from audit.models import AuditEvent
 from portal.types import AuthedHttpRequest
-from prescriptions.models import Prescription
+from prescriptions.models import Prescription, reachable_prescriber_ids
 
 from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
 from .models import Document, Request
@@ -235,7 +236,10 @@ def check_document(request: AuthedHttpRequest) -> JsonResponse:
     """The Upload Document pop-up: is this file one the chat would accept? Nothing is stored.
 
     The file is sent again with the message, where the same checks run before it is saved.
+    Only for people who take part in chats (who reach at least one prescriber).
     """
+    if not reachable_prescriber_ids(request.user):
+        raise PermissionDenied
     form = DocumentCheckForm(request.POST, request.FILES)
     if not form.is_valid():
         errors = [str(e) for e in form.errors.get("document", [])] or ["Choose a PDF document."]

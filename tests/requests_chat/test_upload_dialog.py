@@ -41,6 +41,12 @@ def test_it_refuses_what_the_chat_would_refuse_and_stores_nothing(
     assert not Document.objects.exists()
 
 
+def test_it_is_only_for_people_who_take_part_in_chats(cast, client_for):
+    for outsider in (cast.mallory, cast.olivia):
+        response = client_for(outsider).post(CHECK, {"document": upload(make_pdf(), "a.pdf")})
+        assert response.status_code == 403
+
+
 def test_it_asks_for_a_file(cast, client_for):
     response = client_for(cast.alice).post(CHECK, {})
     assert response.status_code == 400
