@@ -1,6 +1,7 @@
 from django import forms
+from django.conf import settings
 
-from .models import Activity, NotificationPreference, NotificationSettings
+from .models import US_TIME_ZONES, Activity, NotificationPreference, NotificationSettings
 
 
 class PreferencesForm(forms.Form):
@@ -16,6 +17,7 @@ class PreferencesForm(forms.Form):
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
+    time_zone = forms.ChoiceField(label="Time zone", required=False)
     digest = forms.ChoiceField(
         label="Email delivery",
         choices=NotificationSettings.Digest.choices,
@@ -24,6 +26,12 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        default_zone = dict(US_TIME_ZONES).get(settings.TIME_ZONE, settings.TIME_ZONE)
+        self.fields["time_zone"].choices = [
+            ("", f"The portal's time zone ({default_zone})"),
+            *US_TIME_ZONES,
+        ]
+        self.fields["time_zone"].help_text = "Quiet hours follow this clock."
         for activity in Activity:
             self.fields[f"{activity.value}__in_app"] = forms.BooleanField(
                 label=f"{activity.label}: in-app", required=False
@@ -46,11 +54,12 @@ class PreferencesForm(forms.Form):
     @staticmethod
     def initial_for(user) -> dict:
         prefs = {p.activity: p for p in NotificationPreference.objects.filter(user=user)}
-        settings = NotificationSettings.objects.filter(user=user).first() or NotificationSettings()
+        user_settings = NotificationSettings.objects.filter(user=user).first() or NotificationSettings()
         initial = {
-            "quiet_hours_start": settings.quiet_hours_start,
-            "quiet_hours_end": settings.quiet_hours_end,
-            "digest": settings.digest,
+            "quiet_hours_start": user_settings.quiet_hours_start,
+            "quiet_hours_end": user_settings.quiet_hours_end,
+            "time_zone": user_settings.time_zone,
+            "digest": user_settings.digest,
         }
         for activity in Activity:
             in_app, email = NotificationPreference.default(activity)
@@ -83,6 +92,7 @@ class PreferencesForm(forms.Form):
             defaults={
                 "quiet_hours_start": data["quiet_hours_start"],
                 "quiet_hours_end": data["quiet_hours_end"],
+                "time_zone": data["time_zone"],
                 "digest": data["digest"],
             },
         )

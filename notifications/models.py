@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Self
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -192,6 +193,19 @@ class NotificationPreference(models.Model):
         return True, activity in EMAIL_BY_DEFAULT
 
 
+# The time zones of the United States (where the pharmacy's patients and prescribers are).
+US_TIME_ZONES = [
+    ("America/New_York", "Eastern (New York)"),
+    ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"),
+    ("America/Phoenix", "Mountain, no daylight saving (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+]
+
+
 class NotificationSettings(models.Model):
     """Per-user delivery settings: quiet hours and how often email is sent."""
 
@@ -205,6 +219,8 @@ class NotificationSettings(models.Model):
     )
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
+    # Quiet hours are the user's own clock: blank means the portal's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True, choices=US_TIME_ZONES)
     digest = models.CharField(max_length=10, choices=Digest.choices, default=Digest.IMMEDIATE)
     last_digest_at = models.DateTimeField(null=True, blank=True)
 
@@ -214,12 +230,15 @@ class NotificationSettings(models.Model):
     def __str__(self) -> str:
         return f"Notification settings of {self.user_id}"
 
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone or settings.TIME_ZONE)
+
     def in_quiet_hours(self, at: dt.datetime | None = None) -> bool:
-        """Whether `at` (now) falls in the quiet hours, in the portal's time zone."""
+        """Whether `at` (now) falls in the quiet hours, on the user's clock."""
         start, end = self.quiet_hours_start, self.quiet_hours_end
         if start is None or end is None or start == end:
             return False
-        now = timezone.localtime(at).time()
+        now = timezone.localtime(at, self.zone()).time()
         if start < end:
             return start <= now < end
         return now >= start or now < end  # spans midnight, e.g. 22:00–07:00

@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -134,3 +135,17 @@ def test_quiet_hours_can_span_midnight():
     assert s.in_quiet_hours(at)
     assert s.in_quiet_hours(at + dt.timedelta(hours=7))
     assert not s.in_quiet_hours(at + dt.timedelta(hours=8))
+
+
+def test_quiet_hours_follow_the_users_own_time_zone():
+    """22:00–07:00 in Los Angeles is 01:00–10:00 in New York (the portal's default zone)."""
+    pacific = NotificationSettings(
+        quiet_hours_start=dt.time(22), quiet_hours_end=dt.time(7), time_zone="America/Los_Angeles"
+    )
+    portal_clock = NotificationSettings(quiet_hours_start=dt.time(22), quiet_hours_end=dt.time(7))
+    eleven_pm_eastern = dt.datetime(2026, 1, 5, 23, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert portal_clock.in_quiet_hours(eleven_pm_eastern)
+    assert not pacific.in_quiet_hours(eleven_pm_eastern)  # 20:00 in Los Angeles
+    assert pacific.in_quiet_hours(eleven_pm_eastern + dt.timedelta(hours=3))  # 23:00 there
+    assert pacific.in_quiet_hours(eleven_pm_eastern + dt.timedelta(hours=10))  # 06:00 there
+    assert not pacific.in_quiet_hours(eleven_pm_eastern + dt.timedelta(hours=11))  # 07:00

@@ -134,6 +134,18 @@ def test_preferences_save_instantly_with_htmx(cast, client_for):
     assert pref.in_app is True and pref.email is False
     s = NotificationSettings.objects.get(user=cast.alice)
     assert s.digest == "daily" and s.quiet_hours_start.hour == 22
+    assert s.time_zone == ""  # the portal's clock unless one is chosen
+
+
+def test_preferences_keep_a_chosen_time_zone_and_refuse_others(cast, client_for):
+    client = client_for(cast.alice)
+    url = reverse("notifications:preferences")
+    client.post(url, prefs_post(time_zone="America/Chicago"), headers={"HX-Request": "true"})
+    assert NotificationSettings.objects.get(user=cast.alice).time_zone == "America/Chicago"
+    assert 'value="America/Chicago" selected' in client.get(url).content.decode()
+    response = client.post(url, prefs_post(time_zone="Mars/Olympus_Mons"), headers={"HX-Request": "true"})
+    assert "Not saved" in response.content.decode()
+    assert NotificationSettings.objects.get(user=cast.alice).time_zone == "America/Chicago"
 
 
 def test_preferences_reject_half_quiet_hours(cast, client_for):
