@@ -71,7 +71,7 @@ class JoinAccountForm(forms.Form):
         email = self.cleaned_data["email"].lower()
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
-                "An account with this email already exists. Use another email, or ask your clinic for help."
+                "An account with this email already exists. Sign in with it below to join, or use another email."
             )
         return email
 
@@ -86,4 +86,42 @@ class JoinAccountForm(forms.Form):
                 password_validation.validate_password(p1, probe)
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
+        return data
+
+
+class JoinSignInForm(forms.Form):
+    """Join with the portal account a patient already has (another clinic invited them before)."""
+
+    login_email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "username"}))
+    login_password = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    WRONG = "That email and password do not match a patient account. Check them and try again."
+    NOT_YOU = "This invitation was sent to someone else. Ask your clinic for an invite of your own."
+
+    def __init__(self, *args, request=None, invite=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request, self.invite, self.user = request, invite, None
+
+    def clean(self):
+        from django.contrib.auth import authenticate  # noqa: PLC0415
+
+        data = super().clean()
+        email, password = data.get("login_email"), data.get("login_password")
+        if not email or not password:
+            return data
+        # Through django-axes: failed attempts count towards the lock-out like the sign-in page.
+        user = authenticate(self.request, username=email.lower(), password=password)
+        if user is None or not user.is_patient:
+            raise forms.ValidationError(self.WRONG)
+        invite = self.invite
+        same_person = (
+            user.email.lower() == invite.email.lower()
+            if invite.email
+            else user.last_name.strip().lower() == invite.last_name.strip().lower()
+        )
+        if not same_person:
+            raise forms.ValidationError(self.NOT_YOU)
+        self.user = user
         return data

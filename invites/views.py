@@ -22,7 +22,7 @@ from audit.models import AuditEvent
 from portal.types import AuthedHttpRequest
 
 from . import services
-from .forms import CSVUploadForm, InviteFormSet, JoinAccountForm, JoinCodeForm
+from .forms import CSVUploadForm, InviteFormSet, JoinAccountForm, JoinCodeForm, JoinSignInForm
 from .models import Clinic, ClinicMembership, ClinicPatient, Invite, InviteListPreference
 
 SESSION_CLINIC = "invites_clinic_id"
@@ -361,9 +361,19 @@ def join_account(request: HttpRequest) -> HttpResponse:
     ).first()
     if pending is None:
         return redirect("invites:join_code")
-    form = JoinAccountForm(request.POST or None, first_name=pending.first_name, last_name=pending.last_name,
-                           initial={"email": pending.email})
-    if request.method == "POST" and form.is_valid():
+    signing_in = request.method == "POST" and request.POST.get("action") == "sign_in"
+    form = JoinAccountForm(None if signing_in else (request.POST or None), first_name=pending.first_name,
+                           last_name=pending.last_name, initial={"email": pending.email})
+    sign_in_form = JoinSignInForm(request.POST if signing_in else None, request=request, invite=pending)
+    if signing_in and sign_in_form.is_valid():
+        # A patient with an account already (joined another clinic before): link it.
+        user = sign_in_form.user
+        services.accept_invite(invite=pending, user=user)
+        request.session.pop(SESSION_JOIN, None)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        record(request, AuditEvent.Action.UPDATE, pending, description="patient joined clinic with an existing account")
+        return redirect("invites:joined", pk=pending.clinic_id)
+    if request.method == "POST" and not signing_in and form.is_valid():
         user = User.objects.create_user(
             form.cleaned_data["email"], form.cleaned_data["password1"], first_name=pending.first_name,
             last_name=pending.last_name, phone=pending.mobile, role=User.Role.PATIENT,
@@ -373,7 +383,9 @@ def join_account(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         record(request, AuditEvent.Action.CREATE, pending, description="patient joined clinic")
         return redirect("invites:joined", pk=pending.clinic_id)
-    return render(request, "invites/join_account.html", {"form": form, "invite": pending})
+    return render(
+        request, "invites/join_account.html", {"form": form, "sign_in_form": sign_in_form, "invite": pending}
+    )
 
 
 @login_required

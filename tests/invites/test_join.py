@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from invites import services
 from invites.models import ClinicPatient, Invite
+from tests.conftest import PASSWORD
 
 CODE_URL = reverse("invites:join_code")
 ACCOUNT_URL = reverse("invites:join_account")
@@ -139,3 +140,68 @@ def test_codes_are_six_digits_and_unique_among_live_invites(clinics):
 
 def test_the_joined_page_404s_for_other_users(client_for, cast, invite, clinics):
     assert client_for(cast.mallory).get(reverse("invites:joined", args=[clinics.a.pk])).status_code == 404
+
+
+# A patient who already has an account (another clinic invited them before) -----------------
+
+
+@pytest.fixture
+def second_invite(clinics):
+    """Ada joined Riverside; now Lakeside Dermatology invites her too."""
+    first = services.create_invites(
+        clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
+        patients=[{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}],
+    )[0]
+    ada = User.objects.create_user(
+        "ada@example.com", GOOD_PASSWORD, first_name="Ada", last_name="Lovelace", role=User.Role.PATIENT
+    )
+    services.accept_invite(invite=first, user=ada)
+    return services.create_invites(
+        clinic=clinics.b, provider=clinics.prov_carol, invited_by=clinics.cadmin,
+        patients=[{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}],
+    )[0]
+
+
+def sign_in_to_join(client, email="ada@example.com", password=GOOD_PASSWORD):
+    return client.post(
+        ACCOUNT_URL, {"action": "sign_in", "login_email": email, "login_password": password}
+    )
+
+
+def test_a_patient_with_an_account_signs_in_to_join_another_clinic(client, second_invite, clinics):
+    join(client, second_invite.code)
+    page = client.get(ACCOUNT_URL).content.decode()
+    assert "Already have a portal account?" in page
+    response = sign_in_to_join(client, email="ADA@example.com")
+    assert response.status_code == 302
+    ada = User.objects.get(email="ada@example.com")
+    assert set(ClinicPatient.objects.filter(user=ada).values_list("clinic__name", flat=True)) == {
+        "Riverside Family Clinic", "Lakeside Dermatology",
+    }
+    second_invite.refresh_from_db()
+    assert second_invite.status == Invite.Status.ACCEPTED
+    assert "You have joined Lakeside Dermatology" in client.get(response.url).content.decode()
+    assert User.objects.filter(email="ada@example.com").count() == 1
+
+
+def test_a_wrong_password_joins_nothing_and_keeps_the_page(client, second_invite):
+    join(client, second_invite.code)
+    response = sign_in_to_join(client, password="wrong-password-1")
+    assert response.status_code == 200
+    assert "do not match a patient account" in response.content.decode()
+    second_invite.refresh_from_db()
+    assert second_invite.status != Invite.Status.ACCEPTED
+    assert "_auth_user_id" not in client.session
+
+
+def test_only_the_invited_patient_can_sign_in_to_join(client, second_invite, cast):
+    User.objects.create_user(
+        "eve@example.com", GOOD_PASSWORD, first_name="Eve", last_name="Other", role=User.Role.PATIENT
+    )
+    join(client, second_invite.code)
+    assert "sent to someone else" in sign_in_to_join(client, email="eve@example.com").content.decode()
+    # Staff accounts are not patient accounts, whatever their password.
+    staff = sign_in_to_join(client, email=cast.alice.email, password=PASSWORD)
+    assert "do not match a patient account" in staff.content.decode()
+    second_invite.refresh_from_db()
+    assert second_invite.status != Invite.Status.ACCEPTED
