@@ -198,7 +198,7 @@ def remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 def _page(request, template, ctx: ClinicContext, **extra) -> HttpResponse:
-    if request.htmx and request.htmx.target == "invite-list":
+    if request.htmx and request.htmx.target in ("invite-list", "invite-results"):
         return render(request, "invites/_invite_list.html", invite_list_context(request, ctx))
     return render(request, template, {"ctx": ctx, **invite_list_context(request, ctx), **extra})
 

@@ -48,6 +48,19 @@ def test_it_serves_the_list_fragment_to_htmx(admin_in_a, clinics):
     assert html.lstrip().startswith('<section id="invite-list"') and "<html" not in html
 
 
+def test_a_search_swaps_only_the_results_not_the_field_being_typed_in(admin_in_a, clinics):
+    make_invites(clinics, 2)
+    page = admin_in_a.get(reverse("invites:invite")).content.decode()
+    form = page[page.index('role="search"') - 200 : page.index('id="invite-q"')]
+    assert 'hx-target="#invite-results"' in form and 'hx-select="#invite-results"' in form
+    response = admin_in_a.get(
+        reverse("invites:invite"), {"q": "Pat0"}, headers={"HX-Request": "true", "HX-Target": "invite-results"}
+    )
+    html = response.content.decode()
+    assert "<html" not in html and '<div id="invite-results">' in html
+    assert "Pat0 Zed0" in html and "Pat1 Zed1" not in html
+
+
 def test_it_sorts_by_a_column(admin_in_a, clinics):
     make_invites(clinics, 3)
     html = admin_in_a.get(reverse("invites:invite"), {"sort": "-name"}).content.decode()
