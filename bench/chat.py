@@ -330,24 +330,9 @@ def main() -> None:
     if args.database_url.startswith("postgres"):
         recreate_postgres(args.database_url)
     database_url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": args.redis_url,
-        "CHANNEL_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
-        "MEDIA_ROOT": f"{tmp.name}/media",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "LOG_LEVEL": "ERROR",
-        "CHANNEL_LAYER": args.layer,
-        # As in production: notification emails are queued for the worker, not sent inline.
-        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        # Under ASGI every request has its own thread: persistent connections would pile up
-        # until PostgreSQL refuses clients ("too many clients already").
-        "DB_CONN_MAX_AGE": "0",
-        # Production-like servers (no DEBUG query log); plain HTTP on loopback.
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "SECURE_SSL_REDIRECT": "false",
-    }
+    env = server_env(
+        database_url, args.redis_url, args.layer, media_root=f"{tmp.name}/media", prefix="bench"
+    )
     os.environ.update(env)
     request_pk, listeners, sender = setup_database(args.clients)
 
@@ -355,22 +340,7 @@ def main() -> None:
     procs = []
     for port in ports:
         command = {
-            "uvicorn": [
-                "-m",
-                "uvicorn",
-                "portal.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--ws-max-queue",
-                "1024",
-                "--ws-per-message-deflate",
-                "false",
-            ],
+            "uvicorn": uvicorn_command(port, "--ws-max-queue", "1024"),
             "daphne": [
                 "-m",
                 "daphne",
@@ -416,6 +386,47 @@ def main() -> None:
         write_row(row)
 
 
+def server_env(database_url: str, redis_url: str, layer: str, *, media_root: str, prefix: str):
+    """The environment of a benchmark's server processes: production settings on loopback."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CHANNEL_PREFIX": f"{prefix}-{uuid.uuid4().hex[:8]}",
+        "MEDIA_ROOT": media_root,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "LOG_LEVEL": "ERROR",
+        "CHANNEL_LAYER": layer,
+        # As in production: notification emails are queued for the worker, not sent inline.
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        # Under ASGI every request has its own thread: persistent connections would pile up
+        # until PostgreSQL refuses clients ("too many clients already").
+        "DB_CONN_MAX_AGE": "0",
+        # Production-like servers (no DEBUG query log); plain HTTP on loopback.
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "SECURE_SSL_REDIRECT": "false",
+    }
+
+
+def uvicorn_command(port: int, *extra: str) -> list[str]:
+    """`python` arguments for uvicorn serving the portal as deployed (no per-message deflate)."""
+    return [
+        "-m",
+        "uvicorn",
+        "portal.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--ws-per-message-deflate",
+        "false",
+        *extra,
+    ]
+
+
 def recreate_postgres(url: str) -> None:
     """A fresh PostgreSQL database for the run (the role needs CREATEDB)."""
     import psycopg
@@ -433,18 +444,32 @@ HEADER = (
 )
 
 
-def write_row(row: str) -> None:
+def append_table_row(
+    row: str, *, start: str, end: str, header: str, section: str | None = None
+) -> None:
+    """Append `row` to the table between two markers of docs/PERFORMANCE.md.
+
+    A read-modify-write of that table only (other sections may be edited meanwhile). Without the
+    markers, `section` (which holds them) is added at the end, or the run stops.
+    """
     text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    start, end = "<!-- chat-bench:start -->", "<!-- chat-bench:end -->"
     if start not in text:
-        raise SystemExit("docs/PERFORMANCE.md has no Chat delivery section markers")
+        if section is None:
+            raise SystemExit(f"docs/PERFORMANCE.md has no {start} marker")
+        text = text.rstrip("\n") + "\n" + section
     before, rest = text.split(start, 1)
     table, after = rest.split(end, 1)
     rows = [
         line for line in table.strip().splitlines() if line.startswith("| ") and "setup" not in line
     ]
     rows.append(row)
-    DOC.write_text(f"{before}{start}\n{HEADER}\n" + "\n".join(rows) + f"\n{end}{after}")
+    DOC.write_text(f"{before}{start}\n{header}\n" + "\n".join(rows) + f"\n{end}{after}")
+
+
+def write_row(row: str) -> None:
+    append_table_row(
+        row, start="<!-- chat-bench:start -->", end="<!-- chat-bench:end -->", header=HEADER
+    )
 
 
 if __name__ == "__main__":

@@ -26,14 +26,12 @@ import argparse
 import asyncio
 import os
 import resource
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -205,7 +203,14 @@ async def measure(args, port: int, pid: int, request_pk: int, sessions: list[str
 
 
 def main() -> None:
-    from bench.chat import free_port, recreate_postgres, setup_database, wait_listening
+    from bench.chat import (
+        free_port,
+        recreate_postgres,
+        server_env,
+        setup_database,
+        uvicorn_command,
+        wait_listening,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
@@ -239,20 +244,9 @@ def main() -> None:
     if args.database_url.startswith("postgres"):
         recreate_postgres(args.database_url)
     database_url = args.database_url or f"sqlite:///{tmp.name}/bench.sqlite3"
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": args.redis_url,
-        "CHANNEL_PREFIX": f"bench-mem-{uuid.uuid4().hex[:8]}",
-        "MEDIA_ROOT": f"{tmp.name}/media",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "LOG_LEVEL": "ERROR",
-        "CHANNEL_LAYER": args.layer,
-        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "DB_CONN_MAX_AGE": "0",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "SECURE_SSL_REDIRECT": "false",
-    }
+    env = server_env(
+        database_url, args.redis_url, args.layer, media_root=f"{tmp.name}/media", prefix="bench-mem"
+    )
     os.environ.update(env)
     setup_started = time.perf_counter()
     request_pk, sessions, _sender = setup_database(args.clients)
@@ -272,7 +266,7 @@ def main() -> None:
         'STORAGES = {**STORAGES, "staticfiles": {  # noqa: F405\n'
         '    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}\n'
     )
-    server_env = {
+    process_env = {
         **os.environ,
         **env,
         "DJANGO_SETTINGS_MODULE": "ws_memory_settings",
@@ -283,23 +277,9 @@ def main() -> None:
     log_path = Path(tmp.name) / "server.log"
     log = open(log_path, "w")  # noqa: SIM115 (closed in the finally block)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "portal.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--ws-per-message-deflate",
-            "false",
-        ],
+        [sys.executable, *uvicorn_command(port)],
         cwd=BASE_DIR,
-        env=server_env,
+        env=process_env,
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
@@ -380,17 +360,9 @@ PostgreSQL. RSS is as `/proc` reports it (kB = 1,024 bytes; MB = 1,024 kB). Targ
 
 
 def write_row(row: str) -> None:
-    """Read-modify-write of this section only (other sections may be edited meanwhile)."""
-    text = DOC.read_text() if DOC.exists() else "# Performance\n"
-    if START not in text:
-        text = text.rstrip("\n") + "\n" + SECTION
-    before, rest = text.split(START, 1)
-    table, after = rest.split(END, 1)
-    rows = [
-        line for line in table.strip().splitlines() if line.startswith("| ") and "setup" not in line
-    ]
-    rows.append(row)
-    DOC.write_text(f"{before}{START}\n{HEADER}\n" + "\n".join(rows) + f"\n{END}{after}")
+    from bench.chat import append_table_row
+
+    append_table_row(row, start=START, end=END, header=HEADER, section=SECTION)
 
 
 if __name__ == "__main__":
