@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from channels.db import DatabaseSyncToAsync
@@ -22,7 +23,7 @@ from notifications.services import group_name
 from portal.consumers import DirectDispatchMixin
 
 from .models import Message, ReadState, Request
-from .services import EVENT_UNREAD, render_push
+from .services import EVENT_UNREAD, render_push, render_typing
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def close_db_connections() -> None:
 
 
 CLOSE_FORBIDDEN = 4403
+# A client says "typing" at most this often (seconds); more frequent ones are dropped unread.
+TYPING_INTERVAL = 2.0
 CATCH_UP_LIMIT = 200
 # How long a read marker waits before it is written (one write per burst, not per message).
 READ_MARK_DELAY = 3.0
@@ -159,9 +162,15 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
+        is_typing = isinstance(content, dict) and content.get("type") == "typing"
+        if is_typing and not self._may_announce_typing():
+            return  # too soon after the last one: dropped before any work
         # Access is checked again on every message: a revoked delegate is cut off at once.
         if not await self.visible():
             await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if is_typing:
+            await self.announce_typing()
             return
         after = content.get("catch_up") if isinstance(content, dict) else None
         if after is None and isinstance(content, dict) and content.get("type") == "catch_up":
@@ -186,7 +195,37 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
         await self.send(text_data=event["html"])
         note_read(self.user.pk, self.request_pk, event["message_id"])
 
+    async def chat_typing(self, event):
+        """Someone else in the request is typing: show it (never to them, never to outsiders)."""
+        if event["user_id"] == self.user.pk or self.user.pk not in event["audience"]:
+            return
+        await self.send(text_data=render_typing(event["name"], event["role"]))
+
     # Helpers
+
+    def _may_announce_typing(self) -> bool:
+        now = time.monotonic()
+        if now - getattr(self, "_typing_at", -TYPING_INTERVAL) < TYPING_INTERVAL:
+            return False
+        self._typing_at = now
+        return True
+
+    async def announce_typing(self) -> None:
+        audience = await off_request_thread(self._audience)()
+        await self.channel_layer.group_send(
+            self.group_name,
+            {
+                "type": "chat.typing",
+                "user_id": self.user.pk,
+                "name": str(self.user),
+                "role": self.user.role_label,
+                "audience": sorted(audience),
+            },
+        )
+
+    def _audience(self) -> set[int]:
+        chat = Request.objects.select_related("prescription").filter(pk=self.request_pk).first()
+        return chat.audience() if chat else set()
 
     async def may_join(self) -> bool:
         if self.user is None or not self.user.is_authenticated:

@@ -149,6 +149,11 @@ def render_push(message: Message) -> str:
     return render_to_string("requests_chat/detail.html#message-push", {"message": message})
 
 
+def render_typing(name: str, role: str) -> str:
+    """'<name> (<role>) is typing…', as an out-of-band swap of the chat's typing line."""
+    return render_to_string("requests_chat/detail.html#typing", {"name": name, "role": role})
+
+
 def push_event(message: Message) -> dict:
     """The channel-layer event for a new message: its row, rendered once, and who may read it.
 

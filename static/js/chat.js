@@ -277,14 +277,42 @@
     status.textContent = text;
     status.classList.toggle("chat__status--live", !!ok);
   }
+  // "<name> is typing…": this page says so at most every few seconds while its user types; the
+  // line the server pushes for someone else fades after a few seconds or with their message.
+  var socket = null;
+  var typingSentAt = 0;
+  var typingTimer = null;
+  document.addEventListener("input", function (event) {
+    if (!socket || !event.target.matches || !event.target.matches("[data-chat-input]")) return;
+    if (!event.target.value.trim() || Date.now() - typingSentAt < 2500) return;
+    typingSentAt = Date.now();
+    socket.send(JSON.stringify({ type: "typing" }), chat);
+  });
+  function clearTyping() {
+    var line = document.getElementById("chat-typing");
+    if (line) line.textContent = "";
+  }
+  chat.addEventListener("htmx:wsAfterMessage", function (event) {
+    var text = event.detail.message || "";
+    if (text.indexOf('id="chat-typing"') !== -1) {
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(clearTyping, 4000);
+    } else if (text.indexOf('id="message-') !== -1) {
+      clearTimeout(typingTimer);
+      clearTyping();
+    }
+  });
+
   chat.addEventListener("htmx:wsOpen", function (event) {
     live = true;
+    socket = event.detail.socketWrapper;
     setStatus("Live", true);
     // Whatever arrived while we were away (or between page render and now).
     event.detail.socketWrapper.send(JSON.stringify({ type: "catch_up", after: lastId() }), chat);
   });
   chat.addEventListener("htmx:wsClose", function () {
     live = false;
+    socket = null;
     setStatus("Reconnecting… new messages are checked every few seconds", false);
   });
   chat.addEventListener("htmx:wsError", function () { live = false; });

@@ -101,6 +101,7 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     expect(alice_list.locator("[id^=unread-request-]")).to_have_text("0")
 
     phil.get_by_label("Message", exact=True).fill("Prior authorization was approved this morning.")
+    expect(alice.locator("#chat-typing")).to_have_text("Phil Pharm (Pharmacist) is typing…")
     phil.get_by_text("Attach Documents", exact=True).click()
     phil.get_by_role("button", name="UPLOAD FILES").click()
     phil_upload = phil.get_by_role("dialog", name="Upload Document")
@@ -125,6 +126,7 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     expect(alice.locator("#message-list .message").last).to_contain_text("Pharmacist")
     expect(alice.locator("#message-list .message").last).to_contain_text("PA approval")
     expect(alice.locator("[data-documents-table] tbody tr")).to_have_count(2)  # joined live
+    expect(alice.locator("#chat-typing")).to_have_text("")  # the message replaced "is typing"
     alice.get_by_label("Message", exact=True).fill("Thank you!")
     alice.keyboard.press("Control+Enter")
     expect(phil.locator("#message-list .message").last).to_contain_text("Thank you!")

@@ -174,3 +174,42 @@ async def test_it_marks_pushed_messages_read(cast, chat, monkeypatch):
     state = await database_sync_to_async(ReadState.objects.get)(user=cast.alice, request=chat)
     assert state.last_read_message_id == message.pk
     await communicator.disconnect()
+
+
+async def test_typing_reaches_the_others_only_and_is_throttled(cast, chat, monkeypatch):
+    import requests_chat.consumers as consumers
+
+    alice, ok_a, _ = await join(await database_sync_to_async(cookie_for)(cast.alice), chat.pk)
+    phil, ok_p, _ = await join(await database_sync_to_async(cookie_for)(cast.phil), chat.pk)
+    assert ok_a and ok_p
+    await phil.send_json_to({"type": "typing"})
+    html = await alice.receive_from(timeout=3)
+    assert 'id="chat-typing"' in html and 'hx-swap-oob="true"' in html
+    assert "Phil Pharm (Pharmacist) is typing" in html
+    assert await phil.receive_nothing(timeout=0.3)  # not shown to the typist
+    await phil.send_json_to({"type": "typing"})  # again at once: dropped
+    assert await alice.receive_nothing(timeout=0.3)
+    monkeypatch.setattr(consumers, "TYPING_INTERVAL", 0)
+    await phil.send_json_to({"type": "typing"})
+    assert "is typing" in await alice.receive_from(timeout=3)
+    await alice.disconnect()
+    await phil.disconnect()
+
+
+async def test_a_removed_delegate_cannot_announce_or_see_typing(cast, chat):
+    bob, ok_b, _ = await join(await database_sync_to_async(cookie_for)(cast.bob), chat.pk)
+    alice, ok_a, _ = await join(await database_sync_to_async(cookie_for)(cast.alice), chat.pk)
+    phil, ok_p, _ = await join(await database_sync_to_async(cookie_for)(cast.phil), chat.pk)
+    assert ok_b and ok_a and ok_p
+    await database_sync_to_async(lambda: cast.bob.delegations.get().revoke())()
+    # Alice types: Phil sees it; Bob, still connected but no longer in the audience, does not.
+    await alice.send_json_to({"type": "typing"})
+    assert "Alice Adams (Prescriber) is typing" in await phil.receive_from(timeout=3)
+    assert await bob.receive_nothing(timeout=0.3)
+    # Bob types: refused (the access check runs on every client message), nobody is told.
+    await bob.send_json_to({"type": "typing"})
+    assert await bob.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await alice.receive_nothing(timeout=0.3)
+    assert await phil.receive_nothing(timeout=0.3)
+    await alice.disconnect()
+    await phil.disconnect()
