@@ -333,4 +333,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "WARNING")},
+    # Django's own default config gives the "django" logger a console handler of its own, so
+    # each of its records (the development server's request lines, the reloader) would also
+    # reach the root handler and print twice. Here they print once, through the root; the
+    # development server shows its request lines, a production process what LOG_LEVEL lets by.
+    "loggers": {
+        "django": {
+            "handlers": [],
+            "level": "INFO" if DEBUG else os.getenv("LOG_LEVEL", "WARNING"),
+            "propagate": True,
+        },
+    },
 }
