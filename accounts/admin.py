@@ -9,7 +9,15 @@ from .models import DelegateInvite, Delegation, PharmacistInvite, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "role", "is_active", "is_staff", "last_login"]
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "is_active",
+        "is_staff",
+        "last_login",
+    ]
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["email", "first_name", "last_name", "prescriber__npi"]
     autocomplete_fields = ["prescriber"]
@@ -21,14 +29,22 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "first_name", "last_name", "role", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "first_name", "last_name", "role", "password1", "password2"),
+            },
+        ),
     )
 
     @admin.action(description="Reset MFA (the user sets up an authenticator again)")
     def reset_mfa(self, request, queryset):
         for user in queryset:
             services.reset_mfa(user=user, request=request)
-        self.message_user(request, f"MFA reset for {queryset.count()} user(s); their sessions ended.")
+        self.message_user(
+            request, f"MFA reset for {queryset.count()} user(s); their sessions ended."
+        )
 
 
 @admin.register(Delegation)
@@ -86,8 +102,10 @@ class PharmacistInviteAdmin(admin.ModelAdmin):
         if change:
             return
         invite = services.invite_pharmacist(
-            care_group=form.cleaned_data["care_group"], email=form.cleaned_data["email"],
-            invited_by=request.user, request=request,
+            care_group=form.cleaned_data["care_group"],
+            email=form.cleaned_data["email"],
+            invited_by=request.user,
+            request=request,
         )
         obj.pk = invite.pk
         messages.info(request, f"Invitation emailed to {invite.email}.")

@@ -12,5 +12,7 @@ class AccountsConfig(AppConfig):
         from . import receivers
 
         user_locked_out.connect(receivers.audit_lockout, dispatch_uid="accounts.audit_lockout")
-        user_login_failed.connect(receivers.audit_failed_password, dispatch_uid="accounts.audit_failed")
+        user_login_failed.connect(
+            receivers.audit_failed_password, dispatch_uid="accounts.audit_failed"
+        )
         user_logged_out.connect(receivers.audit_sign_out, dispatch_uid="accounts.audit_logout")

@@ -31,8 +31,12 @@ class CodeForm(forms.Form):
         label="Authentication code",
         max_length=20,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
-                   "spellcheck": "false"}
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "spellcheck": "false",
+            }
         ),
     )
 
@@ -44,11 +48,14 @@ class PasswordFieldsMixin(forms.Form):
     """Password and confirmation, checked against AUTH_PASSWORD_VALIDATORS."""
 
     password1 = forms.CharField(
-        label="Password", strip=False, help_text=PASSWORD_REQUIREMENT,
+        label="Password",
+        strip=False,
+        help_text=PASSWORD_REQUIREMENT,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Confirm Password", strip=False,
+        label="Confirm Password",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -69,12 +76,28 @@ class PasswordFieldsMixin(forms.Form):
 
 
 class RegistrationForm(forms.Form):
-    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    first_name = forms.CharField(label="First name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(label="Last name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    phone = forms.CharField(label="Phone", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
+    email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    first_name = forms.CharField(
+        label="First name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    phone = forms.CharField(
+        label="Phone",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
     npi = forms.CharField(
-        label="NPI", max_length=10, help_text="Your 10-digit National Provider Identifier.",
+        label="NPI",
+        max_length=10,
+        help_text="Your 10-digit National Provider Identifier.",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
@@ -93,7 +116,9 @@ class RegistrationForm(forms.Form):
                 "This NPI is not in our prescriber directory.", code="npi_unknown"
             )
         if User.objects.filter(prescriber=prescriber).exists():
-            raise ValidationError("An account is already registered for this NPI.", code="npi_taken")
+            raise ValidationError(
+                "An account is already registered for this NPI.", code="npi_taken"
+            )
         self.prescriber = prescriber
         return npi
 
@@ -115,15 +140,33 @@ class SetPasswordForm(PasswordFieldsMixin):
         super().__init__(*args, **kwargs)
 
     def password_user(self):
-        return User(email=self.user_data.get("email", ""), first_name=self.user_data.get("first_name", ""),
-                    last_name=self.user_data.get("last_name", ""))
+        return User(
+            email=self.user_data.get("email", ""),
+            first_name=self.user_data.get("first_name", ""),
+            last_name=self.user_data.get("last_name", ""),
+        )
 
 
 class InviteRegistrationForm(PasswordFieldsMixin):
-    first_name = forms.CharField(label="First name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(label="Last name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    phone = forms.CharField(label="Phone", max_length=20, required=False, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
+    first_name = forms.CharField(
+        label="First name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    phone = forms.CharField(
+        label="Phone",
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
 
     field_order = ["first_name", "last_name", "email", "phone", "password1", "password2"]
 
@@ -138,8 +181,11 @@ class InviteRegistrationForm(PasswordFieldsMixin):
         return email
 
     def password_user(self):
-        return User(email=self.invite.email, first_name=self.data.get("first_name", ""),
-                    last_name=self.data.get("last_name", ""))
+        return User(
+            email=self.invite.email,
+            first_name=self.data.get("first_name", ""),
+            last_name=self.data.get("last_name", ""),
+        )
 
 
 class InviteDelegateForm(forms.Form):
@@ -148,7 +194,8 @@ class InviteDelegateForm(forms.Form):
 
 class ChangePasswordForm(PasswordFieldsMixin):
     current_password = forms.CharField(
-        label="Current password", strip=False,
+        label="Current password",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     field_order = ["current_password", "password1", "password2"]
@@ -170,9 +217,12 @@ class ChangePasswordForm(PasswordFieldsMixin):
 
 
 class ChangeEmailForm(forms.Form):
-    email = forms.EmailField(label="New email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label="New email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     current_password = forms.CharField(
-        label="Current password", strip=False,
+        label="Current password",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 

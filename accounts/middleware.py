@@ -18,8 +18,13 @@ class MFARequiredMiddleware:
     """
 
     ALLOWED = {
-        "accounts:login", "accounts:sign_out", "accounts:keep_alive", "accounts:mfa",
-        "accounts:mfa_setup", "accounts:mfa_verify", "accounts:recovery_codes",
+        "accounts:login",
+        "accounts:sign_out",
+        "accounts:keep_alive",
+        "accounts:mfa",
+        "accounts:mfa_setup",
+        "accounts:mfa_verify",
+        "accounts:recovery_codes",
         "accounts:recovery_codes_download",
     }
 

@@ -120,7 +120,11 @@ class DelegationQuerySet(models.QuerySet["Delegation"]):
 
     def visible_to(self, user) -> DelegationQuerySet:
         """Active delegations of a prescriber user's own directory record."""
-        if not getattr(user, "is_authenticated", False) or not user.is_prescriber or not user.prescriber_id:
+        if (
+            not getattr(user, "is_authenticated", False)
+            or not user.is_prescriber
+            or not user.prescriber_id
+        ):
             return self.none()
         return self.active().filter(prescriber_id=user.prescriber_id)
 
@@ -189,11 +193,17 @@ class DelegateInvite(models.Model):
     )
     # A delegate invite is for one prescriber; a pharmacist invite for one care group.
     prescriber = models.ForeignKey(
-        "prescriptions.Prescriber", null=True, blank=True, on_delete=models.CASCADE,
+        "prescriptions.Prescriber",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="delegate_invites",
     )
     care_group = models.ForeignKey(
-        "prescriptions.CareGroup", null=True, blank=True, on_delete=models.CASCADE,
+        "prescriptions.CareGroup",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="pharmacist_invites",
     )
     invited_by = models.ForeignKey(

@@ -64,7 +64,7 @@ def qr_svg(device: TOTPDevice) -> str:
     )
     svg = image.to_string(encoding="unicode")
     # Drop the XML declaration so the SVG can sit inside HTML.
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
 def issue_recovery_codes(user: User) -> list[str]:
@@ -102,8 +102,21 @@ def end_other_sessions(user: User, keep: str | None = None) -> int:
 # Registration: identity questions -----------------------------------------------------------
 
 FALLBACK_CITIES = [
-    "Springfield", "Riverside", "Fairview", "Franklin", "Greenville", "Madison", "Clinton",
-    "Arlington", "Georgetown", "Salem", "Bristol", "Dover", "Oxford", "Jackson", "Milton",
+    "Springfield",
+    "Riverside",
+    "Fairview",
+    "Franklin",
+    "Greenville",
+    "Madison",
+    "Clinton",
+    "Arlington",
+    "Georgetown",
+    "Salem",
+    "Bristol",
+    "Dover",
+    "Oxford",
+    "Jackson",
+    "Milton",
 ]
 
 
@@ -138,23 +151,41 @@ def identity_questions(prescriber: Prescriber) -> list[Question]:
     others = Prescriber.objects.exclude(pk=prescriber.pk)
     zip5 = (prescriber.zip_code or "")[:5]
     rng = _seeded(npi, "zip")
-    nearby_zips = list(others.filter(zip_code__startswith=zip5[:3]).values_list("zip_code", flat=True)[:20])
+    nearby_zips = list(
+        others.filter(zip_code__startswith=zip5[:3]).values_list("zip_code", flat=True)[:20]
+    )
     zip_decoys = _decoys(
-        rng, zip5, [z[:5] for z in nearby_zips],
+        rng,
+        zip5,
+        [z[:5] for z in nearby_zips],
         lambda r: f"{zip5[:3] or r.randint(100, 999)}{r.randint(0, 99):02d}",
     )
     rng = _seeded(npi, "city")
     city_pool = list(others.exclude(city="").values_list("city", flat=True).distinct()[:50])
-    city_decoys = _decoys(rng, prescriber.city, city_pool + FALLBACK_CITIES, lambda r: r.choice(FALLBACK_CITIES))
+    city_decoys = _decoys(
+        rng, prescriber.city, city_pool + FALLBACK_CITIES, lambda r: r.choice(FALLBACK_CITIES)
+    )
     digits = "".join(c for c in prescriber.phone if c.isdigit())
     last4 = digits[-4:]
     rng = _seeded(npi, "phone")
     phone_decoys = _decoys(rng, last4, [], lambda r: f"{r.randint(0, 9999):04d}")
 
     questions = [
-        Question("zip_code", "What is the ZIP code of your practice address?", zip5, [zip5, *zip_decoys]),
-        Question("city", "In which city is your practice?", prescriber.city, [prescriber.city, *city_decoys]),
-        Question("phone_last4", "What are the last four digits of your practice phone number?", last4, [last4, *phone_decoys]),
+        Question(
+            "zip_code", "What is the ZIP code of your practice address?", zip5, [zip5, *zip_decoys]
+        ),
+        Question(
+            "city",
+            "In which city is your practice?",
+            prescriber.city,
+            [prescriber.city, *city_decoys],
+        ),
+        Question(
+            "phone_last4",
+            "What are the last four digits of your practice phone number?",
+            last4,
+            [last4, *phone_decoys],
+        ),
     ]
     shuffle = random.SystemRandom()
     for question in questions:
@@ -192,13 +223,23 @@ def count_failed_verification(npi: str, client: str) -> None:
 
 def send_portal_email(*, to: str, subject: str, template: str, context: dict) -> None:
     """Email through Django's API. Messages never contain patient data."""
-    context = {"PRODUCT_NAME": settings.PRODUCT_NAME, "SUPPORT_EMAIL": settings.SUPPORT_EMAIL, **context}
+    context = {
+        "PRODUCT_NAME": settings.PRODUCT_NAME,
+        "SUPPORT_EMAIL": settings.SUPPORT_EMAIL,
+        **context,
+    }
     body = render_to_string(template, context)
     send_mail(f"{settings.PRODUCT_NAME}: {subject}", body, None, [to])
 
 
 def register_prescriber(
-    *, email: str, first_name: str, last_name: str, phone: str, npi: str, password: str,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    npi: str,
+    password: str,
     request: HttpRequest | None = None,
 ) -> User | None:
     """Create the prescriber account, or, when the email is taken, only send a notice.
@@ -208,9 +249,13 @@ def register_prescriber(
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         send_portal_email(
-            to=email, subject="Registration attempt", template="accounts/email/already_registered.txt",
-            context={"sign_in_url": settings.SITE_URL + reverse("accounts:login"),
-                     "reset_url": settings.SITE_URL + reverse("accounts:password_reset")},
+            to=email,
+            subject="Registration attempt",
+            template="accounts/email/already_registered.txt",
+            context={
+                "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
+                "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
+            },
         )
         return None
     with transaction.atomic():
@@ -218,10 +263,21 @@ def register_prescriber(
         if User.objects.filter(prescriber=prescriber).exists():
             raise ValueError("NPI already registered")
         user = User.objects.create_user(
-            email, password, first_name=first_name, last_name=last_name, phone=phone,
-            role=User.Role.PRESCRIBER, prescriber=prescriber,
+            email,
+            password,
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            role=User.Role.PRESCRIBER,
+            prescriber=prescriber,
         )
-    record(request, AuditEvent.Action.CREATE, user, user=user, description=f"Prescriber registered (NPI {npi})")
+    record(
+        request,
+        AuditEvent.Action.CREATE,
+        user,
+        user=user,
+        description=f"Prescriber registered (NPI {npi})",
+    )
     return user
 
 
@@ -242,14 +298,21 @@ def send_invite(invite: DelegateInvite) -> None:
     else:
         inviter = invite.prescriber.display_name if invite.prescriber else "A prescriber"
     send_portal_email(
-        to=invite.email, subject="Complete your registration",
+        to=invite.email,
+        subject="Complete your registration",
         template="accounts/email/invite.txt",
-        context={"invite": invite, "inviter": inviter, "link": invite_link(invite, raw),
-                 "days": settings.DELEGATE_INVITE_MAX_AGE_DAYS},
+        context={
+            "invite": invite,
+            "inviter": inviter,
+            "link": invite_link(invite, raw),
+            "days": settings.DELEGATE_INVITE_MAX_AGE_DAYS,
+        },
     )
 
 
-def invite_delegate(*, prescriber: Prescriber, email: str, invited_by: User, request=None) -> DelegateInvite:
+def invite_delegate(
+    *, prescriber: Prescriber, email: str, invited_by: User, request=None
+) -> DelegateInvite:
     """Invite `email` to act for `prescriber`; a pending invite to the same email is resent."""
     return _invite(User.Role.DELEGATE, email, invited_by, request, prescriber=prescriber)
 
@@ -261,9 +324,13 @@ def invite_pharmacist(*, care_group, email: str, invited_by: User, request=None)
 
 def _invite(role: str, email: str, invited_by: User, request, **target) -> DelegateInvite:
     email = email.strip().lower()
-    invite = DelegateInvite.objects.pending().filter(email__iexact=email, role=role, **target).first()
+    invite = (
+        DelegateInvite.objects.pending().filter(email__iexact=email, role=role, **target).first()
+    )
     if invite is None:
-        invite = DelegateInvite.objects.create(email=email, invited_by=invited_by, role=role, **target)
+        invite = DelegateInvite.objects.create(
+            email=email, invited_by=invited_by, role=role, **target
+        )
     send_invite(invite)
     label = "Delegate" if role == User.Role.DELEGATE else "Pharmacist"
     record(request, AuditEvent.Action.CREATE, invite, description=f"{label} invite to {email}")
@@ -287,7 +354,9 @@ def invite_from_token(token: str) -> DelegateInvite:
     invite = DelegateInvite.objects.filter(pk=data.get("i")).first()
     if invite is None or not hmac.compare_digest(invite.token_hash, hash_token(str(data.get("t")))):
         # A resent invite replaces the older link.
-        raise InviteError("This invitation link is no longer valid. Use the most recent invitation email.")
+        raise InviteError(
+            "This invitation link is no longer valid. Use the most recent invitation email."
+        )
     if invite.status == DelegateInvite.Status.ACCEPTED:
         raise InviteError("This invitation has already been used. Sign in with your account.")
     if invite.status == DelegateInvite.Status.REVOKED:
@@ -316,14 +385,24 @@ def accept_invite(*, invite: DelegateInvite, user: User, request=None) -> None:
         locked.accepted_at = timezone.now()
         locked.accepted_by = user
         locked.save(update_fields=["status", "accepted_at", "accepted_by"])
-    record(request, AuditEvent.Action.UPDATE, locked, user=user, description=f"Invite accepted by {user.email}")
+    record(
+        request,
+        AuditEvent.Action.UPDATE,
+        locked,
+        user=user,
+        description=f"Invite accepted by {user.email}",
+    )
     invite_accepted.send(sender=DelegateInvite, invite=locked, user=user)
 
 
 def register_from_invite(*, invite: DelegateInvite, data: dict, request=None) -> User:
     user = User.objects.create_user(
-        data["email"].strip().lower(), data["password1"], first_name=data["first_name"],
-        last_name=data["last_name"], phone=data.get("phone", ""), role=invite.role,
+        data["email"].strip().lower(),
+        data["password1"],
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        phone=data.get("phone", ""),
+        role=invite.role,
     )
     accept_invite(invite=invite, user=user, request=request)
     return user

@@ -119,16 +119,28 @@ def mfa_setup(request: AuthedHttpRequest) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             request.session[RECOVERY_KEY] = services.issue_recovery_codes(user)
-            record(request, AuditEvent.Action.SECURITY, device, description="MFA: authenticator app set up")
+            record(
+                request,
+                AuditEvent.Action.SECURITY,
+                device,
+                description="MFA: authenticator app set up",
+            )
             return redirect("accounts:recovery_codes")
         form.add_error(
             "code",
             "That code is not correct. Enter the 6-digit code your authenticator app shows now."
-            if allowed else "Too many wrong codes. Wait a moment, then enter the newest code.",
+            if allowed
+            else "Too many wrong codes. Wait a moment, then enter the newest code.",
         )
-    return render(request, "accounts/mfa_setup.html", {
-        "form": form, "qr_svg": services.qr_svg(device), "secret": services.totp_secret(device),
-    })
+    return render(
+        request,
+        "accounts/mfa_setup.html",
+        {
+            "form": form,
+            "qr_svg": services.qr_svg(device),
+            "secret": services.totp_secret(device),
+        },
+    )
 
 
 @login_required
@@ -150,10 +162,14 @@ def recovery_codes_download(request: AuthedHttpRequest) -> HttpResponse:
         f"{settings.PRODUCT_NAME} recovery codes for {request.user.email}\n"
         "Each code works once, in place of an authenticator code.\n\n" + "\n".join(codes) + "\n"
     )
-    return HttpResponse(text, content_type="text/plain; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="recovery-codes.txt"',
-        "Cache-Control": "no-store",
-    })
+    return HttpResponse(
+        text,
+        content_type="text/plain; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="recovery-codes.txt"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @login_required
@@ -176,24 +192,46 @@ def mfa_verify(request: AuthedHttpRequest) -> HttpResponse:
             otp_login(request, device)
             if device is static:
                 left = device.token_set.count()
-                record(request, AuditEvent.Action.LOGIN, device, description=f"MFA passed with a recovery code; {left} left")
+                record(
+                    request,
+                    AuditEvent.Action.LOGIN,
+                    device,
+                    description=f"MFA passed with a recovery code; {left} left",
+                )
                 messages.warning(
-                    request, f"You signed in with a recovery code. {left} recovery codes are left; "
+                    request,
+                    f"You signed in with a recovery code. {left} recovery codes are left; "
                     "you can create new ones on your profile page.",
                 )
             else:
-                record(request, AuditEvent.Action.LOGIN, device, description="MFA passed with an authenticator code")
+                record(
+                    request,
+                    AuditEvent.Action.LOGIN,
+                    device,
+                    description="MFA passed with an authenticator code",
+                )
             return redirect(_safe_next(request, request.session.pop(MFA_NEXT_KEY, None)))
         failures = max(d.throttling_failure_count for d in (totp, static) if d is not None)
-        record(request, AuditEvent.Action.LOGIN_FAILED, user, description=f"MFA: wrong code ({failures} in a row)")
+        record(
+            request,
+            AuditEvent.Action.LOGIN_FAILED,
+            user,
+            description=f"MFA: wrong code ({failures} in a row)",
+        )
         if failures >= settings.MFA_FAILURE_LIMIT:
-            record(request, AuditEvent.Action.LOCKED_OUT, user, description="MFA: signed out after repeated wrong codes")
+            record(
+                request,
+                AuditEvent.Action.LOCKED_OUT,
+                user,
+                description="MFA: signed out after repeated wrong codes",
+            )
             logout(request)
             return render(request, "accounts/locked_out.html", status=403)
         form.add_error(
             "code",
             "That code is not correct. Enter the newest code from your authenticator app, "
-            "or one of your recovery codes." if allowed
+            "or one of your recovery codes."
+            if allowed
             else "Too many wrong codes. Wait a moment, then enter the newest code.",
         )
     return render(request, "accounts/mfa_verify.html", {"form": form})
@@ -216,8 +254,11 @@ def register(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             request.session[REGISTRATION_KEY] = {
-                "email": data["email"].lower(), "first_name": data["first_name"],
-                "last_name": data["last_name"], "phone": data["phone"], "npi": data["npi"],
+                "email": data["email"].lower(),
+                "first_name": data["first_name"],
+                "last_name": data["last_name"],
+                "phone": data["phone"],
+                "npi": data["npi"],
                 "verified": False,
             }
             return redirect("accounts:register_verify")
@@ -239,7 +280,9 @@ def register_verify(request: HttpRequest) -> HttpResponse:
     )
     if services.verification_locked(reg["npi"], client):
         return _registration_error(
-            request, "accounts/register_verify.html", {"locked": True, "error": locked_message},
+            request,
+            "accounts/register_verify.html",
+            {"locked": True, "error": locked_message},
             status=429,
         )
     if "questions" not in reg:
@@ -256,15 +299,23 @@ def register_verify(request: HttpRequest) -> HttpResponse:
             request.session[REGISTRATION_KEY] = reg
             return redirect("accounts:register_password")
         services.count_failed_verification(reg["npi"], client)
-        record(request, AuditEvent.Action.LOGIN_FAILED, description=f"Identity check failed for NPI {reg['npi']}")
+        record(
+            request,
+            AuditEvent.Action.LOGIN_FAILED,
+            description=f"Identity check failed for NPI {reg['npi']}",
+        )
         locked = services.verification_locked(reg["npi"], client)
         form = IdentityForm(questions=questions)  # answers are not kept: try again from scratch
-        error = locked_message if locked else (
-            "Your answers do not match our records. Please check them and try again."
+        error = (
+            locked_message
+            if locked
+            else ("Your answers do not match our records. Please check them and try again.")
         )
         return _registration_error(
-            request, "accounts/register_verify.html",
-            {"form": form, "locked": locked, "error": error}, status=429 if locked else 200,
+            request,
+            "accounts/register_verify.html",
+            {"form": form, "locked": locked, "error": error},
+            status=429 if locked else 200,
         )
     return render(request, "accounts/register_verify.html", {"form": form})
 
@@ -279,20 +330,34 @@ def register_password(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.register_prescriber(
-                    email=reg["email"], first_name=reg["first_name"], last_name=reg["last_name"],
-                    phone=reg["phone"], npi=reg["npi"], password=form.cleaned_data["password1"],
+                    email=reg["email"],
+                    first_name=reg["first_name"],
+                    last_name=reg["last_name"],
+                    phone=reg["phone"],
+                    npi=reg["npi"],
+                    password=form.cleaned_data["password1"],
                     request=request,
                 )
             except ValueError:
-                return _registration_error(request, "accounts/register_password.html", {
-                    "form": form, "error": "An account is already registered for this NPI.",
-                })
+                return _registration_error(
+                    request,
+                    "accounts/register_password.html",
+                    {
+                        "form": form,
+                        "error": "An account is already registered for this NPI.",
+                    },
+                )
             request.session.pop(REGISTRATION_KEY, None)
             return redirect("accounts:register_done")
         return _registration_error(request, "accounts/register_password.html", {"form": form})
-    return render(request, "accounts/register_password.html", {
-        "form": form, "requirement": PASSWORD_REQUIREMENT,
-    })
+    return render(
+        request,
+        "accounts/register_password.html",
+        {
+            "form": form,
+            "requirement": PASSWORD_REQUIREMENT,
+        },
+    )
 
 
 def register_done(request: HttpRequest) -> HttpResponse:
@@ -309,12 +374,18 @@ def _require_prescriber(user: User) -> None:
 
 def _administration_page(request, invite_form, status=200) -> HttpResponse:
     user = request.user
-    return render(request, "accounts/administration.html", {
-        "invite_form": invite_form,
-        "invites": DelegateInvite.objects.visible_to(user).pending().order_by("-sent_at"),
-        "delegations": Delegation.objects.visible_to(user).select_related("delegate")
-        .order_by("delegate__last_name", "delegate__first_name"),
-    }, status=status)
+    return render(
+        request,
+        "accounts/administration.html",
+        {
+            "invite_form": invite_form,
+            "invites": DelegateInvite.objects.visible_to(user).pending().order_by("-sent_at"),
+            "delegations": Delegation.objects.visible_to(user)
+            .select_related("delegate")
+            .order_by("delegate__last_name", "delegate__first_name"),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -346,7 +417,12 @@ def invite_delegate(request: AuthedHttpRequest) -> HttpResponse:
 def resend_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     invite = get_object_or_404(DelegateInvite.objects.visible_to(request.user).pending(), pk=pk)
     services.send_invite(invite)
-    record(request, AuditEvent.Action.UPDATE, invite, description=f"Delegate invite resent to {invite.email}")
+    record(
+        request,
+        AuditEvent.Action.UPDATE,
+        invite,
+        description=f"Delegate invite resent to {invite.email}",
+    )
     messages.success(request, f"Invitation sent again to {invite.email}.")
     return redirect("accounts:administration")
 
@@ -356,7 +432,12 @@ def resend_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def revoke_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     invite = get_object_or_404(DelegateInvite.objects.visible_to(request.user).pending(), pk=pk)
     invite.revoke()
-    record(request, AuditEvent.Action.UPDATE, invite, description=f"Delegate invite to {invite.email} revoked")
+    record(
+        request,
+        AuditEvent.Action.UPDATE,
+        invite,
+        description=f"Delegate invite to {invite.email} revoked",
+    )
     messages.success(request, f"The invitation to {invite.email} was revoked.")
     return redirect("accounts:administration")
 
@@ -366,7 +447,12 @@ def revoke_invite(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def remove_delegate(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     delegation = get_object_or_404(Delegation.objects.visible_to(request.user), pk=pk)
     delegation.revoke()
-    record(request, AuditEvent.Action.UPDATE, delegation, description=f"Access removed for {delegation.delegate.email}")
+    record(
+        request,
+        AuditEvent.Action.UPDATE,
+        delegation,
+        description=f"Access removed for {delegation.delegate.email}",
+    )
     messages.success(request, f"{delegation.delegate} no longer has access.")
     return redirect("accounts:administration")
 
@@ -384,14 +470,24 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated:
         user = request.user
         if user.email.lower() != invitation.email.lower():
-            return render(request, "accounts/invite_invalid.html", {
-                "error": "This invitation was sent to a different email address. "
-                "Sign out, then open the link again.",
-            }, status=403)
+            return render(
+                request,
+                "accounts/invite_invalid.html",
+                {
+                    "error": "This invitation was sent to a different email address. "
+                    "Sign out, then open the link again.",
+                },
+                status=403,
+            )
         if user.role != invitation.role:
-            return render(request, "accounts/invite_invalid.html", {
-                "error": "This invitation cannot be added to your account. Please contact support.",
-            }, status=403)
+            return render(
+                request,
+                "accounts/invite_invalid.html",
+                {
+                    "error": "This invitation cannot be added to your account. Please contact support.",
+                },
+                status=403,
+            )
         if request.method == "POST":
             services.accept_invite(invite=invitation, user=user, request=request)
             messages.success(request, "The invitation was accepted.")
@@ -399,14 +495,22 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invite_accept.html", {"invite": invitation})
     if existing is not None:
         login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
-        return render(request, "accounts/invite_sign_in.html", {"invite": invitation, "login_url": login_url})
+        return render(
+            request, "accounts/invite_sign_in.html", {"invite": invitation, "login_url": login_url}
+        )
     form = InviteRegistrationForm(request.POST or None, invite=invitation)
     if request.method == "POST":
         if form.is_valid():
-            services.register_from_invite(invite=invitation, data=form.cleaned_data, request=request)
-            messages.success(request, "Your account is ready. Sign in to set up multi-factor authentication.")
+            services.register_from_invite(
+                invite=invitation, data=form.cleaned_data, request=request
+            )
+            messages.success(
+                request, "Your account is ready. Sign in to set up multi-factor authentication."
+            )
             return redirect("accounts:login")
-        return _registration_error(request, "accounts/invite_register.html", {"form": form, "invite": invitation})
+        return _registration_error(
+            request, "accounts/invite_register.html", {"form": form, "invite": invitation}
+        )
     return render(request, "accounts/invite_register.html", {"form": form, "invite": invitation})
 
 
@@ -416,11 +520,16 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
 def _profile_page(request, password_form=None, email_form=None, status=200) -> HttpResponse:
     user = request.user
     static = StaticDevice.objects.filter(user=user).first()
-    return render(request, "accounts/profile.html", {
-        "password_form": password_form or ChangePasswordForm(user=user),
-        "email_form": email_form or ChangeEmailForm(user=user),
-        "recovery_left": static.token_set.count() if static else 0,
-    }, status=status)
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "password_form": password_form or ChangePasswordForm(user=user),
+            "email_form": email_form or ChangeEmailForm(user=user),
+            "recovery_left": static.token_set.count() if static else 0,
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -453,10 +562,17 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
     request.user.email = form.cleaned_data["email"]
     request.user.save(update_fields=["email"])
     services.send_portal_email(
-        to=old, subject="Your email address was changed", template="accounts/email/email_changed.txt",
+        to=old,
+        subject="Your email address was changed",
+        template="accounts/email/email_changed.txt",
         context={"new_email": request.user.email},
     )
-    record(request, AuditEvent.Action.SECURITY, request.user, description=f"Email changed from {old} to {request.user.email}")
+    record(
+        request,
+        AuditEvent.Action.SECURITY,
+        request.user,
+        description=f"Email changed from {old} to {request.user.email}",
+    )
     messages.success(request, "Your email address was changed.")
     return redirect("accounts:profile")
 
@@ -466,7 +582,9 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
 def new_recovery_codes(request: AuthedHttpRequest) -> HttpResponse:
     request.session[RECOVERY_KEY] = services.issue_recovery_codes(request.user)
     request.session[MFA_NEXT_KEY] = reverse("accounts:profile")
-    record(request, AuditEvent.Action.SECURITY, request.user, description="New recovery codes issued")
+    record(
+        request, AuditEvent.Action.SECURITY, request.user, description="New recovery codes issued"
+    )
     return redirect("accounts:recovery_codes")
 
 

@@ -7,7 +7,15 @@ from .models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: ops can search and filter the trail but never change it."""
 
-    list_display = ["at", "user_email", "action", "object_type", "object_id", "patient_id", "ip_address"]
+    list_display = [
+        "at",
+        "user_email",
+        "action",
+        "object_type",
+        "object_id",
+        "patient_id",
+        "ip_address",
+    ]
     list_filter = ["action", "object_type", "at"]
     search_fields = ["user_email", "object_id", "description", "ip_address", "path"]
     date_hierarchy = "at"

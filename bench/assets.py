@@ -36,24 +36,28 @@ def main() -> None:
     css_kb = sum(gz(p) for p in base_css) / 1024
     largest = max(feature_js, key=gz) if feature_js else None
     worst_js = base_js_kb + (gz(largest) / 1024 if largest else 0)
-    rows = [f"| {p.relative_to(BASE_DIR)} | {p.stat().st_size / 1024:.1f} kB | {gz(p) / 1024:.1f} kB |"
-            for p in [*base_js, *feature_js, *base_css]]
-    body = "\n".join([
-        "## What a page ships",
-        "",
-        "Method: `bench/assets.py` gzips (level 9) every script and stylesheet under `static/` that "
-        "the base layout loads, plus each page's own feature script, and reports the heaviest "
-        "page: the base plus the largest feature script. No CDN, no front-end build.",
-        "",
-        "| file | raw | gzipped |",
-        "|---|---|---|",
-        *rows,
-        "",
-        f"Heaviest page: **{worst_js:.1f} kB of JavaScript** (base {base_js_kb:.1f} kB + "
-        f"`{largest.name if largest else '-'}`) and **{css_kb:.1f} kB of CSS**, gzipped. "
-        "Targets: ≤ 60 kB JavaScript, ≤ 30 kB CSS.",
-        "",
-    ])
+    rows = [
+        f"| {p.relative_to(BASE_DIR)} | {p.stat().st_size / 1024:.1f} kB | {gz(p) / 1024:.1f} kB |"
+        for p in [*base_js, *feature_js, *base_css]
+    ]
+    body = "\n".join(
+        [
+            "## What a page ships",
+            "",
+            "Method: `bench/assets.py` gzips (level 9) every script and stylesheet under `static/` that "
+            "the base layout loads, plus each page's own feature script, and reports the heaviest "
+            "page: the base plus the largest feature script. No CDN, no front-end build.",
+            "",
+            "| file | raw | gzipped |",
+            "|---|---|---|",
+            *rows,
+            "",
+            f"Heaviest page: **{worst_js:.1f} kB of JavaScript** (base {base_js_kb:.1f} kB + "
+            f"`{largest.name if largest else '-'}`) and **{css_kb:.1f} kB of CSS**, gzipped. "
+            "Targets: ≤ 60 kB JavaScript, ≤ 30 kB CSS.",
+            "",
+        ]
+    )
     print(body)
     if args.write:
         write_section("What a page ships", body)

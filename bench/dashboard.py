@@ -47,8 +47,11 @@ USERS = ["pharmacist@demo.test", "prescriber@demo.test"]
 def manage(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**os.environ, **env},
-        capture_output=True, text=True,
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -61,8 +64,9 @@ def pg_admin(sql: str) -> bool:
     except ImportError:
         return False
     try:
-        with psycopg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True,
-                             connect_timeout=3) as conn:
+        with psycopg.connect(
+            PG_ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True, connect_timeout=3
+        ) as conn:
             conn.execute(sql)
     except psycopg.OperationalError as exc:
         print(f"PostgreSQL not reachable: {exc}", file=sys.stderr)
@@ -76,8 +80,11 @@ def bench_database(label: str, url: str, scale: int, reps: int) -> dict:
     seed_seconds, seed_out = manage(["seed_demo", "--scale", str(scale), "--quiet-logins"], env)
     print(f"[{label}] {seed_out.strip()}", flush=True)
     result = subprocess.run(
-        [sys.executable, __file__, "--measure", "--reps", str(reps)], cwd=BASE_DIR,
-        env={**os.environ, **env}, capture_output=True, text=True,
+        [sys.executable, __file__, "--measure", "--reps", str(reps)],
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise SystemExit(f"measuring on {label} failed:\n{result.stdout}\n{result.stderr}")
@@ -115,15 +122,19 @@ def measure(reps: int) -> dict:
             return super().get(*args, secure=True, **kwargs)
 
     # Production settings without a collectstatic run: plain static URLs (no manifest).
-    storages = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     override_settings(STORAGES=storages).enable()
 
     def client_for(email: str) -> tuple[Client, User]:
         user = User.objects.get(email=email)
         client = SecureClient()
         client.force_login(user)
-        device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="bench", defaults={"confirmed": True}
+        )
         session = client.session
         session["otp_device_id"] = device.persistent_id
         session.save()
@@ -157,15 +168,28 @@ def measure(reps: int) -> dict:
                 assert response.status_code == 200
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(url)
-            out["pages"].append({
-                "user": email, "visible": visible, "case": label, "url": url,
-                "median_ms": statistics.median(times), "cpu_ms": statistics.median(cpu), "p90_ms": sorted(times)[int(len(times) * 0.9) - 1],
-                # No test-environment instrumentation here (it would slow rendering): read the
-                # result count off the page.
-                "rows": int(re.search(rb"<strong>(\d+)</strong> prescription", response.content)[1]),
-                "queries": len(queries.captured_queries),
-            })
-            print(f"{email:24} {label:40} {statistics.median(times):7.1f} ms", file=sys.stderr, flush=True)
+            out["pages"].append(
+                {
+                    "user": email,
+                    "visible": visible,
+                    "case": label,
+                    "url": url,
+                    "median_ms": statistics.median(times),
+                    "cpu_ms": statistics.median(cpu),
+                    "p90_ms": sorted(times)[int(len(times) * 0.9) - 1],
+                    # No test-environment instrumentation here (it would slow rendering): read the
+                    # result count off the page.
+                    "rows": int(
+                        re.search(rb"<strong>(\d+)</strong> prescription", response.content)[1]
+                    ),
+                    "queries": len(queries.captured_queries),
+                }
+            )
+            print(
+                f"{email:24} {label:40} {statistics.median(times):7.1f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
 
     # Pieces owned by other apps that every dashboard request pays, timed alone.
     from requests_chat.selectors import unread_by_prescription  # noqa: PLC0415
@@ -173,12 +197,23 @@ def measure(reps: int) -> dict:
     out["pieces"] = []
     for email in USERS:
         user = User.objects.get(email=email)
-        ids = list(Prescription.objects.visible_to(user).order_by("next_fill", "pk").values_list("pk", flat=True)[:25])
-        patient_id = Prescription.objects.visible_to(user).values_list("patient_id", flat=True)[:1][0]
+        ids = list(
+            Prescription.objects.visible_to(user)
+            .order_by("next_fill", "pk")
+            .values_list("pk", flat=True)[:25]
+        )
+        patient_id = Prescription.objects.visible_to(user).values_list("patient_id", flat=True)[:1][
+            0
+        ]
         for label, call in [
-            ("requests_chat unread_by_prescription (25 ids)", lambda u=user, i=ids: unread_by_prescription(u, i)),
-            ("Patient.objects.visible_to(user).get(pk=…) (profile's 404 gate)",
-             lambda u=user, p=patient_id: Patient.objects.visible_to(u).get(pk=p)),
+            (
+                "requests_chat unread_by_prescription (25 ids)",
+                lambda u=user, i=ids: unread_by_prescription(u, i),
+            ),
+            (
+                "Patient.objects.visible_to(user).get(pk=…) (profile's 404 gate)",
+                lambda u=user, p=patient_id: Patient.objects.visible_to(u).get(pk=p),
+            ),
         ]:
             call()
             times = []
@@ -186,12 +221,16 @@ def measure(reps: int) -> dict:
                 started = time.perf_counter()
                 call()
                 times.append((time.perf_counter() - started) * 1000)
-            out["pieces"].append({"user": email, "what": label, "median_ms": statistics.median(times)})
+            out["pieces"].append(
+                {"user": email, "what": label, "median_ms": statistics.median(times)}
+            )
 
     # Export: statuses added (most common first) until the pharmacist's view holds >= 10,000 rows.
     client, user = client_for("pharmacist@demo.test")
     counts = dict(
-        Prescription.objects.visible_to(user).order_by().values_list("status")
+        Prescription.objects.visible_to(user)
+        .order_by()
+        .values_list("status")
         .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("pk"))
     )
     chosen, total = [], 0
@@ -214,11 +253,17 @@ def measure(reps: int) -> dict:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     out["export"] = {
-        "url": url, "rows": rows, "median_s": statistics.median(times),
-        "peak_mib": peak / 2**20, "statuses": [Status(s).label for s in chosen],
+        "url": url,
+        "rows": rows,
+        "median_s": statistics.median(times),
+        "peak_mib": peak / 2**20,
+        "statuses": [Status(s).label for s in chosen],
     }
-    print(f"export {rows} rows {statistics.median(times):.2f} s, peak {peak / 2**20:.1f} MiB",
-          file=sys.stderr, flush=True)
+    print(
+        f"export {rows} rows {statistics.median(times):.2f} s, peak {peak / 2**20:.1f} MiB",
+        file=sys.stderr,
+        flush=True,
+    )
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -264,8 +309,10 @@ def section(results: list[dict], scale: int, reps: int) -> str:
     ]
     for result in results:
         export = result["export"]
-        lines.append(f"| {result['label']} | {export['rows']:,} | {export['median_s']:.2f} s | "
-                     f"{export['peak_mib']:.1f} MiB |")
+        lines.append(
+            f"| {result['label']} | {export['rows']:,} | {export['median_s']:.2f} s | "
+            f"{export['peak_mib']:.1f} MiB |"
+        )
     lines += [
         "",
         "Single queries every dashboard or profile request of that user pays, timed alone "
@@ -276,24 +323,34 @@ def section(results: list[dict], scale: int, reps: int) -> str:
     ]
     for result in results:
         for piece in result.get("pieces", []):
-            lines.append(f"| {result['label']} | {piece['user']} | {piece['what']} | {piece['median_ms']:.1f} ms |")
+            lines.append(
+                f"| {result['label']} | {piece['user']} | {piece['what']} | {piece['median_ms']:.1f} ms |"
+            )
     lines += [
         "",
-        "`seed_demo` time for these databases: " + "; ".join(
-            f"{r['label']} {r['seed_seconds']:.0f} s" for r in results) + ".",
+        "`seed_demo` time for these databases: "
+        + "; ".join(f"{r['label']} {r['seed_seconds']:.0f} s" for r in results)
+        + ".",
         "",
         "Machine load (1-minute load average before → after measuring; 2 cores, other work "
-        "running at the same time inflates every figure): " + "; ".join(
-            f"{r['label']} {r.get('load_before', 0):.1f} → {r.get('load_after', 0):.1f}" for r in results) + ".",
+        "running at the same time inflates every figure): "
+        + "; ".join(
+            f"{r['label']} {r.get('load_before', 0):.1f} → {r.get('load_after', 0):.1f}"
+            for r in results
+        )
+        + ".",
         "",
         "Targets (SPEC §10): every page ≤ 50 ms median, query count independent of data size; "
         "export of 10,000 rows ≤ 2 s with flat memory.",
         "",
-        "Verdict of this run: " + "; ".join(
+        "Verdict of this run: "
+        + "; ".join(
             f"{r['label']}: {sum(p['median_ms'] <= 50 for p in r['pages'])} of {len(r['pages'])} "
             f"pages ≤ 50 ms wall-clock median ({sum(p.get('cpu_ms', 0) <= 50 for p in r['pages'])} "
             f"by CPU), export {'≤' if r['export']['median_s'] <= 2 else '>'} 2 s"
-            for r in results) + ".",
+            for r in results
+        )
+        + ".",
         "",
         "How to read this, and what the page does to stay fast:",
         "",
@@ -320,9 +377,17 @@ def section(results: list[dict], scale: int, reps: int) -> str:
 
 
 def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n\nMeasured by the scripts in `bench/`.\n"
+    doc = (
+        DOC.read_text()
+        if DOC.exists()
+        else "# Performance\n\nMeasured by the scripts in `bench/`.\n"
+    )
     pattern = re.compile(r"^## Dashboard\n.*?(?=^## |\Z)", re.S | re.M)
-    doc = pattern.sub(lambda _: text, doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
+    doc = (
+        pattern.sub(lambda _: text, doc)
+        if pattern.search(doc)
+        else doc.rstrip("\n") + "\n\n" + text
+    )
     DOC.write_text(doc)
 
 
@@ -354,8 +419,10 @@ def main() -> None:
             if not args.keep and not args.sqlite_path:
                 sqlite_path.unlink(missing_ok=True)
                 Path(tmp).rmdir()
-    if not args.no_postgres and pg_admin("DROP DATABASE IF EXISTS portal_bench") and pg_admin(
-        "CREATE DATABASE portal_bench"
+    if (
+        not args.no_postgres
+        and pg_admin("DROP DATABASE IF EXISTS portal_bench")
+        and pg_admin("CREATE DATABASE portal_bench")
     ):
         try:
             result = bench_database("PostgreSQL", PG_BENCH_URL, args.scale, args.reps)

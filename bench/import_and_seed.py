@@ -33,8 +33,12 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, st
     """Like run(), but through /usr/bin/env so wait4 sees the real child's rusage."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env={**os.environ, **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out = proc.stdout.read()
     err = proc.stderr.read()
@@ -49,26 +53,51 @@ def write_csv(path: Path, rows: int) -> None:
     rng = random.Random(7)
     npis = [make_npi(f"1{index:08d}") for index in range(40)]  # seed_demo's directory
     header = [
-        "patient_id", "patient_first_name", "patient_last_name", "patient_dob", "rx_id",
-        "rx_number", "medication_name", "strength", "form", "status", "prescriber_npi",
-        "last_shipped", "refills_remaining", "pharmacy",
+        "patient_id",
+        "patient_first_name",
+        "patient_last_name",
+        "patient_dob",
+        "rx_id",
+        "rx_number",
+        "medication_name",
+        "strength",
+        "form",
+        "status",
+        "prescriber_npi",
+        "last_shipped",
+        "refills_remaining",
+        "pharmacy",
     ]
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for n in range(rows):
-            writer.writerow([
-                f"BP{n // 5:07d}", "Test", f"Patient{n // 5}", f"19{rng.randint(40, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                f"BRX{n:08d}", str(5_000_000 + n), "Humira Pen", "40 MG/0.4ML", "KIT",
-                rng.choice(STATUSES), rng.choice(npis), "2026-10-0" + str(rng.randint(1, 9)),
-                str(rng.randint(0, 11)), "carelink",
-            ])
+            writer.writerow(
+                [
+                    f"BP{n // 5:07d}",
+                    "Test",
+                    f"Patient{n // 5}",
+                    f"19{rng.randint(40, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                    f"BRX{n:08d}",
+                    str(5_000_000 + n),
+                    "Humira Pen",
+                    "40 MG/0.4ML",
+                    "KIT",
+                    rng.choice(STATUSES),
+                    rng.choice(npis),
+                    "2026-10-0" + str(rng.randint(1, 9)),
+                    str(rng.randint(0, 11)),
+                    "carelink",
+                ]
+            )
 
 
 def bench_database(label: str, url: str, rows: int, csv_path: Path) -> dict[str, str]:
     env = {"DATABASE_URL": url, "DEBUG": "true"}
     run_measured(["migrate", "--noinput", "-v", "0"], env)
-    seed_s, seed_rss, seed_out = run_measured(["seed_demo", "--scale", str(rows), "--quiet-logins"], env)
+    seed_s, seed_rss, seed_out = run_measured(
+        ["seed_demo", "--scale", str(rows), "--quiet-logins"], env
+    )
     imp_s, imp_rss, imp_out = run_measured(["import_prescriptions", str(csv_path)], env)
     re_s, re_rss, re_out = run_measured(["import_prescriptions", str(csv_path)], env)
     assert re.search(rf"0 created, 0 updated, {rows} unchanged", re_out), re_out
@@ -85,7 +114,10 @@ def postgres_reachable() -> bool:
 
 
 def recreate_pg() -> None:
-    for sql in ("DROP DATABASE IF EXISTS portal_bench_import", "CREATE DATABASE portal_bench_import"):
+    for sql in (
+        "DROP DATABASE IF EXISTS portal_bench_import",
+        "CREATE DATABASE portal_bench_import",
+    ):
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
 
 
@@ -99,11 +131,23 @@ def main() -> None:
         csv_path = Path(tmp) / "prescriptions.csv"
         write_csv(csv_path, args.rows)
         size_mb = csv_path.stat().st_size / 1e6
-        results.append(bench_database("SQLite", f"sqlite:///{tmp}/bench.sqlite3", args.rows, csv_path))
+        results.append(
+            bench_database("SQLite", f"sqlite:///{tmp}/bench.sqlite3", args.rows, csv_path)
+        )
         if not args.no_postgres and postgres_reachable():
             recreate_pg()
             results.append(bench_database("PostgreSQL 15", PG_URL, args.rows, csv_path))
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "DROP DATABASE IF EXISTS portal_bench_import"])
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-qc",
+                    "DROP DATABASE IF EXISTS portal_bench_import",
+                ]
+            )
     lines = [
         "## Import and demo data",
         "",
@@ -118,7 +162,11 @@ def main() -> None:
     ]
     for r in results:
         lines.append(f"| {r['db']} | {r['seed']} | {r['import']} | {r['reimport']} |")
-    lines += ["", "Targets: import ≤ 60 s in batches with bounded memory, a re-import changes nothing; seed ≤ 60 s.", ""]
+    lines += [
+        "",
+        "Targets: import ≤ 60 s in batches with bounded memory, a re-import changes nothing; seed ≤ 60 s.",
+        "",
+    ]
     write_section("Import and demo data", "\n".join(lines))
     print("\n".join(lines))
 
@@ -126,9 +174,17 @@ def main() -> None:
 def write_section(title: str, body: str) -> None:
     """Replace (or append) one `## title` section of docs/PERFORMANCE.md, leaving the others."""
     path = BASE_DIR / "docs" / "PERFORMANCE.md"
-    text = path.read_text() if path.exists() else "# Performance\n\nMeasured by the scripts in `bench/`.\n\n"
+    text = (
+        path.read_text()
+        if path.exists()
+        else "# Performance\n\nMeasured by the scripts in `bench/`.\n\n"
+    )
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(body.rstrip() + "\n\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + body
+    text = (
+        pattern.sub(body.rstrip() + "\n\n", text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + body
+    )
     path.parent.mkdir(exist_ok=True)
     path.write_text(text)
 

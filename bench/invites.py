@@ -66,14 +66,18 @@ def main() -> int:
     DBTaskResult.objects.all().delete()
 
     admin, _ = User.objects.get_or_create(
-        email="bench.admin@example.com", defaults={"role": User.Role.CLINIC_ADMIN, "first_name": "Bench"}
+        email="bench.admin@example.com",
+        defaults={"role": User.Role.CLINIC_ADMIN, "first_name": "Bench"},
     )
     doctor, _ = User.objects.get_or_create(
-        email="bench.doctor@example.com", defaults={"role": User.Role.PRESCRIBER, "first_name": "Doc"}
+        email="bench.doctor@example.com",
+        defaults={"role": User.Role.PRESCRIBER, "first_name": "Doc"},
     )
     clinic, _ = Clinic.objects.get_or_create(name="Benchmark Clinic")
     ClinicMembership.objects.get_or_create(user=admin, clinic=clinic, role="admin")
-    provider, _ = ClinicMembership.objects.get_or_create(user=doctor, clinic=clinic, role="provider")
+    provider, _ = ClinicMembership.objects.get_or_create(
+        user=doctor, clinic=clinic, role="provider"
+    )
     device = TOTPDevice.objects.filter(user=admin).first() or TOTPDevice.objects.create(
         user=admin, name="bench", confirmed=True
     )
@@ -104,16 +108,22 @@ def main() -> int:
         assert response.status_code == 200, response.status_code
         assert f"{ROWS} patients invited" in body, body[:2000]
         timings.append(elapsed)
-        print(f"run {run + 1}: {ROWS:,} rows ({len(data) / 1024:.0f} KiB) -> result page in {elapsed:.2f} s "
-              f"({len(body) / 1024:.0f} KiB of HTML)")
+        print(
+            f"run {run + 1}: {ROWS:,} rows ({len(data) / 1024:.0f} KiB) -> result page in {elapsed:.2f} s "
+            f"({len(body) / 1024:.0f} KiB of HTML)"
+        )
 
     queued = DBTaskResult.objects.count()
     invites = Invite.objects.count()
     sent = Invite.objects.filter(sent_at__isnull=False).count()
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database={engine} invites={invites:,} queued delivery tasks={queued} sent inline={sent}")
-    print(f"median {statistics.median(timings):.2f} s, worst {max(timings):.2f} s "
-          f"(target < {TARGET_SECONDS:.0f} s): {'PASS' if max(timings) < TARGET_SECONDS else 'FAIL'}")
+    print(
+        f"database={engine} invites={invites:,} queued delivery tasks={queued} sent inline={sent}"
+    )
+    print(
+        f"median {statistics.median(timings):.2f} s, worst {max(timings):.2f} s "
+        f"(target < {TARGET_SECONDS:.0f} s): {'PASS' if max(timings) < TARGET_SECONDS else 'FAIL'}"
+    )
     return 0 if max(timings) < TARGET_SECONDS and sent == 0 else 1
 
 

@@ -28,7 +28,16 @@ class ClinicMembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invite)
 class InviteAdmin(admin.ModelAdmin):
-    list_display = ["first_name", "last_name", "clinic", "provider", "status", "invited_at", "accepted_at", "removed_at"]
+    list_display = [
+        "first_name",
+        "last_name",
+        "clinic",
+        "provider",
+        "status",
+        "invited_at",
+        "accepted_at",
+        "removed_at",
+    ]
     list_filter = ["status", "clinic", ("removed_at", admin.EmptyFieldListFilter)]
     search_fields = ["first_name", "last_name", "email", "mobile", "clinic__name"]
     raw_id_fields = ["provider", "invited_by"]

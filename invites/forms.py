@@ -12,12 +12,24 @@ from .validation import MSG_FIRST, MSG_LAST, NAME_MAX, clean_email, clean_mobile
 class InviteRowForm(forms.Form):
     """One patient on the 'Send an Invitation' form."""
 
-    first_name = forms.CharField(label="First Name", max_length=NAME_MAX, error_messages={"required": MSG_FIRST})
-    last_name = forms.CharField(label="Last Name", max_length=NAME_MAX, error_messages={"required": MSG_LAST})
-    email = forms.CharField(label="Email", required=False, max_length=254,
-                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    mobile = forms.CharField(label="Mobile Number", required=False, max_length=30,
-                             widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    first_name = forms.CharField(
+        label="First Name", max_length=NAME_MAX, error_messages={"required": MSG_FIRST}
+    )
+    last_name = forms.CharField(
+        label="Last Name", max_length=NAME_MAX, error_messages={"required": MSG_LAST}
+    )
+    email = forms.CharField(
+        label="Email",
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    mobile = forms.CharField(
+        label="Mobile Number",
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
 
     def clean_email(self) -> str:
         return clean_email(self.cleaned_data.get("email", ""))
@@ -26,27 +38,44 @@ class InviteRowForm(forms.Form):
         return clean_mobile(self.cleaned_data.get("mobile", ""))
 
 
-InviteFormSet = forms.formset_factory(InviteRowForm, extra=0, min_num=1, validate_min=True, max_num=50)
+InviteFormSet = forms.formset_factory(
+    InviteRowForm, extra=0, min_num=1, validate_min=True, max_num=50
+)
 
 
 class CSVUploadForm(forms.Form):
-    csv_file = forms.FileField(label="CSV file", error_messages={
-        "required": "Choose a .csv file to import.",
-        "empty": "The file is empty. Use the CSV template and add one patient per row.",
-    })
+    csv_file = forms.FileField(
+        label="CSV file",
+        error_messages={
+            "required": "Choose a .csv file to import.",
+            "empty": "The file is empty. Use the CSV template and add one patient per row.",
+        },
+    )
 
 
 class JoinCodeForm(forms.Form):
     code = forms.RegexField(
-        label="Invite Code", regex=r"^\s*\d{6}\s*$", max_length=10,
-        error_messages={"invalid": "Enter the 6-digit invite code.", "required": "Enter the 6-digit invite code."},
+        label="Invite Code",
+        regex=r"^\s*\d{6}\s*$",
+        max_length=10,
+        error_messages={
+            "invalid": "Enter the 6-digit invite code.",
+            "required": "Enter the 6-digit invite code.",
+        },
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
-    last_name = forms.CharField(label="Last Name", required=False, max_length=NAME_MAX,
-                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    date_of_birth = forms.DateField(label="Date of Birth", required=False,
-                                    widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
-                                    help_text="Enter your last name, or your date of birth if your clinic has it.")
+    last_name = forms.CharField(
+        label="Last Name",
+        required=False,
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    date_of_birth = forms.DateField(
+        label="Date of Birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        help_text="Enter your last name, or your date of birth if your clinic has it.",
+    )
 
     def clean(self):
         data = super().clean()
@@ -56,12 +85,20 @@ class JoinCodeForm(forms.Form):
 
 
 class JoinAccountForm(forms.Form):
-    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password1 = forms.CharField(label="Password", strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                help_text=PASSWORD_REQUIREMENT + ".")
-    password2 = forms.CharField(label="Confirm Password", strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=PASSWORD_REQUIREMENT + ".",
+    )
+    password2 = forms.CharField(
+        label="Confirm Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def __init__(self, *args, first_name: str = "", last_name: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,7 +118,9 @@ class JoinAccountForm(forms.Form):
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords do not match.")
         elif p1:
-            probe = User(email=data.get("email", ""), first_name=self.first_name, last_name=self.last_name)
+            probe = User(
+                email=data.get("email", ""), first_name=self.first_name, last_name=self.last_name
+            )
             try:
                 password_validation.validate_password(p1, probe)
             except forms.ValidationError as exc:
@@ -92,9 +131,13 @@ class JoinAccountForm(forms.Form):
 class JoinSignInForm(forms.Form):
     """Join with the portal account a patient already has (another clinic invited them before)."""
 
-    login_email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "username"}))
+    login_email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "username"})
+    )
     login_password = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     WRONG = "That email and password do not match a patient account. Check them and try again."

@@ -69,7 +69,11 @@ class ClinicMembership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices)
     # A provider's record in the pharmacy's prescriber directory, when they prescribe.
     prescriber = models.ForeignKey(
-        "prescriptions.Prescriber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "prescriptions.Prescriber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     objects = ClinicMembershipQuerySet.as_manager()
@@ -77,7 +81,9 @@ class ClinicMembership(models.Model):
     class Meta:
         ordering = ["user__last_name", "user__first_name"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "clinic", "role"], name="one_membership_per_role")
+            models.UniqueConstraint(
+                fields=["user", "clinic", "role"], name="one_membership_per_role"
+            )
         ]
 
     def __str__(self) -> str:
@@ -150,7 +156,9 @@ class Invite(models.Model):
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invites")
     provider = models.ForeignKey(
-        ClinicMembership, on_delete=models.PROTECT, related_name="invites",
+        ClinicMembership,
+        on_delete=models.PROTECT,
+        related_name="invites",
         limit_choices_to={"role": ClinicMembership.Role.PROVIDER},
     )
     first_name = models.CharField(max_length=100)
@@ -203,7 +211,10 @@ class Invite(models.Model):
         status = getattr(self, "effective_status", None)
         if status:
             return status
-        if self.status in {self.Status.PENDING, self.Status.ERROR} and self.expires_at <= timezone.now():
+        if (
+            self.status in {self.Status.PENDING, self.Status.ERROR}
+            and self.expires_at <= timezone.now()
+        ):
             return self.Status.EXPIRED
         return self.status
 
@@ -213,7 +224,10 @@ class Invite(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.removed_at is None and self.current_status in {self.Status.PENDING, self.Status.ERROR}
+        return self.removed_at is None and self.current_status in {
+            self.Status.PENDING,
+            self.Status.ERROR,
+        }
 
     def mint_token(self) -> str:
         """A new link token (the old link stops working); returns the token, stores its hash."""
@@ -271,7 +285,9 @@ class ClinicPatient(models.Model):
     """A patient (a portal user) who joined a clinic, with the provider who invited them."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="patients")
-    provider = models.ForeignKey(ClinicMembership, on_delete=models.PROTECT, related_name="patients")
+    provider = models.ForeignKey(
+        ClinicMembership, on_delete=models.PROTECT, related_name="patients"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinic_links"
     )

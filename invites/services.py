@@ -71,10 +71,16 @@ def create_invites(
         now = timezone.now()
         invites = [
             Invite(
-                clinic=clinic, provider=provider, invited_by=invited_by, invited_at=now,
-                expires_at=default_expiry(), code=code,
-                first_name=p["first_name"], last_name=p["last_name"],
-                email=p.get("email", ""), mobile=p.get("mobile", ""),
+                clinic=clinic,
+                provider=provider,
+                invited_by=invited_by,
+                invited_at=now,
+                expires_at=default_expiry(),
+                code=code,
+                first_name=p["first_name"],
+                last_name=p["last_name"],
+                email=p.get("email", ""),
+                mobile=p.get("mobile", ""),
             )
             for p, code in zip(patients, codes, strict=True)
         ]
@@ -117,7 +123,9 @@ def invite_patients(
     seen = existing_keys(clinic)
     fresh = []
     for patient in patients:
-        keys = dedupe_keys(patient["email"], patient["mobile"], patient["first_name"], patient["last_name"])
+        keys = dedupe_keys(
+            patient["email"], patient["mobile"], patient["first_name"], patient["last_name"]
+        )
         if keys & seen:
             outcome.duplicates.append(patient)
             continue
@@ -230,16 +238,25 @@ def header_difference(header: list[str]) -> str:
     extra = [c for c in header if c not in CSV_HEADER]
     parts = []
     renamed = [
-        (got, want) for got, want in zip(header, CSV_HEADER, strict=False)
+        (got, want)
+        for got, want in zip(header, CSV_HEADER, strict=False)
         if got != want and got not in CSV_HEADER and want not in header
     ]
     if len(header) == len(CSV_HEADER) and renamed and len(renamed) == len(missing) == len(extra):
         parts += [f'the column "{got}" should be named "{want}"' for got, want in renamed]
     else:
         if missing:
-            parts.append("missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(f'"{c}"' for c in missing))
+            parts.append(
+                "missing column"
+                + ("s " if len(missing) > 1 else " ")
+                + ", ".join(f'"{c}"' for c in missing)
+            )
         if extra:
-            parts.append("unexpected column" + ("s " if len(extra) > 1 else " ") + ", ".join(f'"{c}"' for c in extra or ["(blank)"]))
+            parts.append(
+                "unexpected column"
+                + ("s " if len(extra) > 1 else " ")
+                + ", ".join(f'"{c}"' for c in extra or ["(blank)"])
+            )
     if not parts:
         parts.append("the columns are in a different order")
     return (
@@ -255,7 +272,9 @@ def read_csv(data: bytes) -> list[tuple[int, list[str]]]:
             f"The file is larger than {CSV_MAX_BYTES // (1024 * 1024)} MB. Split it into smaller files."
         )
     if b"\x00" in data:
-        raise CSVRefused("This file is not a CSV text file. Save it from your spreadsheet as CSV and try again.")
+        raise CSVRefused(
+            "This file is not a CSV text file. Save it from your spreadsheet as CSV and try again."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -264,7 +283,9 @@ def read_csv(data: bytes) -> list[tuple[int, list[str]]]:
             '"CSV UTF-8 (Comma delimited)" when saving, and import it again.'
         ) from None
     if any(ord(ch) < 32 and ch not in "\r\n\t" for ch in text[:4096]):
-        raise CSVRefused("This file is not a CSV text file. Save it from your spreadsheet as CSV and try again.")
+        raise CSVRefused(
+            "This file is not a CSV text file. Save it from your spreadsheet as CSV and try again."
+        )
     try:
         parsed = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
@@ -274,9 +295,13 @@ def read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     header = [c.strip() for c in parsed[0]]
     if header != CSV_HEADER:
         raise CSVRefused(header_difference(header))
-    rows = [(n, cells) for n, cells in enumerate(parsed[1:], start=2) if any(c.strip() for c in cells)]
+    rows = [
+        (n, cells) for n, cells in enumerate(parsed[1:], start=2) if any(c.strip() for c in cells)
+    ]
     if not rows:
-        raise CSVRefused("The file has no patient rows. Add one patient per row, starting on row 2.")
+        raise CSVRefused(
+            "The file has no patient rows. Add one patient per row, starting on row 2."
+        )
     if len(rows) > CSV_MAX_ROWS:
         raise CSVRefused(
             f"The file has {len(rows):,} patient rows; at most {CSV_MAX_ROWS:,} can be imported at once. "
@@ -301,14 +326,22 @@ def import_invites(
         padded = (cells + [""] * 4)[:4]
         values, errors = validate_patient(*padded)
         if len(cells) > 4 and any(c.strip() for c in cells[4:]):
-            results.append(RowResult(line, values, "rejected", f"Row has {len(cells)} cells; the template has 4."))
+            results.append(
+                RowResult(
+                    line, values, "rejected", f"Row has {len(cells)} cells; the template has 4."
+                )
+            )
             continue
         if errors:
             results.append(RowResult(line, values, "rejected", " ".join(errors.values())))
             continue
-        keys = dedupe_keys(values["email"], values["mobile"], values["first_name"], values["last_name"])
+        keys = dedupe_keys(
+            values["email"], values["mobile"], values["first_name"], values["last_name"]
+        )
         if keys & seen:
-            results.append(RowResult(line, values, "duplicate", "Already invited to or joined this clinic."))
+            results.append(
+                RowResult(line, values, "duplicate", "Already invited to or joined this clinic.")
+            )
             continue
         if first := next((in_file[k] for k in keys if k in in_file), None):
             results.append(RowResult(line, values, "duplicate", f"Same patient as row {first}."))
@@ -325,7 +358,9 @@ def import_invites(
         return result
     to_invite = [r.values for r in results if r.outcome == "invited"]
     if to_invite:
-        created = create_invites(clinic=clinic, provider=provider, patients=to_invite, invited_by=invited_by)
+        created = create_invites(
+            clinic=clinic, provider=provider, patients=to_invite, invited_by=invited_by
+        )
         queue_deliveries(created)
     return result
 
@@ -366,7 +401,9 @@ def find_invite_by_code(
     if invite.date_of_birth and date_of_birth:
         matches = invite.date_of_birth == date_of_birth
     else:
-        matches = bool(last_name) and invite.last_name.strip().casefold() == last_name.strip().casefold()
+        matches = (
+            bool(last_name) and invite.last_name.strip().casefold() == last_name.strip().casefold()
+        )
     if not matches:
         invite.record_wrong_attempt()
         return None
@@ -376,7 +413,12 @@ def find_invite_by_code(
 def find_invite_by_token(token: str) -> Invite | None:
     from .models import hash_token
 
-    return Invite.objects.live().select_related("clinic", "provider__user").filter(token_hash=hash_token(token)).first()
+    return (
+        Invite.objects.live()
+        .select_related("clinic", "provider__user")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
 
 
 @transaction.atomic

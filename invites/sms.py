@@ -35,7 +35,10 @@ class ConsoleSMSBackend(BaseSMSBackend):
 
 class FileSMSBackend(BaseSMSBackend):
     def send(self, *, to: str, body: str) -> None:
-        path = Path(getattr(settings, "SMS_FILE_PATH", "") or Path(settings.BASE_DIR) / "artifacts" / "sms.jsonl")
+        path = Path(
+            getattr(settings, "SMS_FILE_PATH", "")
+            or Path(settings.BASE_DIR) / "artifacts" / "sms.jsonl"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"to": to, "body": body}) + "\n")
@@ -70,7 +73,9 @@ class HTTPSMSBackend(BaseSMSBackend):
                 response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:200].decode("utf-8", "replace").strip()
-            raise SMSError(f"SMS provider answered {exc.code}{': ' + detail if detail else ''}") from exc
+            raise SMSError(
+                f"SMS provider answered {exc.code}{': ' + detail if detail else ''}"
+            ) from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SMSError(f"SMS provider unreachable: {reason}") from exc

@@ -13,7 +13,9 @@ NAME_MAX = 100
 MSG_FIRST = "Enter the first name."
 MSG_LAST = "Enter the last name."
 MSG_EMAIL = "Enter a valid email address, like name@example.com."
-MSG_PHONE = "Enter the mobile number as digits only (10 to 15 digits), without spaces, dashes or brackets."
+MSG_PHONE = (
+    "Enter the mobile number as digits only (10 to 15 digits), without spaces, dashes or brackets."
+)
 MSG_NAME_LONG = f"Names can be at most {NAME_MAX} characters."
 
 

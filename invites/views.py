@@ -63,11 +63,17 @@ def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
         raise Http404("No clinic")
     by_id = {c.pk: c for c in clinics}
     clinic = by_id.get(request.session.get(SESSION_CLINIC)) or clinics[0]
-    mine = list(ClinicMembership.objects.visible_to(request.user).filter(user=request.user, clinic=clinic))
+    mine = list(
+        ClinicMembership.objects.visible_to(request.user).filter(user=request.user, clinic=clinic)
+    )
     is_admin = any(m.role == ClinicMembership.Role.ADMIN for m in mine)
     if is_admin:
-        providers = list(ClinicMembership.objects.visible_to(request.user).providers()
-                         .filter(clinic=clinic).select_related("user"))
+        providers = list(
+            ClinicMembership.objects.visible_to(request.user)
+            .providers()
+            .filter(clinic=clinic)
+            .select_related("user")
+        )
         chosen = {p.pk: p for p in providers}.get(request.session.get(SESSION_PROVIDER))
         provider = chosen or (providers[0] if len(providers) == 1 else None)
     else:
@@ -80,7 +86,9 @@ def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
 
 def _back(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -101,7 +109,9 @@ def select(request: AuthedHttpRequest) -> HttpResponse:
             request.session[SESSION_CLINIC] = clinic.pk
             request.session.pop(SESSION_PROVIDER, None)
     if provider_id:
-        provider = get_object_or_404(ClinicMembership.objects.visible_to(request.user).providers(), pk=provider_id)
+        provider = get_object_or_404(
+            ClinicMembership.objects.visible_to(request.user).providers(), pk=provider_id
+        )
         # A provider listed for the previous clinic does not carry over to a newly chosen one.
         if provider.clinic_id == request.session.get(SESSION_CLINIC, provider.clinic_id):
             request.session[SESSION_PROVIDER] = provider.pk
@@ -122,16 +132,22 @@ def invite_list_context(request: AuthedHttpRequest, ctx: ClinicContext) -> dict:
     status = request.GET.get("status", "")
     sort = request.GET.get("sort", "-invited")
     invites = (
-        Invite.objects.visible_to(request.user).filter(clinic=ctx.clinic).current()
-        .with_effective_status().select_related("provider__user")
+        Invite.objects.visible_to(request.user)
+        .filter(clinic=ctx.clinic)
+        .current()
+        .with_effective_status()
+        .select_related("provider__user")
     )
     if q:
         invites = invites.annotate(
             _name=Concat("first_name", Value(" "), "last_name"),
             _provider=Concat("provider__user__first_name", Value(" "), "provider__user__last_name"),
         ).filter(
-            Q(_name__icontains=q) | Q(email__icontains=q) | Q(mobile__icontains=q)
-            | Q(_provider__icontains=q) | Q(code=q)
+            Q(_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(mobile__icontains=q)
+            | Q(_provider__icontains=q)
+            | Q(code=q)
         )
     if status in Invite.Status.values:
         invites = invites.filter(effective_status=status)
@@ -141,7 +157,11 @@ def invite_list_context(request: AuthedHttpRequest, ctx: ClinicContext) -> dict:
     field = COLUMNS[key][1]
     invites = invites.order_by(("-" if sort.startswith("-") else "") + field, "-pk")
     page = Paginator(invites, PAGE_SIZE).get_page(request.GET.get("page"))
-    record(request, AuditEvent.Action.LIST, description=f"invited patients of clinic {ctx.clinic.pk} page {page.number}")
+    record(
+        request,
+        AuditEvent.Action.LIST,
+        description=f"invited patients of clinic {ctx.clinic.pk} page {page.number}",
+    )
     columns = chosen_columns(request.user)
     headings = []
     for col, (label, _f) in COLUMNS.items():
@@ -151,8 +171,14 @@ def invite_list_context(request: AuthedHttpRequest, ctx: ClinicContext) -> dict:
             headings.append({"key": col, "label": label, "sort": next_sort, "state": state})
     return {
         "qs": urlencode({k: v for k, v in (("q", q), ("status", status)) if v}),
-        "page": page, "q": q, "status": status, "sort": sort, "columns": columns,
-        "headings": headings, "all_columns": COLUMNS, "statuses": Invite.Status.choices,
+        "page": page,
+        "q": q,
+        "status": status,
+        "sort": sort,
+        "columns": columns,
+        "headings": headings,
+        "all_columns": COLUMNS,
+        "statuses": Invite.Status.choices,
     }
 
 
@@ -167,7 +193,9 @@ def columns(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def resend(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    invite = get_object_or_404(Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk)
+    invite = get_object_or_404(
+        Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk
+    )
     if invite.status == Invite.Status.ACCEPTED:
         messages.info(request, f"{invite.full_name} has already joined; nothing was sent.")
     else:
@@ -187,10 +215,14 @@ def resend(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    invite = get_object_or_404(Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk)
+    invite = get_object_or_404(
+        Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk
+    )
     invite.remove()
     record(request, AuditEvent.Action.DELETE, invite, description="removed invite")
-    messages.success(request, f"The invite to {invite.full_name} was removed; its link and code no longer work.")
+    messages.success(
+        request, f"The invite to {invite.full_name} was removed; its link and code no longer work."
+    )
     return redirect(_back(request, reverse("invites:invite")))
 
 
@@ -226,28 +258,55 @@ def invite(request: AuthedHttpRequest) -> HttpResponse:
             patients = [f.cleaned_data for f in formset.forms if f.cleaned_data]
             if action == "confirm":
                 outcome = services.invite_patients(
-                    clinic=ctx.clinic, provider=ctx.provider, patients=patients, invited_by=request.user
+                    clinic=ctx.clinic,
+                    provider=ctx.provider,
+                    patients=patients,
+                    invited_by=request.user,
                 )
                 for inv in outcome.invited:
                     record(request, AuditEvent.Action.CREATE, inv, description="invited patient")
                 request.session[SESSION_SENT] = {
                     "clinic": ctx.clinic.name,
                     "provider": ctx.provider.display_name,
-                    "invited": [{"name": i.full_name, "email": i.email, "mobile": i.mobile, "code": i.code}
-                                for i in outcome.invited],
-                    "duplicates": [f"{p['first_name']} {p['last_name']}" for p in outcome.duplicates],
+                    "invited": [
+                        {"name": i.full_name, "email": i.email, "mobile": i.mobile, "code": i.code}
+                        for i in outcome.invited
+                    ],
+                    "duplicates": [
+                        f"{p['first_name']} {p['last_name']}" for p in outcome.duplicates
+                    ],
                 }
                 if outcome.invited:
-                    messages.success(request, f"{len(outcome.invited)} invitation{'s' if len(outcome.invited) != 1 else ''} sent successfully.")
+                    messages.success(
+                        request,
+                        f"{len(outcome.invited)} invitation{'s' if len(outcome.invited) != 1 else ''} sent successfully.",
+                    )
                 return redirect("invites:sent")
             confirm = True
             seen = services.existing_keys(ctx.clinic)
             from .validation import dedupe_keys
+
             for p in patients:
-                p["duplicate"] = bool(dedupe_keys(p["email"], p["mobile"], p["first_name"], p["last_name"]) & seen)
-            return _page(request, "invites/invite.html", ctx, formset=formset, confirm=True,
-                         patients=patients, csv_form=CSVUploadForm())
-    return _page(request, "invites/invite.html", ctx, formset=formset, confirm=confirm, csv_form=CSVUploadForm())
+                p["duplicate"] = bool(
+                    dedupe_keys(p["email"], p["mobile"], p["first_name"], p["last_name"]) & seen
+                )
+            return _page(
+                request,
+                "invites/invite.html",
+                ctx,
+                formset=formset,
+                confirm=True,
+                patients=patients,
+                csv_form=CSVUploadForm(),
+            )
+    return _page(
+        request,
+        "invites/invite.html",
+        ctx,
+        formset=formset,
+        confirm=confirm,
+        csv_form=CSVUploadForm(),
+    )
 
 
 @login_required
@@ -262,7 +321,9 @@ def sent(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 def csv_template(request: AuthedHttpRequest) -> HttpResponse:
     clinic_context(request)
-    response = HttpResponse(",".join(services.CSV_HEADER) + "\r\n", content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        ",".join(services.CSV_HEADER) + "\r\n", content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = 'attachment; filename="invite-patients-template.csv"'
     return response
 
@@ -282,15 +343,25 @@ def import_csv(request: AuthedHttpRequest) -> HttpResponse:
         else:
             try:
                 result = services.import_invites(
-                    clinic=ctx.clinic, provider=ctx.provider, data=upload.read(), invited_by=request.user
+                    clinic=ctx.clinic,
+                    provider=ctx.provider,
+                    data=upload.read(),
+                    invited_by=request.user,
                 )
             except services.CSVRefused as exc:
                 error = str(exc)
             else:
-                record(request, AuditEvent.Action.IMPORT, ctx.clinic,
-                       description=f"CSV import: {result.invited} invited, {result.duplicates} skipped, {result.rejected} rejected")
-                return render(request, "invites/import_result.html",
-                              {"ctx": ctx, "result": result, "filename": upload.name})
+                record(
+                    request,
+                    AuditEvent.Action.IMPORT,
+                    ctx.clinic,
+                    description=f"CSV import: {result.invited} invited, {result.duplicates} skipped, {result.rejected} rejected",
+                )
+                return render(
+                    request,
+                    "invites/import_result.html",
+                    {"ctx": ctx, "result": result, "filename": upload.name},
+                )
     if error:
         form.add_error("csv_file", error)
     formset = InviteFormSet(prefix="patients")
@@ -305,17 +376,23 @@ def import_csv(request: AuthedHttpRequest) -> HttpResponse:
 def patients(request: AuthedHttpRequest) -> HttpResponse:
     ctx = clinic_context(request)
     pq = request.GET.get("pq", "").strip()
-    joined = ClinicPatient.objects.visible_to(request.user).filter(clinic=ctx.clinic).select_related(
-        "user", "provider__user"
+    joined = (
+        ClinicPatient.objects.visible_to(request.user)
+        .filter(clinic=ctx.clinic)
+        .select_related("user", "provider__user")
     )
     if pq:
-        joined = joined.annotate(_name=Concat("user__first_name", Value(" "), "user__last_name")).filter(
+        joined = joined.annotate(
+            _name=Concat("user__first_name", Value(" "), "user__last_name")
+        ).filter(
             Q(_name__icontains=pq) | Q(user__email__icontains=pq) | Q(user__phone__icontains=pq)
         )
-    joined_page = Paginator(joined.order_by("user__last_name", "user__first_name", "pk"), PAGE_SIZE).get_page(
-        request.GET.get("ppage")
+    joined_page = Paginator(
+        joined.order_by("user__last_name", "user__first_name", "pk"), PAGE_SIZE
+    ).get_page(request.GET.get("ppage"))
+    record(
+        request, AuditEvent.Action.LIST, description=f"joined patients of clinic {ctx.clinic.pk}"
     )
-    record(request, AuditEvent.Action.LIST, description=f"joined patients of clinic {ctx.clinic.pk}")
     return _page(request, "invites/patients.html", ctx, joined_page=joined_page, pq=pq)
 
 
@@ -333,11 +410,16 @@ def join_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             found = services.find_invite_by_code(
-                code=form.cleaned_data["code"], last_name=form.cleaned_data["last_name"],
-                date_of_birth=form.cleaned_data["date_of_birth"], client=client_ip(request) or "unknown",
+                code=form.cleaned_data["code"],
+                last_name=form.cleaned_data["last_name"],
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                client=client_ip(request) or "unknown",
             )
         except services.Throttled:
-            form.add_error(None, "Too many attempts. Please wait 15 minutes and try again, or ask your clinic for help.")
+            form.add_error(
+                None,
+                "Too many attempts. Please wait 15 minutes and try again, or ask your clinic for help.",
+            )
             return render(request, "invites/join_code.html", {"form": form}, status=429)
         if found is None:
             form.add_error(None, SAME_MESSAGE)
@@ -356,27 +438,45 @@ def join_link(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def join_account(request: HttpRequest) -> HttpResponse:
-    pending = Invite.objects.live().select_related("clinic", "provider__user").filter(
-        pk=request.session.get(SESSION_JOIN) or 0
-    ).first()
+    pending = (
+        Invite.objects.live()
+        .select_related("clinic", "provider__user")
+        .filter(pk=request.session.get(SESSION_JOIN) or 0)
+        .first()
+    )
     if pending is None:
         return redirect("invites:join_code")
     signing_in = request.method == "POST" and request.POST.get("action") == "sign_in"
-    form = JoinAccountForm(None if signing_in else (request.POST or None), first_name=pending.first_name,
-                           last_name=pending.last_name, initial={"email": pending.email})
-    sign_in_form = JoinSignInForm(request.POST if signing_in else None, request=request, invite=pending)
+    form = JoinAccountForm(
+        None if signing_in else (request.POST or None),
+        first_name=pending.first_name,
+        last_name=pending.last_name,
+        initial={"email": pending.email},
+    )
+    sign_in_form = JoinSignInForm(
+        request.POST if signing_in else None, request=request, invite=pending
+    )
     if signing_in and sign_in_form.is_valid():
         # A patient with an account already (joined another clinic before): link it.
         user = sign_in_form.user
         services.accept_invite(invite=pending, user=user)
         request.session.pop(SESSION_JOIN, None)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        record(request, AuditEvent.Action.UPDATE, pending, description="patient joined clinic with an existing account")
+        record(
+            request,
+            AuditEvent.Action.UPDATE,
+            pending,
+            description="patient joined clinic with an existing account",
+        )
         return redirect("invites:joined", pk=pending.clinic_id)
     if request.method == "POST" and not signing_in and form.is_valid():
         user = User.objects.create_user(
-            form.cleaned_data["email"], form.cleaned_data["password1"], first_name=pending.first_name,
-            last_name=pending.last_name, phone=pending.mobile, role=User.Role.PATIENT,
+            form.cleaned_data["email"],
+            form.cleaned_data["password1"],
+            first_name=pending.first_name,
+            last_name=pending.last_name,
+            phone=pending.mobile,
+            role=User.Role.PATIENT,
         )
         services.accept_invite(invite=pending, user=user)
         request.session.pop(SESSION_JOIN, None)
@@ -384,11 +484,16 @@ def join_account(request: HttpRequest) -> HttpResponse:
         record(request, AuditEvent.Action.CREATE, pending, description="patient joined clinic")
         return redirect("invites:joined", pk=pending.clinic_id)
     return render(
-        request, "invites/join_account.html", {"form": form, "sign_in_form": sign_in_form, "invite": pending}
+        request,
+        "invites/join_account.html",
+        {"form": form, "sign_in_form": sign_in_form, "invite": pending},
     )
 
 
 @login_required
 def joined(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    link = get_object_or_404(ClinicPatient.objects.of_patient(request.user).select_related("clinic", "provider__user"), clinic_id=pk)
+    link = get_object_or_404(
+        ClinicPatient.objects.of_patient(request.user).select_related("clinic", "provider__user"),
+        clinic_id=pk,
+    )
     return render(request, "invites/joined.html", {"link": link, "product": settings.PRODUCT_NAME})

@@ -54,7 +54,9 @@ class PreferencesForm(forms.Form):
     @staticmethod
     def initial_for(user) -> dict:
         prefs = {p.activity: p for p in NotificationPreference.objects.filter(user=user)}
-        user_settings = NotificationSettings.objects.filter(user=user).first() or NotificationSettings()
+        user_settings = (
+            NotificationSettings.objects.filter(user=user).first() or NotificationSettings()
+        )
         initial = {
             "quiet_hours_start": user_settings.quiet_hours_start,
             "quiet_hours_end": user_settings.quiet_hours_end,

@@ -158,7 +158,9 @@ class Notification(models.Model):
         """Where the item leads: the URL given by the producer, else the patient profile."""
         if self.url:
             return self.url
-        patient_id = self.patient_id or (self.prescription.patient_id if self.prescription_id else None)
+        patient_id = self.patient_id or (
+            self.prescription.patient_id if self.prescription_id else None
+        )
         if patient_id:
             return reverse("prescriptions:patient", args=[patient_id])
         return reverse("notifications:list")
@@ -251,5 +253,7 @@ class NotificationSettings(models.Model):
         if self.digest == self.Digest.IMMEDIATE or self.last_digest_at is None:
             return True
         # A little slack so a cron that runs every hour never skips a period.
-        period = dt.timedelta(hours=1) if self.digest == self.Digest.HOURLY else dt.timedelta(days=1)
+        period = (
+            dt.timedelta(hours=1) if self.digest == self.Digest.HOURLY else dt.timedelta(days=1)
+        )
         return at - self.last_digest_at >= period - dt.timedelta(minutes=5)

@@ -29,7 +29,9 @@ def on_invite_accepted(sender, invite, user, **kwargs) -> None:
         )
         if delegation is None:
             return
-        recipients = {u for u in [getattr(delegation.prescriber, "user", None), invite.invited_by] if u}
+        recipients = {
+            u for u in [getattr(delegation.prescriber, "user", None), invite.invited_by] if u
+        }
         notify(
             activity=Activity.DELEGATE_JOINED,
             obj=delegation,
@@ -58,7 +60,10 @@ def on_clinic_invite_saved(sender, instance, created, update_fields=None, **kwar
     if instance.status != "accepted":
         return
     provider_user_id = (
-        type(instance.provider).objects.filter(pk=instance.provider_id).values_list("user_id", flat=True).first()
+        type(instance.provider)
+        .objects.filter(pk=instance.provider_id)
+        .values_list("user_id", flat=True)
+        .first()
     )
     recipients = {pk for pk in [instance.invited_by_id, provider_user_id] if pk}
     notify(

@@ -80,7 +80,11 @@ def _default_recipients(obj: Any, prescription) -> set[int]:
 
 def default_url(obj: Any, prescription) -> str:
     """A link to the request for chat objects (a request, message or document), else ""."""
-    for candidate in (obj, getattr(obj, "request", None), getattr(getattr(obj, "message", None), "request", None)):
+    for candidate in (
+        obj,
+        getattr(obj, "request", None),
+        getattr(getattr(obj, "message", None), "request", None),
+    ):
         meta = getattr(candidate, "_meta", None)
         if meta is not None and meta.label == "requests_chat.Request":
             return reverse("requests_chat:detail", args=[candidate.pk])
@@ -188,7 +192,9 @@ def _deliver_rows(rows: list[tuple[Notification, int]]) -> list[Notification]:
     activities = {row.activity for row, _ in rows}
     prefs = {
         (p.user_id, p.activity): (p.in_app, p.email)
-        for p in NotificationPreference.objects.filter(user_id__in=user_ids, activity__in=activities)
+        for p in NotificationPreference.objects.filter(
+            user_id__in=user_ids, activity__in=activities
+        )
     }
     settings_by_user = {
         s.user_id: s for s in NotificationSettings.objects.filter(user_id__in=user_ids)

@@ -33,7 +33,8 @@ def _email_user(user, notifications: list[Notification], *, digest: bool) -> Non
         else reverse("notifications:list")
     )
     lines = [
-        (Activity(kind).label, sum(1 for n in notifications if n.activity == kind)) for kind in kinds
+        (Activity(kind).label, sum(1 for n in notifications if n.activity == kind))
+        for kind in kinds
     ]
     context = {"count": count, "lines": lines, "link": link, "PRODUCT_NAME": settings.PRODUCT_NAME}
     send_mail(
@@ -49,8 +50,10 @@ def _send(queryset, *, digest: bool) -> int:
     by_user: dict[int, list[Notification]] = defaultdict(list)
     users = {}
     # Only fields an email may use: no prescription or patient is loaded at all.
-    for n in queryset.filter(email_pending=True).select_related("recipient").only(
-        "pk", "activity", "recipient__email", "recipient__is_active"
+    for n in (
+        queryset.filter(email_pending=True)
+        .select_related("recipient")
+        .only("pk", "activity", "recipient__email", "recipient__is_active")
     ):
         by_user[n.recipient_id].append(n)
         users[n.recipient_id] = n.recipient

@@ -42,7 +42,9 @@ def bell_context(user, *, new_ids: list[int] | None = None) -> dict:
 @otp_required
 def bell(request: AuthedHttpRequest) -> HttpResponse:
     """The bell's count and feed (htmx refreshes it after "Mark all read")."""
-    return render(request, "notifications/_bell.html#ws-update", {"bell": bell_context(request.user)})
+    return render(
+        request, "notifications/_bell.html#ws-update", {"bell": bell_context(request.user)}
+    )
 
 
 @login_required
@@ -51,7 +53,9 @@ def bell(request: AuthedHttpRequest) -> HttpResponse:
 def mark_all_read(request: AuthedHttpRequest) -> HttpResponse:
     services.mark_all_read(user=request.user)
     if request.htmx:
-        return render(request, "notifications/_bell.html#ws-update", {"bell": bell_context(request.user)})
+        return render(
+            request, "notifications/_bell.html#ws-update", {"bell": bell_context(request.user)}
+        )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         back = ""
@@ -69,7 +73,9 @@ def open_notification(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         notification.mark_read()
         transaction.on_commit(lambda: services.broadcast(request.user.pk))
     target = notification.target_url
-    if not url_has_allowed_host_and_scheme(target, set(settings.ALLOWED_HOSTS), request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, set(settings.ALLOWED_HOSTS), request.is_secure()
+    ):
         target = "/"
     return redirect(target)
 

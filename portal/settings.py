@@ -137,7 +137,9 @@ if database_url := os.getenv("DATABASE_URL"):
             database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+        "DB_POOL", True
+    ):
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             # Connections kept open: a new one starts with cold caches (its first queries are slow).
@@ -174,8 +176,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.CharacterClassValidator"},
@@ -314,7 +318,9 @@ DELEGATE_INVITE_MAX_AGE_DAYS = env_int("DELEGATE_INVITE_MAX_AGE_DAYS", 7)
 # Accounts: second-factor lock-out, registration identity-check limits, file email for tests.
 MFA_FAILURE_LIMIT = env_int("MFA_FAILURE_LIMIT", 5)
 REGISTRATION_VERIFY_MAX_ATTEMPTS = env_int("REGISTRATION_VERIFY_MAX_ATTEMPTS", 3)
-REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT = env_int("REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT", 10)
+REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT = env_int(
+    "REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT", 10
+)
 REGISTRATION_VERIFY_WINDOW_MINUTES = env_int("REGISTRATION_VERIFY_WINDOW_MINUTES", 24 * 60)
 if email_file_path := os.getenv("EMAIL_FILE_PATH"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

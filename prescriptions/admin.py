@@ -48,7 +48,9 @@ class IngestTokenAdmin(admin.ModelAdmin):
         token_obj, token = IngestToken.issue(pharmacy=obj.pharmacy, label=obj.label)
         obj.pk = token_obj.pk
         obj.digest = token_obj.digest
-        messages.warning(request, f"Copy this ingest token now; it will not be shown again: {token}")
+        messages.warning(
+            request, f"Copy this ingest token now; it will not be shown again: {token}"
+        )
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -67,9 +69,23 @@ class PatientAdmin(admin.ModelAdmin):
 
 @admin.register(Prescription)
 class PrescriptionAdmin(admin.ModelAdmin):
-    list_display = ["rx_number", "patient", "medication_name", "status", "last_shipped", "prescriber", "pharmacy"]
+    list_display = [
+        "rx_number",
+        "patient",
+        "medication_name",
+        "status",
+        "last_shipped",
+        "prescriber",
+        "pharmacy",
+    ]
     list_filter = ["status", "pharmacy"]
-    search_fields = ["rx_number", "pharmacy_rx_id", "medication_name", "patient__last_name", "prescriber__npi"]
+    search_fields = [
+        "rx_number",
+        "pharmacy_rx_id",
+        "medication_name",
+        "patient__last_name",
+        "prescriber__npi",
+    ]
     list_select_related = ["patient", "prescriber", "pharmacy"]
     raw_id_fields = ["patient", "prescriber"]
     inlines = [StatusChangeInline]

@@ -19,7 +19,9 @@ MAX_RECORDS = 5000
 @require_POST
 def ingest(request: HttpRequest) -> JsonResponse:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    found = IngestToken.authenticate(token.strip()) if scheme.lower() == "bearer" and token else None
+    found = (
+        IngestToken.authenticate(token.strip()) if scheme.lower() == "bearer" and token else None
+    )
     if found is None:
         return JsonResponse({"error": "A valid bearer token is required."}, status=401)
     if request.content_type != "application/json":

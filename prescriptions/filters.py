@@ -54,8 +54,15 @@ PAGE_SIZES = (10, 25, 50, 100)
 
 # Field filters offered under "Select Field", in menu order.
 FIELD_FILTERS = (
-    "first_name", "last_name", "date_of_birth", "medication", "status", "provider", "rx_number",
-    "shipped_from", "shipped_to",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "medication",
+    "status",
+    "provider",
+    "rx_number",
+    "shipped_from",
+    "shipped_to",
 )
 # Parameters that name a record: a value the user may not see is a 404, not an empty result.
 RECORD_FILTERS = ("provider", "patient")
@@ -100,7 +107,9 @@ class PrescriptionFilter(django_filters.FilterSet):
     )
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="Status")
     provider = django_filters.ModelChoiceFilter(
-        field_name="prescriber", queryset=reachable_prescribers, label="Provider",
+        field_name="prescriber",
+        queryset=reachable_prescribers,
+        label="Provider",
         empty_label="Any provider",
     )
     rx_number = django_filters.CharFilter(field_name="rx_number", label="Rx Number")
@@ -114,7 +123,8 @@ class PrescriptionFilter(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=visible_patients, label="Patient")
     sort = django_filters.ChoiceFilter(
         choices=[(k, k) for k in SORTS] + [(f"-{k}", f"-{k}") for k in SORTS],
-        method="filter_noop", label="Sort",
+        method="filter_noop",
+        label="Sort",
     )
 
     class Meta:
@@ -136,9 +146,7 @@ class PrescriptionFilter(django_filters.FilterSet):
             elif value == "shipped30":
                 queryset = queryset.filter(last_shipped__gte=today - dt.timedelta(days=30))
             elif value == "unread":
-                queryset = queryset.filter(
-                    pk__in=prescription_ids_with_unread(self.request.user)
-                )
+                queryset = queryset.filter(pk__in=prescription_ids_with_unread(self.request.user))
         return queryset
 
     def filter_queryset(self, queryset):
@@ -161,7 +169,9 @@ def apply_sort(queryset: QuerySet[Prescription], key: str, user: User | None) ->
         else:
             queryset = queryset.annotate(
                 has_unread=Exists(
-                    prescription_ids_with_unread(user).filter(request__prescription_id=OuterRef("pk"))
+                    prescription_ids_with_unread(user).filter(
+                        request__prescription_id=OuterRef("pk")
+                    )
                 )
             )
     order = []
@@ -228,7 +238,9 @@ def active_filters(filterset: PrescriptionFilter, params: QueryDict) -> list[Act
     for key in params.getlist("quick"):
         if key in QUICK_FILTERS:
             rest = [k for k in params.getlist("quick") if k != key]
-            found.append(ActiveFilter(QUICK_FILTERS[key], with_params(params, quick=rest or None), True))
+            found.append(
+                ActiveFilter(QUICK_FILTERS[key], with_params(params, quick=rest or None), True)
+            )
     for name in (*FIELD_FILTERS, "patient"):
         if name not in params:
             continue
@@ -237,8 +249,12 @@ def active_filters(filterset: PrescriptionFilter, params: QueryDict) -> list[Act
             labels = dict(Status.choices)
             for value in params.getlist(name):
                 rest = [v for v in params.getlist(name) if v != value]
-                found.append(ActiveFilter(f"{label}: {labels.get(value, value)}",
-                                          with_params(params, **{name: rest or None})))
+                found.append(
+                    ActiveFilter(
+                        f"{label}: {labels.get(value, value)}",
+                        with_params(params, **{name: rest or None}),
+                    )
+                )
             continue
         value = data.get(name)
         if isinstance(value, dt.date):

@@ -65,16 +65,41 @@ MAX_ERRORS_KEPT = 1000
 
 _STATUS_LOOKUP = {s.value: s.value for s in Status} | {s.label.lower(): s.value for s in Status}
 _SEX_LOOKUP = {
-    "f": "F", "female": "F", "m": "M", "male": "M", "x": "X", "other": "X",
-    "u": "U", "unknown": "U", "": "U",
+    "f": "F",
+    "female": "F",
+    "m": "M",
+    "male": "M",
+    "x": "X",
+    "other": "X",
+    "u": "U",
+    "unknown": "U",
+    "": "U",
 }
 _PATIENT_FIELDS = [
-    "first_name", "last_name", "date_of_birth", "sex", "phone", "email",
-    "address_line1", "city", "state", "zip_code",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address_line1",
+    "city",
+    "state",
+    "zip_code",
 ]
 _RX_FIELDS = [
-    "rx_number", "patient_id", "prescriber_id", "pharmacy_id", "medication_name", "strength",
-    "dosage_form", "status", "last_shipped", "next_fill", "priority", "refills_remaining",
+    "rx_number",
+    "patient_id",
+    "prescriber_id",
+    "pharmacy_id",
+    "medication_name",
+    "strength",
+    "dosage_form",
+    "status",
+    "last_shipped",
+    "next_fill",
+    "priority",
+    "refills_remaining",
     "written_date",
 ]
 
@@ -279,15 +304,21 @@ class Importer:
         good = []
         for c in batch:
             if self._prescribers.get(c.npi) is None:
-                self.result.add_error(c.row, f"prescriber_npi {c.npi} is not in the prescriber directory.")
+                self.result.add_error(
+                    c.row, f"prescriber_npi {c.npi} is not in the prescriber directory."
+                )
                 continue
             if c.pharmacy_code:
                 pharmacy_id = self._pharmacies.get(c.pharmacy_code)
                 if pharmacy_id is None:
-                    self.result.add_error(c.row, f"pharmacy '{c.pharmacy_code}' is not a known pharmacy.")
+                    self.result.add_error(
+                        c.row, f"pharmacy '{c.pharmacy_code}' is not a known pharmacy."
+                    )
                     continue
                 if self.fixed_pharmacy and pharmacy_id != self.fixed_pharmacy.pk:
-                    self.result.add_error(c.row, "pharmacy does not match this ingest token's pharmacy.")
+                    self.result.add_error(
+                        c.row, "pharmacy does not match this ingest token's pharmacy."
+                    )
                     continue
             else:
                 pharmacy_id = self._default_pharmacy_id
@@ -350,14 +381,26 @@ class Importer:
             created = Prescription.objects.bulk_create(to_create, batch_size=500)
             # The first status of a new prescription starts its timeline.
             changes.extend(
-                StatusChange(prescription=p, from_status="", to_status=p.status, changed_at=p.status_changed_at)
+                StatusChange(
+                    prescription=p,
+                    from_status="",
+                    to_status=p.status,
+                    changed_at=p.status_changed_at,
+                )
                 for p in created
                 if p.pk
             )
             if not all(p.pk for p in created):  # backends without RETURNING
                 keys = [p.pharmacy_rx_id for p in created]
                 for p in Prescription.objects.filter(pharmacy_rx_id__in=keys):
-                    changes.append(StatusChange(prescription=p, from_status="", to_status=p.status, changed_at=p.status_changed_at))
+                    changes.append(
+                        StatusChange(
+                            prescription=p,
+                            from_status="",
+                            to_status=p.status,
+                            changed_at=p.status_changed_at,
+                        )
+                    )
             if to_update:
                 Prescription.objects.bulk_update(
                     to_update, [*_RX_FIELDS, "status_changed_at", "updated_at"], batch_size=500
@@ -393,8 +436,9 @@ class Importer:
             Patient.objects.bulk_create(new, batch_size=500)
             if not all(p.pk for p in new):
                 ids = dict(
-                    Patient.objects.filter(pharmacy_patient_id__in=[p.pharmacy_patient_id for p in new])
-                    .values_list("pharmacy_patient_id", "pk")
+                    Patient.objects.filter(
+                        pharmacy_patient_id__in=[p.pharmacy_patient_id for p in new]
+                    ).values_list("pharmacy_patient_id", "pk")
                 )
                 for p in new:
                     p.pk = ids[p.pharmacy_patient_id]
@@ -453,7 +497,9 @@ def iter_json(binary: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         data = json.load(io.TextIOWrapper(binary, encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
-        raise ImportFileError(f"The file is not valid JSON ({exc.msg}, line {exc.lineno}).") from None
+        raise ImportFileError(
+            f"The file is not valid JSON ({exc.msg}, line {exc.lineno})."
+        ) from None
     yield from iter_records(data)
 
 

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 # Within one HTTP request the set of reachable prescribers is computed once (see
 # prescriptions.middleware.AccessCacheMiddleware); websocket consumers and commands run without
 # the cache, so a revoked delegation takes effect on their very next check.
-_reachable_cache: ContextVar[dict[int, list[int]] | None] = ContextVar("reachable_cache", default=None)
+_reachable_cache: ContextVar[dict[int, list[int]] | None] = ContextVar(
+    "reachable_cache", default=None
+)
 
 
 def reachable_prescriber_ids(user: User) -> list[int]:
@@ -270,7 +272,9 @@ class Patient(models.Model):
 
     @property
     def address(self) -> str:
-        city_line = " ".join(p for p in [f"{self.city}," if self.city else "", self.state, self.zip_code] if p)
+        city_line = " ".join(
+            p for p in [f"{self.city}," if self.city else "", self.state, self.zip_code] if p
+        )
         return ", ".join(p for p in [self.address_line1, city_line] if p)
 
 
@@ -320,7 +324,10 @@ class Prescription(models.Model):
         Prescriber, on_delete=models.PROTECT, related_name="prescriptions"
     )
     pharmacy = models.ForeignKey(
-        Pharmacy, on_delete=models.PROTECT, related_name="prescriptions", verbose_name="dispensing pharmacy"
+        Pharmacy,
+        on_delete=models.PROTECT,
+        related_name="prescriptions",
+        verbose_name="dispensing pharmacy",
     )
     medication_name = models.CharField(max_length=200)
     strength = models.CharField(max_length=100, blank=True)

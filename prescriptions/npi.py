@@ -17,18 +17,16 @@ def npi_check_digit(first_nine: str) -> int:
 
 
 def is_valid_npi(value: str) -> bool:
-    return (
-        len(value) == 10
-        and value.isdigit()
-        and npi_check_digit(value[:9]) == int(value[9])
-    )
+    return len(value) == 10 and value.isdigit() and npi_check_digit(value[:9]) == int(value[9])
 
 
 def validate_npi(value: str) -> None:
     if not (len(value) == 10 and value.isdigit()):
         raise ValidationError("An NPI is exactly 10 digits.", code="npi_format")
     if not is_valid_npi(value):
-        raise ValidationError("This NPI is not valid: its check digit does not match.", code="npi_check")
+        raise ValidationError(
+            "This NPI is not valid: its check digit does not match.", code="npi_check"
+        )
 
 
 def make_npi(first_nine: str) -> str:

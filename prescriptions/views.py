@@ -108,20 +108,25 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     for rx in rows:
         rx.patient_url = patient_url(rx.patient_id)
     attach_chat(request.user, rows)
-    record(request, AuditEvent.Action.LIST,
-           description=f"dashboard page {page.number}: {params.urlencode()}"[:300])
+    record(
+        request,
+        AuditEvent.Action.LIST,
+        description=f"dashboard page {page.number}: {params.urlencode()}"[:300],
+    )
 
     sort = filterset.sort_key if filterset.is_valid() else DEFAULT_SORT
     columns = []
     for key, label in COLUMNS:
         current = sort.removeprefix("-") == key
         descending = sort.startswith("-")
-        columns.append({
-            "key": key,
-            "label": label,
-            "aria_sort": ("descending" if descending else "ascending") if current else "",
-            "url": with_params(params, sort=f"-{key}" if current and not descending else key),
-        })
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "aria_sort": ("descending" if descending else "ascending") if current else "",
+                "url": with_params(params, sort=f"-{key}" if current and not descending else key),
+            }
+        )
     quick = [
         {
             "key": key,
@@ -133,7 +138,8 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
                     [k for k in params.getlist("quick") if k != key]
                     if key in params.getlist("quick")
                     else [*params.getlist("quick"), key]
-                ) or None,
+                )
+                or None,
             ),
         }
         for key, label in QUICK_FILTERS.items()
@@ -144,7 +150,8 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
             "label": filterset.form.fields[name].label,
             # One query for the provider list, whatever the template does with it.
             "choices": [(v, label) for v, label in filterset.form.fields[name].choices if v]
-            if name in ("status", "provider") else [],
+            if name in ("status", "provider")
+            else [],
         }
         for name in FIELD_FILTERS
         if name != "provider" or not request.user.is_prescriber
@@ -169,7 +176,9 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         "page_sizes": [(n, with_params(params, per_page=n)) for n in PAGE_SIZES],
         "per_page": paginator.per_page,
         "page_urls": {
-            "previous": with_params(params, page=page.previous_page_number()) if page.has_previous() else "",
+            "previous": with_params(params, page=page.previous_page_number())
+            if page.has_previous()
+            else "",
             "next": with_params(params, page=page.next_page_number()) if page.has_next() else "",
         },
         "clear_url": with_params(params, **dict.fromkeys(("quick", *FIELD_FILTERS, "patient"))),
@@ -209,25 +218,59 @@ def neutralise(value) -> str:
 
 
 EXPORT_HEADER = [
-    "Patient Name", "Date of Birth", "Medication", "Rx Number", "Status", "Last Shipped",
-    "Provider", "Priority", "Refills Remaining",
+    "Patient Name",
+    "Date of Birth",
+    "Medication",
+    "Rx Number",
+    "Status",
+    "Last Shipped",
+    "Provider",
+    "Priority",
+    "Refills Remaining",
 ]
 
 
 def export_rows(queryset) -> Iterator[list]:
     status_labels = dict(Prescription._meta.get_field("status").choices)
     rows = queryset.values_list(
-        "patient__first_name", "patient__last_name", "patient__date_of_birth",
-        "medication_name", "strength", "dosage_form", "rx_number", "status", "last_shipped",
-        "prescriber__first_name", "prescriber__last_name", "priority", "refills_remaining",
+        "patient__first_name",
+        "patient__last_name",
+        "patient__date_of_birth",
+        "medication_name",
+        "strength",
+        "dosage_form",
+        "rx_number",
+        "status",
+        "last_shipped",
+        "prescriber__first_name",
+        "prescriber__last_name",
+        "priority",
+        "refills_remaining",
     )
-    for (first, last, dob, med, strength, form, rx_number, status, shipped,
-         p_first, p_last, priority, refills) in rows.iterator(chunk_size=2000):
+    for (
+        first,
+        last,
+        dob,
+        med,
+        strength,
+        form,
+        rx_number,
+        status,
+        shipped,
+        p_first,
+        p_last,
+        priority,
+        refills,
+    ) in rows.iterator(chunk_size=2000):
         yield [
-            f"{first} {last}", dob.isoformat() if dob else "",
-            " ".join(p for p in (med, strength, form) if p), rx_number,
-            status_labels.get(status, status), shipped.isoformat() if shipped else "",
-            f"{p_first} {p_last}".strip(), priority,
+            f"{first} {last}",
+            dob.isoformat() if dob else "",
+            " ".join(p for p in (med, strength, form) if p),
+            rx_number,
+            status_labels.get(status, status),
+            shipped.isoformat() if shipped else "",
+            f"{p_first} {p_last}".strip(),
+            priority,
             "" if refills is None else refills,
         ]
 
@@ -236,8 +279,9 @@ def export_rows(queryset) -> Iterator[list]:
 def export(request: AuthedHttpRequest) -> StreamingHttpResponse:
     params = canonical_params(request.GET)
     filterset = filtered(request, params)
-    record(request, AuditEvent.Action.EXPORT,
-           description=f"dashboard CSV: {params.urlencode()}"[:300])
+    record(
+        request, AuditEvent.Action.EXPORT, description=f"dashboard CSV: {params.urlencode()}"[:300]
+    )
     writer = csv.writer(Echo())
 
     def stream() -> Iterator[str]:
@@ -247,9 +291,12 @@ def export(request: AuthedHttpRequest) -> StreamingHttpResponse:
 
     filename = f"prescriptions-{timezone.localdate():%Y-%m-%d}.csv"
     return StreamingHttpResponse(
-        stream(), content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store"},
+        stream(),
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -264,7 +311,8 @@ def save_filter(request: AuthedHttpRequest) -> HttpResponse:
     query.pop("page", None)
     if form.is_valid():
         SavedFilter.objects.update_or_create(
-            user=request.user, name=form.cleaned_data["name"],
+            user=request.user,
+            name=form.cleaned_data["name"],
             defaults={"query": query.urlencode()},
         )
         messages.success(request, f"Saved filter “{form.cleaned_data['name']}”.")
@@ -296,18 +344,24 @@ def patient(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
     attach_chat(request.user, prescriptions)
     active = [rx for rx in prescriptions if rx.is_active]
-    physicians = list(dict.fromkeys(
-        rx.prescriber.display_name
-        for rx in sorted(prescriptions, key=lambda rx: rx.updated_at, reverse=True)
-    ))
+    physicians = list(
+        dict.fromkeys(
+            rx.prescriber.display_name
+            for rx in sorted(prescriptions, key=lambda rx: rx.updated_at, reverse=True)
+        )
+    )
     record(request, AuditEvent.Action.VIEW, patient, patient=patient, description="patient profile")
-    return render(request, "prescriptions/patient.html", {
-        "patient": patient,
-        "active": active,
-        "past": [rx for rx in prescriptions if not rx.is_active],
-        "physicians": physicians,
-        "dashboard_url": f"{reverse('prescriptions:dashboard')}?patient={patient.pk}",
-    })
+    return render(
+        request,
+        "prescriptions/patient.html",
+        {
+            "patient": patient,
+            "active": active,
+            "past": [rx for rx in prescriptions if not rx.is_active],
+            "physicians": physicians,
+            "dashboard_url": f"{reverse('prescriptions:dashboard')}?patient={patient.pk}",
+        },
+    )
 
 
 def _actor(user, fallback_name: str = "", fallback_role: str = "") -> str:
@@ -324,14 +378,30 @@ def prescription_timeline(user, rx: Prescription) -> list[dict]:
         {"at": c.changed_at, "kind": "status", "change": c}
         for c in StatusChange.objects.filter(prescription=rx)
     ]
-    for req in Request.objects.visible_to(user).filter(prescription=rx).select_related("created_by"):
-        events.append({"at": req.created_at, "kind": "request", "actor": _actor(req.created_by),
-                       "url": reverse("requests_chat:detail", args=[req.pk])})
-    for doc in (
-        Document.objects.visible_to(user).filter(request__prescription=rx).select_related("uploaded_by")
+    for req in (
+        Request.objects.visible_to(user).filter(prescription=rx).select_related("created_by")
     ):
-        events.append({"at": doc.created_at, "kind": "document", "actor": _actor(doc.uploaded_by),
-                       "title": doc.title})
+        events.append(
+            {
+                "at": req.created_at,
+                "kind": "request",
+                "actor": _actor(req.created_by),
+                "url": reverse("requests_chat:detail", args=[req.pk]),
+            }
+        )
+    for doc in (
+        Document.objects.visible_to(user)
+        .filter(request__prescription=rx)
+        .select_related("uploaded_by")
+    ):
+        events.append(
+            {
+                "at": doc.created_at,
+                "kind": "document",
+                "actor": _actor(doc.uploaded_by),
+                "title": doc.title,
+            }
+        )
     events.sort(key=lambda e: e["at"], reverse=True)
     return events
 
@@ -340,12 +410,20 @@ def prescription_timeline(user, rx: Prescription) -> list[dict]:
 @vary_on_headers("HX-Request")
 def prescription(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     rx = get_object_or_404(
-        Prescription.objects.visible_to(request.user).select_related("patient", "prescriber", "pharmacy"),
+        Prescription.objects.visible_to(request.user).select_related(
+            "patient", "prescriber", "pharmacy"
+        ),
         pk=pk,
     )
     attach_chat(request.user, [rx])
     timeline = prescription_timeline(request.user, rx)
-    record(request, AuditEvent.Action.VIEW, rx, patient=rx.patient_id, description="prescription details")
+    record(
+        request,
+        AuditEvent.Action.VIEW,
+        rx,
+        patient=rx.patient_id,
+        description="prescription details",
+    )
     template = "prescriptions/prescription.html"
     if request.htmx:
         template += "#prescription-detail"

@@ -44,7 +44,9 @@ class AttachmentsMixin(forms.Form):
         ].help_text = f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each."
         # The Upload Document pop-up gives each file its own title (in the files' order).
         getlist = getattr(self.data, "getlist", None)
-        self.document_titles = [t.strip()[:200] for t in getlist("document_titles")] if getlist else []
+        self.document_titles = (
+            [t.strip()[:200] for t in getlist("document_titles")] if getlist else []
+        )
 
     def clean_documents(self) -> list[CheckedPdf]:
         uploads = self.cleaned_data.get("documents") or []

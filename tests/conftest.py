@@ -103,7 +103,12 @@ class Cast:
 def make_user(email: str, role: str, **extra) -> User:
     first, _, last = email.split("@")[0].partition(".")
     return User.objects.create_user(
-        email, PASSWORD, first_name=first.title(), last_name=(last or "Tester").title(), role=role, **extra
+        email,
+        PASSWORD,
+        first_name=first.title(),
+        last_name=(last or "Tester").title(),
+        role=role,
+        **extra,
     )
 
 
@@ -123,7 +128,9 @@ def make_patient(key: str, first: str, last: str, **extra) -> Patient:
     )
 
 
-def make_rx(key: str, patient: Patient, prescriber: Prescriber, pharmacy: Pharmacy, **extra) -> Prescription:
+def make_rx(
+    key: str, patient: Patient, prescriber: Prescriber, pharmacy: Pharmacy, **extra
+) -> Prescription:
     defaults = {
         "rx_number": key.removeprefix("RX"),
         "medication_name": "Humira Pen",
@@ -133,7 +140,11 @@ def make_rx(key: str, patient: Patient, prescriber: Prescriber, pharmacy: Pharma
         "refills_remaining": 10,
     }
     return Prescription.objects.create(
-        pharmacy_rx_id=key, patient=patient, prescriber=prescriber, pharmacy=pharmacy, **(defaults | extra)
+        pharmacy_rx_id=key,
+        patient=patient,
+        prescriber=prescriber,
+        pharmacy=pharmacy,
+        **(defaults | extra),
     )
 
 
@@ -141,12 +152,24 @@ def make_rx(key: str, patient: Patient, prescriber: Prescriber, pharmacy: Pharma
 def cast(db) -> Cast:
     pharmacy = Pharmacy.objects.create(code="main", name="CareLink Specialty Pharmacy")
     npi_alice = Prescriber.objects.create(
-        npi=make_npi("100000001"), first_name="Alice", last_name="Adams",
-        address_line1="1 Main St", city="Philadelphia", state="PA", zip_code="19106", phone="2155550101",
+        npi=make_npi("100000001"),
+        first_name="Alice",
+        last_name="Adams",
+        address_line1="1 Main St",
+        city="Philadelphia",
+        state="PA",
+        zip_code="19106",
+        phone="2155550101",
     )
     npi_carol = Prescriber.objects.create(
-        npi=make_npi("100000002"), first_name="Carol", last_name="Clark",
-        address_line1="9 Lake Rd", city="Cleveland", state="OH", zip_code="44101", phone="2165550102",
+        npi=make_npi("100000002"),
+        first_name="Carol",
+        last_name="Clark",
+        address_line1="9 Lake Rd",
+        city="Cleveland",
+        state="OH",
+        zip_code="44101",
+        phone="2165550102",
     )
     alice = make_user("alice.adams@example.com", User.Role.PRESCRIBER, prescriber=npi_alice)
     carol = make_user("carol.clark@example.com", User.Role.PRESCRIBER, prescriber=npi_carol)
@@ -163,15 +186,37 @@ def cast(db) -> Cast:
     pat_carol = make_patient("P-C", "Cedric", "Stone", date_of_birth=dt.date(1975, 6, 2))
     pat_shared = make_patient("P-S", "Sam", "Shared", date_of_birth=dt.date(1990, 3, 3))
     return Cast(
-        pharmacy=pharmacy, npi_alice=npi_alice, npi_carol=npi_carol,
-        alice=alice, bob=bob, phil=phil, carol=carol, olivia=olivia, mallory=mallory,
-        care_group=group, pat_alice=pat_alice, pat_carol=pat_carol, pat_shared=pat_shared,
+        pharmacy=pharmacy,
+        npi_alice=npi_alice,
+        npi_carol=npi_carol,
+        alice=alice,
+        bob=bob,
+        phil=phil,
+        carol=carol,
+        olivia=olivia,
+        mallory=mallory,
+        care_group=group,
+        pat_alice=pat_alice,
+        pat_carol=pat_carol,
+        pat_shared=pat_shared,
         rx_alice=make_rx("RX1001", pat_alice, npi_alice, pharmacy),
-        rx_alice_old=make_rx("RX1002", pat_alice, npi_alice, pharmacy, status=Status.DISCONTINUED,
-                             medication_name="Otezla", strength="30 MG", dosage_form="TABLET"),
+        rx_alice_old=make_rx(
+            "RX1002",
+            pat_alice,
+            npi_alice,
+            pharmacy,
+            status=Status.DISCONTINUED,
+            medication_name="Otezla",
+            strength="30 MG",
+            dosage_form="TABLET",
+        ),
         rx_carol=make_rx("RX2001", pat_carol, npi_carol, pharmacy, medication_name="Stelara"),
-        rx_shared_alice=make_rx("RX3001", pat_shared, npi_alice, pharmacy, medication_name="Dupixent"),
-        rx_shared_carol=make_rx("RX3002", pat_shared, npi_carol, pharmacy, medication_name="Enbrel"),
+        rx_shared_alice=make_rx(
+            "RX3001", pat_shared, npi_alice, pharmacy, medication_name="Dupixent"
+        ),
+        rx_shared_carol=make_rx(
+            "RX3002", pat_shared, npi_carol, pharmacy, medication_name="Enbrel"
+        ),
     )
 
 
@@ -207,8 +252,14 @@ def client_for(client):
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -219,4 +270,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def chromium_available() -> None:
-    require(shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM), "Chromium (/usr/bin/chromium)")
+    require(
+        shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM),
+        "Chromium (/usr/bin/chromium)",
+    )

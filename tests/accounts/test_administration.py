@@ -28,11 +28,20 @@ def send_invite(client, email="dee.legate@example.com") -> str:
 
 
 def registration(**extra):
-    return {"first_name": "Dee", "last_name": "Legate", "email": "dee.legate@example.com",
-            "phone": "2155550199", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, **extra}
+    return {
+        "first_name": "Dee",
+        "last_name": "Legate",
+        "email": "dee.legate@example.com",
+        "phone": "2155550199",
+        "password1": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+        **extra,
+    }
 
 
-def test_it_shows_the_administration_page_to_prescribers(cast, client_for, django_assert_max_num_queries):
+def test_it_shows_the_administration_page_to_prescribers(
+    cast, client_for, django_assert_max_num_queries
+):
     client = client_for(cast.alice)
     with django_assert_max_num_queries(12):
         response = client.get(reverse("accounts:administration"))
@@ -45,7 +54,10 @@ def test_it_shows_the_administration_page_to_prescribers(cast, client_for, djang
 def test_it_403s_for_non_prescribers(cast, client_for, who):
     client = client_for(getattr(cast, who))
     assert client.get(reverse("accounts:administration")).status_code == 403
-    assert client.post(reverse("accounts:invite_delegate"), {"email": "x@example.com"}).status_code == 403
+    assert (
+        client.post(reverse("accounts:invite_delegate"), {"email": "x@example.com"}).status_code
+        == 403
+    )
 
 
 def test_it_403s_for_a_prescriber_user_without_a_directory_record(cast, client_for):
@@ -59,12 +71,18 @@ def test_it_sends_a_signed_single_use_link(cast, client_for):
     assert invite.prescriber == cast.npi_alice and invite.status == "pending"
     assert link.split("/")[-2] not in invite.token_hash  # only a digest is stored
     assert "Complete Registration" in mail.outbox[-1].body
-    assert "dee.legate@example.com" in client.get(reverse("accounts:administration")).content.decode()
-    assert AuditEvent.objects.filter(action="create", object_type="accounts.DelegateInvite").exists()
+    assert (
+        "dee.legate@example.com" in client.get(reverse("accounts:administration")).content.decode()
+    )
+    assert AuditEvent.objects.filter(
+        action="create", object_type="accounts.DelegateInvite"
+    ).exists()
 
 
 def test_it_rejects_a_bad_invite_email_in_the_dialog(cast, client_for):
-    response = client_for(cast.alice).post(reverse("accounts:invite_delegate"), {"email": "not-an-email"})
+    response = client_for(cast.alice).post(
+        reverse("accounts:invite_delegate"), {"email": "not-an-email"}
+    )
     assert response.status_code == 400
     assert "data-open-on-page-load" in response.content.decode()
 
@@ -73,9 +91,16 @@ def test_a_delegate_registers_from_the_link(cast, client_for, client):
     link = send_invite(client_for(cast.alice))
     client.logout()
     page = client.get(link).content.decode()
-    for text in ("Complete your account", "Email must match with the email where you received the invite.",
-                 "First name", "Last name", "Phone", "Confirm Password", "Have an account?",
-                 "Password requirement: at least 10 characters - 1 each of lower case, upper case, number, symbol"):
+    for text in (
+        "Complete your account",
+        "Email must match with the email where you received the invite.",
+        "First name",
+        "Last name",
+        "Phone",
+        "Confirm Password",
+        "Have an account?",
+        "Password requirement: at least 10 characters - 1 each of lower case, upper case, number, symbol",
+    ):
         assert text in page
     response = client.post(link, registration())
     assert response.url == reverse("accounts:login")
@@ -84,7 +109,9 @@ def test_a_delegate_registers_from_the_link(cast, client_for, client):
     assert Delegation.objects.active().filter(delegate=dee, prescriber=cast.npi_alice).exists()
     assert DelegateInvite.objects.get().status == "accepted"
     # Then the first sign-in walks through MFA enrolment.
-    response = client.post(reverse("accounts:login"), {"username": dee.email, "password": NEW_PASSWORD})
+    response = client.post(
+        reverse("accounts:login"), {"username": dee.email, "password": NEW_PASSWORD}
+    )
     assert response.url == reverse("accounts:mfa")
 
 
@@ -129,7 +156,9 @@ def test_a_revoked_link_stops_working(cast, client_for, client):
 
 def test_an_expired_link_stops_working(cast, client_for, client, settings):
     link = send_invite(client_for(cast.alice))
-    DelegateInvite.objects.update(sent_at=timezone.now() - dt.timedelta(days=settings.DELEGATE_INVITE_MAX_AGE_DAYS + 1))
+    DelegateInvite.objects.update(
+        sent_at=timezone.now() - dt.timedelta(days=settings.DELEGATE_INVITE_MAX_AGE_DAYS + 1)
+    )
     client.logout()
     response = client.get(link)
     assert response.status_code == 410 and "expired" in response.content.decode()
@@ -161,12 +190,17 @@ def test_another_prescriber_cannot_touch_alices_invites_or_delegates(cast, clien
     assert carol.post(reverse("accounts:resend_invite", args=[invite.pk])).status_code == 404
     assert carol.post(reverse("accounts:revoke_invite", args=[invite.pk])).status_code == 404
     assert carol.post(reverse("accounts:remove_delegate", args=[delegation.pk])).status_code == 404
-    assert f'id="invite-{invite.pk}"' not in carol.get(reverse("accounts:administration")).content.decode()
+    assert (
+        f'id="invite-{invite.pk}"'
+        not in carol.get(reverse("accounts:administration")).content.decode()
+    )
 
 
 def test_it_removes_a_delegates_access(cast, client_for):
     delegation = Delegation.objects.get(delegate=cast.bob)
-    response = client_for(cast.alice).post(reverse("accounts:remove_delegate", args=[delegation.pk]))
+    response = client_for(cast.alice).post(
+        reverse("accounts:remove_delegate", args=[delegation.pk])
+    )
     assert response.status_code == 302
     delegation.refresh_from_db()
     assert delegation.revoked_at is not None
@@ -182,8 +216,9 @@ def test_an_existing_delegate_is_linked_by_a_second_prescriber(cast, client_for,
     bob = client_for(cast.bob)
     assert "Accept invitation" in bob.get(link).content.decode()
     bob.post(link)
-    assert set(Delegation.objects.active().filter(delegate=cast.bob).values_list("prescriber", flat=True)) == {
-        cast.npi_alice.pk, cast.npi_carol.pk}
+    assert set(
+        Delegation.objects.active().filter(delegate=cast.bob).values_list("prescriber", flat=True)
+    ) == {cast.npi_alice.pk, cast.npi_carol.pk}
     assert User.objects.filter(email=cast.bob.email).count() == 1
 
 

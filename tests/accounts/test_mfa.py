@@ -95,8 +95,10 @@ def test_it_asks_an_enrolled_user_for_a_code(cast, client):
 
 def test_it_keeps_next_through_the_second_factor(cast, client):
     device = enrolled(cast.alice)
-    client.post(reverse("accounts:login") + "?next=/accounts/profile/",
-                {"username": cast.alice.email, "password": PASSWORD, "next": "/accounts/profile/"})
+    client.post(
+        reverse("accounts:login") + "?next=/accounts/profile/",
+        {"username": cast.alice.email, "password": PASSWORD, "next": "/accounts/profile/"},
+    )
     response = client.post(reverse("accounts:mfa_verify"), {"code": code_for(device)})
     assert response.url == "/accounts/profile/"
 
@@ -108,7 +110,9 @@ def test_it_rejects_a_wrong_code(cast, client, no_otp_throttle):
     assert response.status_code == 200
     assert "That code is not correct" in response.content.decode()
     assert client.get(reverse("prescriptions:dashboard")).status_code == 302
-    assert AuditEvent.objects.filter(action="login_failed", user=cast.alice, description__startswith="MFA: wrong code").exists()
+    assert AuditEvent.objects.filter(
+        action="login_failed", user=cast.alice, description__startswith="MFA: wrong code"
+    ).exists()
 
 
 def test_it_refuses_a_replayed_code(cast, client, no_otp_throttle):
@@ -122,7 +126,10 @@ def test_it_refuses_a_replayed_code(cast, client, no_otp_throttle):
     assert response.status_code == 200
     assert "That code is not correct" in response.content.decode()
     # The next time step still works (the app's next code).
-    assert client.post(reverse("accounts:mfa_verify"), {"code": code_for(device, 1)}).status_code == 302
+    assert (
+        client.post(reverse("accounts:mfa_verify"), {"code": code_for(device, 1)}).status_code
+        == 302
+    )
 
 
 def test_it_throttles_codes_after_a_failure(cast, client):

@@ -27,8 +27,10 @@ def test_it_shows_the_profile(cast, client_for):
 def test_it_changes_the_password_after_reauthentication_and_ends_other_sessions(cast, client_for):
     other = other_session_for(cast.alice)
     client = client_for(cast.alice)
-    response = client.post(reverse("accounts:change_password"), {
-        "current_password": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    response = client.post(
+        reverse("accounts:change_password"),
+        {"current_password": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
     assert response.url == reverse("accounts:profile")
     cast.alice.refresh_from_db()
     assert cast.alice.check_password(NEW_PASSWORD)
@@ -38,23 +40,29 @@ def test_it_changes_the_password_after_reauthentication_and_ends_other_sessions(
 
 
 def test_it_refuses_a_password_change_without_the_current_password(cast, client_for):
-    response = client_for(cast.alice).post(reverse("accounts:change_password"), {
-        "current_password": "wrong", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    response = client_for(cast.alice).post(
+        reverse("accounts:change_password"),
+        {"current_password": "wrong", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
     assert response.status_code == 400
     assert "Your current password is not correct." in response.content.decode()
 
 
 def test_it_refuses_a_weak_new_password(cast, client_for):
-    response = client_for(cast.alice).post(reverse("accounts:change_password"), {
-        "current_password": PASSWORD, "password1": "alllowercase", "password2": "alllowercase"})
+    response = client_for(cast.alice).post(
+        reverse("accounts:change_password"),
+        {"current_password": PASSWORD, "password1": "alllowercase", "password2": "alllowercase"},
+    )
     assert response.status_code == 400
     assert "an upper-case letter" in response.content.decode()
 
 
 def test_it_changes_the_email_and_tells_the_old_address(cast, client_for):
     client = client_for(cast.alice)
-    response = client.post(reverse("accounts:change_email"), {
-        "email": "alice.new@example.com", "current_password": PASSWORD})
+    response = client.post(
+        reverse("accounts:change_email"),
+        {"email": "alice.new@example.com", "current_password": PASSWORD},
+    )
     assert response.status_code == 302
     cast.alice.refresh_from_db()
     assert cast.alice.email == "alice.new@example.com"
@@ -62,8 +70,9 @@ def test_it_changes_the_email_and_tells_the_old_address(cast, client_for):
 
 
 def test_it_refuses_an_email_change_to_a_taken_address(cast, client_for):
-    response = client_for(cast.alice).post(reverse("accounts:change_email"), {
-        "email": cast.carol.email, "current_password": PASSWORD})
+    response = client_for(cast.alice).post(
+        reverse("accounts:change_email"), {"email": cast.carol.email, "current_password": PASSWORD}
+    )
     assert response.status_code == 400
 
 
@@ -83,9 +92,13 @@ def test_a_password_reset_still_needs_the_second_factor(cast, client):
     link = next(line for line in mail.outbox[-1].body.splitlines() if "/password-reset/" in line)
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     response = client.get(path)  # Django swaps the token into the session and redirects
-    response = client.post(response.url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    response = client.post(
+        response.url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
     assert response.url == reverse("accounts:password_reset_complete")
-    response = client.post(reverse("accounts:login"), {"username": cast.alice.email, "password": NEW_PASSWORD})
+    response = client.post(
+        reverse("accounts:login"), {"username": cast.alice.email, "password": NEW_PASSWORD}
+    )
     assert response.url == reverse("accounts:mfa")
     assert client.get(reverse("accounts:mfa")).url == reverse("accounts:mfa_verify")
 
@@ -100,7 +113,9 @@ def test_an_idle_session_ends_server_side(cast, client_for, settings):
     client = client_for(cast.alice)
     assert client.get(reverse("accounts:profile")).status_code == 200
     session = client.session
-    session[IdleTimeoutMiddleware.SESSION_KEY] = time.time() - settings.SESSION_IDLE_MINUTES * 60 - 5
+    session[IdleTimeoutMiddleware.SESSION_KEY] = (
+        time.time() - settings.SESSION_IDLE_MINUTES * 60 - 5
+    )
     session.save()
     response = client.get(reverse("accounts:profile"))
     assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
@@ -110,7 +125,9 @@ def test_an_idle_session_ends_server_side(cast, client_for, settings):
 def test_an_idle_htmx_request_gets_an_hx_redirect(cast, client_for, settings):
     client = client_for(cast.alice)
     session = client.session
-    session[IdleTimeoutMiddleware.SESSION_KEY] = time.time() - settings.SESSION_IDLE_MINUTES * 60 - 5
+    session[IdleTimeoutMiddleware.SESSION_KEY] = (
+        time.time() - settings.SESSION_IDLE_MINUTES * 60 - 5
+    )
     session.save()
     response = client.get(reverse("accounts:profile"), headers={"HX-Request": "true"})
     assert response.status_code == 204 and reverse("accounts:login") in response["HX-Redirect"]
@@ -128,4 +145,6 @@ def test_passive_polls_do_not_keep_a_session_alive(cast, client_for):
 
 def test_the_sign_in_page_says_why_after_a_timeout(db, client, settings):
     page = client.get(reverse("accounts:login") + "?timeout=1").content.decode()
-    assert f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes of inactivity." in page
+    assert (
+        f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes of inactivity." in page
+    )

@@ -12,17 +12,35 @@ GOOD_PASSWORD = "Blue-Kettle-2024!"
 @pytest.fixture
 def dana(db):
     """A directory prescriber who has not registered yet."""
-    Prescriber.objects.create(npi=make_npi("100000009"), first_name="X", last_name="Y",
-                              city="Boston", zip_code="02114", phone="6175550111")
+    Prescriber.objects.create(
+        npi=make_npi("100000009"),
+        first_name="X",
+        last_name="Y",
+        city="Boston",
+        zip_code="02114",
+        phone="6175550111",
+    )
     return Prescriber.objects.create(
-        npi=make_npi("100000003"), first_name="Dana", last_name="Diaz", address_line1="5 Elm St",
-        city="Pittsburgh", state="PA", zip_code="15213", phone="(412) 555-0177",
+        npi=make_npi("100000003"),
+        first_name="Dana",
+        last_name="Diaz",
+        address_line1="5 Elm St",
+        city="Pittsburgh",
+        state="PA",
+        zip_code="15213",
+        phone="(412) 555-0177",
     )
 
 
 def details(npi, **extra):
-    return {"email": "dana.diaz@example.com", "first_name": "Dana", "last_name": "Diaz",
-            "phone": "412-555-0100", "npi": npi, **extra}
+    return {
+        "email": "dana.diaz@example.com",
+        "first_name": "Dana",
+        "last_name": "Diaz",
+        "phone": "412-555-0100",
+        "npi": npi,
+        **extra,
+    }
 
 
 def answers(client):
@@ -56,14 +74,25 @@ def test_it_registers_a_prescriber_end_to_end(client, dana):
     response = client.post(reverse("accounts:register_verify"), answers(client))
     assert response.url == reverse("accounts:register_password")
     page = client.get(reverse("accounts:register_password")).content.decode()
-    assert "Password requirement: at least 10 characters - 1 each of lower case, upper case, number, symbol" in page
-    response = client.post(reverse("accounts:register_password"),
-                           {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
+    assert (
+        "Password requirement: at least 10 characters - 1 each of lower case, upper case, number, symbol"
+        in page
+    )
+    response = client.post(
+        reverse("accounts:register_password"),
+        {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
     assert response.url == reverse("accounts:register_done")
     user = User.objects.get(email="dana.diaz@example.com")
-    assert user.prescriber == dana and user.role == User.Role.PRESCRIBER and user.check_password(GOOD_PASSWORD)
+    assert (
+        user.prescriber == dana
+        and user.role == User.Role.PRESCRIBER
+        and user.check_password(GOOD_PASSWORD)
+    )
     # The next stop is sign-in, then MFA enrolment.
-    response = client.post(reverse("accounts:login"), {"username": user.email, "password": GOOD_PASSWORD})
+    response = client.post(
+        reverse("accounts:login"), {"username": user.email, "password": GOOD_PASSWORD}
+    )
     assert response.url == reverse("accounts:mfa")
 
 
@@ -139,8 +168,14 @@ def test_it_limits_attempts_per_npi(client, dana, settings):
 
 def test_it_limits_attempts_per_client(client, dana, db, settings):
     settings.REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT = 2
-    other = Prescriber.objects.create(npi=make_npi("100000004"), first_name="Eve", last_name="E",
-                                      city="Austin", zip_code="73301", phone="5125550100")
+    other = Prescriber.objects.create(
+        npi=make_npi("100000004"),
+        first_name="Eve",
+        last_name="E",
+        city="Austin",
+        zip_code="73301",
+        phone="5125550100",
+    )
     start(client, dana)
     client.post(reverse("accounts:register_verify"), wrong_answers(client))
     client.cookies.clear()
@@ -162,7 +197,9 @@ def test_it_limits_attempts_per_client(client, dana, db, settings):
 def test_it_rejects_weak_or_mismatched_passwords(client, dana, p1, p2, message):
     start(client, dana)
     client.post(reverse("accounts:register_verify"), answers(client))
-    response = client.post(reverse("accounts:register_password"), {"password1": p1, "password2": p2})
+    response = client.post(
+        reverse("accounts:register_password"), {"password1": p1, "password2": p2}
+    )
     html = response.content.decode()
     assert message in html
     assert 'id="registration-error-dialog"' in html
@@ -174,8 +211,10 @@ def test_it_answers_the_same_for_a_registered_email(cast, client, dana):
     assert response.url == reverse("accounts:register_verify")
     client.get(reverse("accounts:register_verify"))
     client.post(reverse("accounts:register_verify"), answers(client))
-    response = client.post(reverse("accounts:register_password"),
-                           {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
+    response = client.post(
+        reverse("accounts:register_password"),
+        {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
     assert response.url == reverse("accounts:register_done")
     # No second account and no takeover: carol's account is untouched, she gets a notice.
     carol = User.objects.get(email=cast.carol.email)

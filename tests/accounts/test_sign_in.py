@@ -19,7 +19,9 @@ def test_it_locks_out_after_repeated_failed_sign_ins(cast, client, settings):
     # Even the right password is refused while locked.
     response = post_login(client, cast.alice.email, PASSWORD)
     assert response.status_code == 429
-    assert AuditEvent.objects.filter(action="locked_out", description__startswith="Sign-in locked").exists()
+    assert AuditEvent.objects.filter(
+        action="locked_out", description__startswith="Sign-in locked"
+    ).exists()
 
 
 def test_a_successful_sign_in_goes_to_the_second_factor(cast, client):
@@ -29,7 +31,9 @@ def test_a_successful_sign_in_goes_to_the_second_factor(cast, client):
 
 def test_it_audits_failed_passwords_and_sign_outs(cast, client, client_for):
     post_login(client, cast.alice.email, "wrong-password")
-    assert AuditEvent.objects.filter(action="login_failed", description__contains=cast.alice.email).exists()
+    assert AuditEvent.objects.filter(
+        action="login_failed", description__contains=cast.alice.email
+    ).exists()
     signed_in = client_for(cast.alice)
     signed_in.post(reverse("accounts:sign_out"))
     assert AuditEvent.objects.filter(action="logout", user=cast.alice).exists()

@@ -58,16 +58,18 @@ def portal_url(django_db_setup, django_db_blocker, chromium_available) -> str:
 def browser_context_args(browser_context_args):
     # Reduced motion turns the stylesheet's transitions off, so axe never measures colours
     # half-way through a fade.
-    return {**browser_context_args, "viewport": {"width": 1366, "height": 900}, "reduced_motion": "reduce"}
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1366, "height": 900},
+        "reduced_motion": "reduce",
+    }
 
 
 def assert_accessible(page, context: str = "") -> None:
     """Run axe-core on the current page and fail on any violation."""
     # evaluate() is not subject to the page's CSP, unlike an injected <script>.
     page.evaluate(AXE_JS.read_text())
-    result = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     violations = [
         {
             "id": v["id"],
@@ -77,7 +79,9 @@ def assert_accessible(page, context: str = "") -> None:
         }
         for v in result["violations"]
     ]
-    assert not violations, f"axe violations on {context or page.url}:\n" + json.dumps(violations, indent=2)
+    assert not violations, f"axe violations on {context or page.url}:\n" + json.dumps(
+        violations, indent=2
+    )
 
 
 @pytest.fixture
@@ -113,8 +117,6 @@ def sign_in(page, base_url: str, email: str, password: str) -> None:
 @pytest.fixture(autouse=True)
 def fast_password_hashing():
     """Browser tests sign in through a separate server process: keep the real hasher."""
-
-
 
 
 def require_chromium() -> None:
@@ -156,6 +158,8 @@ def complete_mfa(page, user) -> None:
         _time.sleep(device.step - (now - device.t0) % device.step + 0.5)
         return complete_mfa(page, user)
     totp.time = now + (target - step_now) * device.step
-    page.get_by_role("textbox", name="Authentication code").fill(f"{totp.token():0{device.digits}d}")
+    page.get_by_role("textbox", name="Authentication code").fill(
+        f"{totp.token():0{device.digits}d}"
+    )
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url(lambda url: "/accounts/mfa/" not in url)

@@ -33,8 +33,14 @@ def code_from_secret(secret: str) -> str:
 
 def test_a_prescriber_registers_enrols_mfa_and_signs_in_again(db, page, portal_url, screenshot):
     dana = Prescriber.objects.create(
-        npi=make_npi("100000003"), first_name="Dana", last_name="Diaz", address_line1="5 Elm St",
-        city="Pittsburgh", state="PA", zip_code="15213", phone="4125550177",
+        npi=make_npi("100000003"),
+        first_name="Dana",
+        last_name="Diaz",
+        address_line1="5 Elm St",
+        city="Pittsburgh",
+        state="PA",
+        zip_code="15213",
+        phone="4125550177",
     )
     page.goto(f"{portal_url}/accounts/login/")
     page.get_by_role("link", name="Register").click()
@@ -59,15 +65,23 @@ def test_a_prescriber_registers_enrols_mfa_and_signs_in_again(db, page, portal_u
     page.get_by_role("button", name="Continue").click()
 
     page.get_by_role("heading", name="Verify your identity").wait_for()
-    page.get_by_role("group", name="What is the ZIP code of your practice address?").get_by_label("15213").check()
-    page.get_by_role("group", name="In which city is your practice?").get_by_label("Pittsburgh").check()
-    page.get_by_role("group", name="What are the last four digits of your practice phone number?").get_by_label("0177").check()
+    page.get_by_role("group", name="What is the ZIP code of your practice address?").get_by_label(
+        "15213"
+    ).check()
+    page.get_by_role("group", name="In which city is your practice?").get_by_label(
+        "Pittsburgh"
+    ).check()
+    page.get_by_role(
+        "group", name="What are the last four digits of your practice phone number?"
+    ).get_by_label("0177").check()
     assert_accessible(page, "identity verification")
     screenshot(page, "accounts-register-verify")
     page.get_by_role("button", name="Verify").click()
 
     page.get_by_role("heading", name="Create your password").wait_for()
-    assert page.get_by_text("Password requirement: at least 10 characters - 1 each of lower case, upper case, number, symbol").is_visible()
+    assert page.get_by_text(
+        "Password requirement: at least 10 characters - 1 each of lower case, upper case, number, symbol"
+    ).is_visible()
     page.get_by_label(re.compile(r"^Password\W*$")).fill(NEW_PASSWORD)
     page.get_by_label("Confirm Password").fill(NEW_PASSWORD)
     screenshot(page, "accounts-register-password")
@@ -119,12 +133,16 @@ def test_a_prescriber_registers_enrols_mfa_and_signs_in_again(db, page, portal_u
 def mail_server(tmp_path):
     """A portal server of its own whose email goes to files the test can read."""
     port = free_port()
-    proc = start_server(port, {"EMAIL_FILE_PATH": str(tmp_path), "SITE_URL": f"http://127.0.0.1:{port}"})
+    proc = start_server(
+        port, {"EMAIL_FILE_PATH": str(tmp_path), "SITE_URL": f"http://127.0.0.1:{port}"}
+    )
     yield f"http://127.0.0.1:{port}", tmp_path
     stop_server(proc)
 
 
-def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(cast, page, mail_server, screenshot):
+def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(
+    cast, page, mail_server, screenshot
+):
     url, outbox = mail_server
     sign_in(page, url, cast.alice.email, PASSWORD)
     complete_mfa(page, cast.alice)
@@ -151,7 +169,9 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(cast, page
     page.context.clear_cookies()
     page.goto(link)
     page.get_by_role("heading", name="Complete your account").wait_for()
-    assert page.get_by_text("Email must match with the email where you received the invite.").is_visible()
+    assert page.get_by_text(
+        "Email must match with the email where you received the invite."
+    ).is_visible()
     page.get_by_label("First name").fill("Dee")
     page.get_by_label("Last name").fill("Legate")
     page.get_by_label("Email").fill("wrong@example.com")
@@ -161,7 +181,9 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(cast, page
     page.get_by_role("button", name="Complete Registration").click()
     dialog = page.get_by_role("dialog", name="We could not complete this step")
     dialog.wait_for()
-    assert dialog.get_by_text("Email must match with the email where you received the invite.").is_visible()
+    assert dialog.get_by_text(
+        "Email must match with the email where you received the invite."
+    ).is_visible()
     dialog.get_by_role("button", name="OK").click()
     page.get_by_label("Email").fill("dee.legate@example.com")
     page.get_by_label(re.compile(r"^Password\W*$")).fill(NEW_PASSWORD)

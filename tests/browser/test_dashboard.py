@@ -21,20 +21,40 @@ def book(cast):
     """Alice's book, varied enough to filter and to look like a real dashboard."""
     today = timezone.localdate()
     Prescription.objects.filter(pk=cast.rx_shared_alice.pk).update(
-        status=Status.DUE_FOR_FILL, last_shipped=today - dt.timedelta(days=12), priority="Dec 2026")
-    StatusChange.objects.create(prescription=cast.rx_shared_alice, to_status=Status.REFERRAL_RECEIVED,
-                                changed_at=timezone.now() - dt.timedelta(days=40))
-    StatusChange.objects.create(prescription=cast.rx_shared_alice, from_status=Status.REFERRAL_RECEIVED,
-                                to_status=Status.DUE_FOR_FILL, changed_at=timezone.now() - dt.timedelta(days=2))
-    people = [("Ashley", "Waldorf", Status.DUE_FOR_FILL, "Abiraterone Acetate"),
-              ("Mikey", "Bronkh", Status.PA_PENDING, "Stelara"),
-              ("Priya", "Patel", Status.ORDER_SHIPPED, "Skyrizi"),
-              ("Hiro", "Tanaka", Status.DELIVERED, "Cosentyx"),
-              ("Grace", "Okafor", Status.ON_HOLD, "Xeljanz")]
+        status=Status.DUE_FOR_FILL, last_shipped=today - dt.timedelta(days=12), priority="Dec 2026"
+    )
+    StatusChange.objects.create(
+        prescription=cast.rx_shared_alice,
+        to_status=Status.REFERRAL_RECEIVED,
+        changed_at=timezone.now() - dt.timedelta(days=40),
+    )
+    StatusChange.objects.create(
+        prescription=cast.rx_shared_alice,
+        from_status=Status.REFERRAL_RECEIVED,
+        to_status=Status.DUE_FOR_FILL,
+        changed_at=timezone.now() - dt.timedelta(days=2),
+    )
+    people = [
+        ("Ashley", "Waldorf", Status.DUE_FOR_FILL, "Abiraterone Acetate"),
+        ("Mikey", "Bronkh", Status.PA_PENDING, "Stelara"),
+        ("Priya", "Patel", Status.ORDER_SHIPPED, "Skyrizi"),
+        ("Hiro", "Tanaka", Status.DELIVERED, "Cosentyx"),
+        ("Grace", "Okafor", Status.ON_HOLD, "Xeljanz"),
+    ]
     for n, (first, last, status, medication) in enumerate(people):
-        patient = make_patient(f"P-B{n}", first, last, date_of_birth=dt.date(1960 + 5 * n, 1 + n, 10))
-        make_rx(f"RX50{n}", patient, cast.npi_alice, cast.pharmacy, status=status, medication_name=medication,
-                last_shipped=today - dt.timedelta(days=7 * n + 3) if n % 2 else None, priority="Jan 2027")
+        patient = make_patient(
+            f"P-B{n}", first, last, date_of_birth=dt.date(1960 + 5 * n, 1 + n, 10)
+        )
+        make_rx(
+            f"RX50{n}",
+            patient,
+            cast.npi_alice,
+            cast.pharmacy,
+            status=status,
+            medication_name=medication,
+            last_shipped=today - dt.timedelta(days=7 * n + 3) if n % 2 else None,
+            priority="Jan 2027",
+        )
     return cast
 
 
@@ -70,13 +90,17 @@ def test_it_filters_opens_a_profile_and_a_prescription_pop_up(book, page, portal
     # Remove one: the quick filter goes, the field filter stays.
     filters.get_by_role("link", name="Remove filter Due for Fill").click()
     expect(page).to_have_url(re.compile(r"\?last_name=shar$"))
-    expect(page.get_by_role("button", name="Due for Fill", exact=True)).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_role("button", name="Due for Fill", exact=True)).to_have_attribute(
+        "aria-pressed", "false"
+    )
     expect(filters.get_by_role("link", name="Remove filter Due for Fill")).to_have_count(0)
 
     # Back restores the previous filters (hx-push-url history).
     page.go_back()
     expect(page).to_have_url(re.compile(r"\?quick=due&last_name=shar$"))
-    expect(page.get_by_role("button", name="Due for Fill", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="Due for Fill", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
     page.go_forward()
     expect(page).to_have_url(re.compile(r"\?last_name=shar$"))
 
@@ -137,7 +161,9 @@ def test_it_works_at_phone_width(book, page, portal_url, screenshot):
 
 
 def test_it_works_without_javascript(book, browser, portal_url):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 900})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1366, "height": 900}
+    )
     page = context.new_page()
     sign_in(page, portal_url, book.alice.email, PASSWORD)
     complete_mfa(page, book.alice)

@@ -19,14 +19,20 @@ def shoot_both(page, screenshot, name):
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def test_a_clinic_admin_invites_patients_and_one_joins(cast, page, portal_url, screenshot, tmp_path, browser):
+def test_a_clinic_admin_invites_patients_and_one_joins(
+    cast, page, portal_url, screenshot, tmp_path, browser
+):
     riverside = Clinic.objects.create(name="Riverside Family Clinic")
     lakeside = Clinic.objects.create(name="Lakeside Dermatology")
     admin = make_user("carla.mendes@example.com", User.Role.CLINIC_ADMIN)
     for clinic in (riverside, lakeside):
         ClinicMembership.objects.create(user=admin, clinic=clinic, role="admin")
-    ClinicMembership.objects.create(user=cast.alice, clinic=riverside, role="provider", prescriber=cast.npi_alice)
-    ClinicMembership.objects.create(user=make_user("maya.ortiz@example.com", "prescriber"), clinic=riverside, role="provider")
+    ClinicMembership.objects.create(
+        user=cast.alice, clinic=riverside, role="provider", prescriber=cast.npi_alice
+    )
+    ClinicMembership.objects.create(
+        user=make_user("maya.ortiz@example.com", "prescriber"), clinic=riverside, role="provider"
+    )
     ClinicMembership.objects.create(user=cast.carol, clinic=lakeside, role="provider")
 
     sign_in(page, portal_url, admin.email, PASSWORD)
@@ -75,11 +81,16 @@ def test_a_clinic_admin_invites_patients_and_one_joins(cast, page, portal_url, s
 
     # CSV upload: one new patient, one already invited.
     csv = tmp_path / "patients.csv"
-    csv.write_text("First Name,Last Name,Email,Mobile Number\r\nGrace,Hopper,grace@example.com,\r\n"
-                   "Ada,Lovelace,ada@example.com,\r\n", encoding="utf-8")
+    csv.write_text(
+        "First Name,Last Name,Email,Mobile Number\r\nGrace,Hopper,grace@example.com,\r\n"
+        "Ada,Lovelace,ada@example.com,\r\n",
+        encoding="utf-8",
+    )
     page.get_by_label("CSV file").set_input_files(str(csv))
     page.get_by_role("button", name="Import CSV").click()
-    assert page.get_by_text("CSV import was successful: 1 patient invited, 1 skipped as duplicate").is_visible()
+    assert page.get_by_text(
+        "CSV import was successful: 1 patient invited, 1 skipped as duplicate"
+    ).is_visible()
     assert page.get_by_text("Skipped (duplicate)").is_visible()
     assert_accessible(page, "import result")
     shoot_both(page, screenshot, "import-result")
@@ -107,7 +118,9 @@ def test_a_clinic_admin_invites_patients_and_one_joins(cast, page, portal_url, s
     shoot_both(page, screenshot, "list")
 
     # The patient joins with the code (a separate browser, not signed in).
-    patient_context = browser.new_context(viewport={"width": 390, "height": 844}, reduced_motion="reduce")
+    patient_context = browser.new_context(
+        viewport={"width": 390, "height": 844}, reduced_motion="reduce"
+    )
     patient = patient_context.new_page()
     patient.goto(f"{portal_url}/clinic/join/")
     assert_accessible(patient, "join with code")
@@ -122,7 +135,9 @@ def test_a_clinic_admin_invites_patients_and_one_joins(cast, page, portal_url, s
     create.get_by_label("Password").first.fill("Blue-Harbor-Lamp-73")
     create.get_by_label("Confirm Password").fill("Blue-Harbor-Lamp-73")
     create.get_by_role("button", name="Create account and join").click()
-    assert patient.get_by_role("heading", name="You have joined Riverside Family Clinic").is_visible()
+    assert patient.get_by_role(
+        "heading", name="You have joined Riverside Family Clinic"
+    ).is_visible()
     assert_accessible(patient, "joined")
     screenshot(patient, "invites-joined-phone")
     patient_context.close()
@@ -139,7 +154,9 @@ def test_a_clinic_admin_invites_patients_and_one_joins(cast, page, portal_url, s
     confirm = page.get_by_role("dialog", name="Remove Invite")
     assert confirm.is_visible()
     assert "Remove the invite of Grace Hopper?" in confirm.inner_text()
-    assert confirm.get_by_role("button", name="Cancel").evaluate("el => el === document.activeElement")
+    assert confirm.get_by_role("button", name="Cancel").evaluate(
+        "el => el === document.activeElement"
+    )
     assert_accessible(page, "remove invite confirmation")
     screenshot(page, "invites-remove-confirm", full_page=False)
     page.keyboard.press("Escape")

@@ -54,14 +54,18 @@ def bell_button(page):
     return page.locator("#notification-bell-button")
 
 
-def test_a_pharmacists_message_rings_the_prescribers_bell(cast, page, browser, portal_url, screenshot):
+def test_a_pharmacists_message_rings_the_prescribers_bell(
+    cast, page, browser, portal_url, screenshot
+):
     chat = Request.objects.create(prescription=cast.rx_alice, created_by=cast.alice)
     sign_in_verified(page, portal_url, cast.alice)
     page.goto(f"{portal_url}/dashboard/")
     expect(page.locator("[data-bell][data-live=open]")).to_have_count(1)
     expect(bell_button(page)).to_have_attribute("aria-label", "Notifications, 0 unread")
 
-    phil_context = browser.new_context(viewport={"width": 1366, "height": 900}, reduced_motion="reduce")
+    phil_context = browser.new_context(
+        viewport={"width": 1366, "height": 900}, reduced_motion="reduce"
+    )
     try:
         phil = phil_context.new_page()
         sign_in_verified(phil, portal_url, cast.phil)
@@ -70,7 +74,9 @@ def test_a_pharmacists_message_rings_the_prescribers_bell(cast, page, browser, p
         phil.get_by_role("button", name="SEND MESSAGE").click()
 
         # No reload: the count arrives over the websocket.
-        expect(bell_button(page)).to_have_attribute("aria-label", "Notifications, 1 unread", timeout=10_000)
+        expect(bell_button(page)).to_have_attribute(
+            "aria-label", "Notifications, 1 unread", timeout=10_000
+        )
         expect(page.locator("#notification-count")).to_have_text("1")
     finally:
         phil_context.close()
@@ -98,7 +104,9 @@ def test_a_pharmacists_message_rings_the_prescribers_bell(cast, page, browser, p
 
 def test_preferences_save_instantly_and_history_filters(cast, page, portal_url, screenshot):
     notify_from_thread(activity=Activity.NEW_REQUEST, obj=cast.rx_alice, actor=cast.bob)
-    notify_from_thread(activity=Activity.DELEGATE_JOINED, obj=cast.bob.delegations.get(), actor=cast.bob)
+    notify_from_thread(
+        activity=Activity.DELEGATE_JOINED, obj=cast.bob.delegations.get(), actor=cast.bob
+    )
     sign_in_verified(page, portal_url, cast.alice)
     page.goto(f"{portal_url}/dashboard/")
     expect(bell_button(page)).to_have_attribute("aria-label", "Notifications, 2 unread")

@@ -24,5 +24,9 @@ def test_it_signs_in_and_sees_the_dashboard(cast, page, portal_url, screenshot):
 
 def test_it_rejects_a_wrong_password(cast, page, portal_url):
     sign_in(page, portal_url, cast.alice.email, "not-the-password")
-    assert page.get_by_role("alert").filter(has_text="The email or password is not correct.").is_visible()
+    assert (
+        page.get_by_role("alert")
+        .filter(has_text="The email or password is not correct.")
+        .is_visible()
+    )
     assert_accessible(page, "sign-in error")

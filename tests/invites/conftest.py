@@ -41,9 +41,17 @@ def clinics(cast) -> Clinics:
     ClinicMembership.objects.create(user=cadmin, clinic=b, role="admin")
     ClinicMembership.objects.create(user=oscar, clinic=c, role="admin")
     return Clinics(
-        a=a, b=b, c=c, cadmin=cadmin, oscar=oscar,
-        prov_alice=ClinicMembership.objects.create(user=cast.alice, clinic=a, role="provider", prescriber=cast.npi_alice),
-        prov_carol=ClinicMembership.objects.create(user=cast.carol, clinic=b, role="provider", prescriber=cast.npi_carol),
+        a=a,
+        b=b,
+        c=c,
+        cadmin=cadmin,
+        oscar=oscar,
+        prov_alice=ClinicMembership.objects.create(
+            user=cast.alice, clinic=a, role="provider", prescriber=cast.npi_alice
+        ),
+        prov_carol=ClinicMembership.objects.create(
+            user=cast.carol, clinic=b, role="provider", prescriber=cast.npi_carol
+        ),
         prov_c=ClinicMembership.objects.create(user=other_doc, clinic=c, role="provider"),
     )
 
@@ -83,8 +91,10 @@ def admin_in_a(client_for, clinics):
 def invite_post(rows, action="confirm"):
     data = {
         "action": action,
-        "patients-TOTAL_FORMS": str(len(rows)), "patients-INITIAL_FORMS": "0",
-        "patients-MIN_NUM_FORMS": "1", "patients-MAX_NUM_FORMS": "50",
+        "patients-TOTAL_FORMS": str(len(rows)),
+        "patients-INITIAL_FORMS": "0",
+        "patients-MIN_NUM_FORMS": "1",
+        "patients-MAX_NUM_FORMS": "50",
     }
     for i, row in enumerate(rows):
         for key, value in zip(["first_name", "last_name", "email", "mobile"], row, strict=False):

@@ -13,7 +13,9 @@ HEADER = "First Name,Last Name,Email,Mobile Number"
 def upload(client, content: bytes | str, name="patients.csv"):
     if isinstance(content, str):
         content = content.encode("utf-8")
-    return client.post(URL, {"csv_file": SimpleUploadedFile(name, content, content_type="text/csv")})
+    return client.post(
+        URL, {"csv_file": SimpleUploadedFile(name, content, content_type="text/csv")}
+    )
 
 
 def test_it_serves_the_csv_template(admin_in_a):
@@ -42,10 +44,13 @@ def test_it_imports_a_good_file_from_excel(admin_in_a, clinics, outboxes):
 
 def test_it_skips_duplicates_of_the_clinic_and_of_other_rows(admin_in_a, clinics):
     upload(admin_in_a, f"{HEADER}\nAda,Lovelace,ada@example.com,\n")
-    response = upload(admin_in_a, (
-        f"{HEADER}\nAda,Lovelace,ada@example.com,\n"
-        "Alan,Turing,,2155550123\nAl,Turing,alan@example.com,2155550123\n"
-    ))
+    response = upload(
+        admin_in_a,
+        (
+            f"{HEADER}\nAda,Lovelace,ada@example.com,\n"
+            "Alan,Turing,,2155550123\nAl,Turing,alan@example.com,2155550123\n"
+        ),
+    )
     html = response.content.decode()
     assert "1 patient invited, 2 skipped as duplicates" in html
     assert "Already invited to or joined this clinic." in html and "Same patient as row 3." in html
@@ -60,8 +65,14 @@ def test_a_file_of_only_duplicates_invites_nobody(admin_in_a, clinics):
 
 BAD_FILES = {
     "wrong header": ("First,Last,Email,Mobile Number\nAda,Lovelace,,\n", "should be named"),
-    "renamed column": ("First Name,Last Name,Email,Mobile\nAda,Lovelace,,\n", '"Mobile" should be named "Mobile Number"'),
-    "missing column": ("First Name,Last Name,Email\nAda,Lovelace,\n", 'missing column "Mobile Number"'),
+    "renamed column": (
+        "First Name,Last Name,Email,Mobile\nAda,Lovelace,,\n",
+        '"Mobile" should be named "Mobile Number"',
+    ),
+    "missing column": (
+        "First Name,Last Name,Email\nAda,Lovelace,\n",
+        'missing column "Mobile Number"',
+    ),
     "extra column": (f"{HEADER},Notes\nAda,Lovelace,,,x\n", 'unexpected column "Notes"'),
     "reordered": ("Last Name,First Name,Email,Mobile Number\nAda,Lovelace,,\n", "different order"),
     "no data rows": (f"{HEADER}\r\n,,,\r\n\r\n", "no patient rows"),
@@ -82,14 +93,17 @@ def test_it_refuses_bad_files_and_invites_nobody(admin_in_a, case, outboxes):
     assert not Invite.objects.exists() and not outboxes
 
 
-@pytest.mark.parametrize("row,reason", [
-    ("Ada,Lovelace,ada@example.com,(215) 555-0123", "digits only"),
-    ("Ada,Lovelace,ada@example.com,215-555-0123", "digits only"),
-    ("Ada,Lovelace,ada@example.com,12345", "digits only"),
-    ("Ada,Lovelace,ada-at-example.com,", "valid email address"),
-    (",Lovelace,,", "Enter the first name."),
-    ("Ada,,,", "Enter the last name."),
-])
+@pytest.mark.parametrize(
+    "row,reason",
+    [
+        ("Ada,Lovelace,ada@example.com,(215) 555-0123", "digits only"),
+        ("Ada,Lovelace,ada@example.com,215-555-0123", "digits only"),
+        ("Ada,Lovelace,ada@example.com,12345", "digits only"),
+        ("Ada,Lovelace,ada-at-example.com,", "valid email address"),
+        (",Lovelace,,", "Enter the first name."),
+        ("Ada,,,", "Enter the last name."),
+    ],
+)
 def test_it_rejects_bad_rows_and_invites_nobody(admin_in_a, row, reason, outboxes):
     response = upload(admin_in_a, f"{HEADER}\nGrace,Hopper,grace@example.com,\n{row}\n")
     html = response.content.decode()

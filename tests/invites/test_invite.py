@@ -39,9 +39,13 @@ def test_it_404s_for_users_without_a_clinic(client_for, cast, clinics, user):
 
 
 def test_it_asks_for_confirmation_naming_provider_clinic_and_patients(admin_in_a):
-    response = admin_in_a.post(URL, invite_post(
-        [("Ada", "Lovelace", "ada@example.com", ""), ("Alan", "Turing", "", "2155550123")], action="review"
-    ))
+    response = admin_in_a.post(
+        URL,
+        invite_post(
+            [("Ada", "Lovelace", "ada@example.com", ""), ("Alan", "Turing", "", "2155550123")],
+            action="review",
+        ),
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "Confirm and Invite" in html and "<dialog" in html
@@ -51,9 +55,12 @@ def test_it_asks_for_confirmation_naming_provider_clinic_and_patients(admin_in_a
 
 
 def test_it_invites_two_patients_and_shows_invitations_sent(admin_in_a, clinics, outboxes):
-    response = admin_in_a.post(URL, invite_post(
-        [("Ada", "Lovelace", "ada@example.com", ""), ("Alan", "Turing", "", "2155550123")]
-    ))
+    response = admin_in_a.post(
+        URL,
+        invite_post(
+            [("Ada", "Lovelace", "ada@example.com", ""), ("Alan", "Turing", "", "2155550123")]
+        ),
+    )
     assert response.status_code == 302 and response.url == reverse("invites:sent")
     invites = Invite.objects.order_by("last_name")
     assert [i.full_name for i in invites] == ["Ada Lovelace", "Alan Turing"]
@@ -70,9 +77,13 @@ def test_it_invites_two_patients_and_shows_invitations_sent(admin_in_a, clinics,
 
 
 def test_it_validates_each_row_and_keeps_what_was_typed(admin_in_a):
-    response = admin_in_a.post(URL, invite_post(
-        [("", "Lovelace", "not-an-email", "(215) 555-0123"), ("Alan", "", "", "12")], action="review"
-    ))
+    response = admin_in_a.post(
+        URL,
+        invite_post(
+            [("", "Lovelace", "not-an-email", "(215) 555-0123"), ("Alan", "", "", "12")],
+            action="review",
+        ),
+    )
     html = response.content.decode()
     assert "Enter the first name." in html and "Enter the last name." in html
     assert "Enter a valid email address" in html
@@ -94,9 +105,10 @@ def test_it_does_not_invite_the_same_patient_twice(admin_in_a, clinics, outboxes
     mail.outbox.clear()
     outboxes.clear()
     # Same email, then same phone, in the same clinic: nothing new, no duplicate row.
-    response = admin_in_a.post(URL, invite_post(
-        [("Ada", "L", "ADA@example.com", ""), ("A.", "Lovelace", "", "2155550123")]
-    ))
+    response = admin_in_a.post(
+        URL,
+        invite_post([("Ada", "L", "ADA@example.com", ""), ("A.", "Lovelace", "", "2155550123")]),
+    )
     assert Invite.objects.count() == 1
     assert not mail.outbox and not outboxes
     html = admin_in_a.get(response.url).content.decode()
@@ -120,7 +132,8 @@ def test_it_allows_the_same_patient_in_another_clinic(admin_in_a, clinics):
     session.save()
     admin_in_a.post(URL, invite_post([("Ada", "Lovelace", "ada@example.com", "")]))
     assert sorted(Invite.objects.values_list("clinic__name", flat=True)) == [
-        "Lakeside Dermatology", "Riverside Family Clinic"
+        "Lakeside Dermatology",
+        "Riverside Family Clinic",
     ]
 
 
@@ -132,7 +145,9 @@ def test_it_refuses_a_provider_of_another_clinic_in_the_selector(admin_in_a, cli
 def test_it_remembers_the_chosen_clinic(client_for, clinics):
     client = client_for(clinics.cadmin)
     client.post(reverse("invites:select"), {"clinic": clinics.b.pk})
-    client.post(reverse("invites:select"), {"clinic": clinics.b.pk, "provider": clinics.prov_carol.pk})
+    client.post(
+        reverse("invites:select"), {"clinic": clinics.b.pk, "provider": clinics.prov_carol.pk}
+    )
     html = client.get(URL).content.decode()
     assert "Provider: <strong>Carol Clark</strong>" in html
     assert client.post(reverse("invites:select"), {"clinic": clinics.c.pk}).status_code == 404

@@ -11,20 +11,39 @@ from tests.invites.conftest import invite_post
 
 def make_invites(clinics, n=3, clinic=None, provider=None, **extra):
     return services.create_invites(
-        clinic=clinic or clinics.a, provider=provider or clinics.prov_alice, invited_by=clinics.cadmin,
-        patients=[{"first_name": f"Pat{i}", "last_name": f"Zed{i}", "email": f"pat{i}@example.com", "mobile": ""}
-                  for i in range(n)],
+        clinic=clinic or clinics.a,
+        provider=provider or clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[
+            {
+                "first_name": f"Pat{i}",
+                "last_name": f"Zed{i}",
+                "email": f"pat{i}@example.com",
+                "mobile": "",
+            }
+            for i in range(n)
+        ],
     )
 
 
 @pytest.mark.parametrize("name", ["invite", "patients"])
-def test_it_lists_invited_patients_with_the_default_columns(admin_in_a, clinics, name, django_assert_max_num_queries):
+def test_it_lists_invited_patients_with_the_default_columns(
+    admin_in_a, clinics, name, django_assert_max_num_queries
+):
     make_invites(clinics, 30)
     with django_assert_max_num_queries(20):
         response = admin_in_a.get(reverse(f"invites:{name}"))
     html = response.content.decode()
-    for heading in ["Patient Name", "Provider Name", "Date Invited", "Date Accepted", "Phone Number",
-                    "Email", "Invite Code", "Status"]:
+    for heading in [
+        "Patient Name",
+        "Provider Name",
+        "Date Invited",
+        "Date Accepted",
+        "Phone Number",
+        "Email",
+        "Invite Code",
+        "Status",
+    ]:
         assert heading in html
     assert "Resend Invite" in html and "Remove Invite" in html
     assert "Page 1 of 2" in html
@@ -36,14 +55,20 @@ def test_it_searches_by_name_email_provider_and_status(admin_in_a, clinics):
     assert "Pat1 Zed1" in admin_in_a.get(url, {"q": "pat1 zed"}).content.decode()
     assert "Pat2 Zed2" not in admin_in_a.get(url, {"q": "pat1@example"}).content.decode()
     assert "Pat2 Zed2" in admin_in_a.get(url, {"q": "Alice Adams"}).content.decode()
-    Invite.objects.filter(pk=invites[0].pk).update(status="error", error_reason="SMS provider answered 500")
+    Invite.objects.filter(pk=invites[0].pk).update(
+        status="error", error_reason="SMS provider answered 500"
+    )
     html = admin_in_a.get(url, {"status": "error"}).content.decode()
     assert "Pat0 Zed0" in html and "Pat1 Zed1" not in html and "SMS provider answered 500" in html
 
 
 def test_it_serves_the_list_fragment_to_htmx(admin_in_a, clinics):
     make_invites(clinics, 2)
-    response = admin_in_a.get(reverse("invites:invite"), {"q": "Pat"}, headers={"HX-Request": "true", "HX-Target": "invite-list"})
+    response = admin_in_a.get(
+        reverse("invites:invite"),
+        {"q": "Pat"},
+        headers={"HX-Request": "true", "HX-Target": "invite-list"},
+    )
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="invite-list"') and "<html" not in html
 
@@ -54,7 +79,9 @@ def test_a_search_swaps_only_the_results_not_the_field_being_typed_in(admin_in_a
     form = page[page.index('role="search"') - 200 : page.index('id="invite-q"')]
     assert 'hx-target="#invite-results"' in form and 'hx-select="#invite-results"' in form
     response = admin_in_a.get(
-        reverse("invites:invite"), {"q": "Pat0"}, headers={"HX-Request": "true", "HX-Target": "invite-results"}
+        reverse("invites:invite"),
+        {"q": "Pat0"},
+        headers={"HX-Request": "true", "HX-Target": "invite-results"},
     )
     html = response.content.decode()
     assert "<html" not in html and '<div id="invite-results">' in html
@@ -86,8 +113,12 @@ def test_it_shows_expired_invites_as_expired(admin_in_a, clinics):
 
 def test_it_drops_accepted_invites_after_72_hours(admin_in_a, clinics):
     old, recent = make_invites(clinics, 2)
-    Invite.objects.filter(pk=old.pk).update(status="accepted", accepted_at=timezone.now() - dt.timedelta(hours=73))
-    Invite.objects.filter(pk=recent.pk).update(status="accepted", accepted_at=timezone.now() - dt.timedelta(hours=71))
+    Invite.objects.filter(pk=old.pk).update(
+        status="accepted", accepted_at=timezone.now() - dt.timedelta(hours=73)
+    )
+    Invite.objects.filter(pk=recent.pk).update(
+        status="accepted", accepted_at=timezone.now() - dt.timedelta(hours=71)
+    )
     html = admin_in_a.get(reverse("invites:invite")).content.decode()
     assert "Pat1 Zed1" in html and "Pat0 Zed0" not in html
 
@@ -102,11 +133,16 @@ def test_a_provider_sees_only_their_own_invites(client_for, cast, clinics):
     from invites.models import ClinicMembership
     from tests.conftest import make_user
 
-    other = ClinicMembership.objects.create(user=make_user("zoe.doc@example.com", "prescriber"),
-                                            clinic=clinics.a, role="provider")
+    other = ClinicMembership.objects.create(
+        user=make_user("zoe.doc@example.com", "prescriber"), clinic=clinics.a, role="provider"
+    )
     make_invites(clinics, 1)
-    services.create_invites(clinic=clinics.a, provider=other, invited_by=clinics.cadmin,
-                            patients=[{"first_name": "Other", "last_name": "Person", "email": "", "mobile": ""}])
+    services.create_invites(
+        clinic=clinics.a,
+        provider=other,
+        invited_by=clinics.cadmin,
+        patients=[{"first_name": "Other", "last_name": "Person", "email": "", "mobile": ""}],
+    )
     html = client_for(cast.alice).get(reverse("invites:invite")).content.decode()
     assert "Pat0 Zed0" in html and "Other Person" not in html
 
@@ -130,7 +166,9 @@ def test_it_removes_an_invite_and_its_code_stops_working(admin_in_a, clinics, cl
     html = admin_in_a.get(reverse("invites:invite")).content.decode()
     assert "was removed" in html and f'id="invite-{inv.pk}"' not in html
     # Removing frees the patient to be invited again.
-    admin_in_a.post(reverse("invites:invite"), invite_post([("Pat0", "Zed0", "pat0@example.com", "")]))
+    admin_in_a.post(
+        reverse("invites:invite"), invite_post([("Pat0", "Zed0", "pat0@example.com", "")])
+    )
     assert Invite.objects.filter(removed_at__isnull=True).count() == 1
 
 
@@ -163,7 +201,11 @@ class FailingSMS:
 
 
 def test_resend_without_contact_details_says_to_share_the_code(admin_in_a, clinics):
-    inv = services.create_invites(clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
-                                  patients=[{"first_name": "No", "last_name": "Contact", "email": "", "mobile": ""}])[0]
+    inv = services.create_invites(
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[{"first_name": "No", "last_name": "Contact", "email": "", "mobile": ""}],
+    )[0]
     response = admin_in_a.post(reverse("invites:resend", args=[inv.pk]), follow=True)
     assert f"share their invite code {inv.code}" in response.content.decode()

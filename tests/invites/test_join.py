@@ -17,8 +17,12 @@ GOOD_PASSWORD = "Blue-Harbor-Lamp-73"
 @pytest.fixture
 def invite(clinics):
     return services.create_invites(
-        clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
-        patients=[{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}],
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[
+            {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}
+        ],
     )[0]
 
 
@@ -50,7 +54,11 @@ def test_a_patient_joins_by_the_link_in_the_message(client, invite):
     from django.core import mail
 
     services.deliver_invite(invite)
-    link = next(line for line in mail.outbox[0].body.splitlines() if "/clinic/join/" in line and "Join here" in line)
+    link = next(
+        line
+        for line in mail.outbox[0].body.splitlines()
+        if "/clinic/join/" in line and "Join here" in line
+    )
     path = link.split("portal.example.test", 1)[1]
     response = client.get(path)
     assert response.status_code == 302 and response.url == ACCOUNT_URL
@@ -80,7 +88,9 @@ def test_wrong_expired_and_removed_codes_get_the_same_message(client, invite, st
     if state == "wrong":
         code = f"{(int(code) + 1) % 1_000_000:06d}"
     elif state == "expired":
-        Invite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+        Invite.objects.filter(pk=invite.pk).update(
+            expires_at=timezone.now() - dt.timedelta(seconds=1)
+        )
     elif state == "removed":
         invite.remove()
     else:
@@ -112,8 +122,12 @@ def test_code_entry_is_throttled_per_client(client, invite, settings):
 def test_code_entry_is_throttled_globally(client, invite, monkeypatch):
     monkeypatch.setattr(services, "CODE_ATTEMPTS_GLOBAL", 3)
     for i in range(3):
-        client.__class__(REMOTE_ADDR=f"10.0.0.{i}").post(CODE_URL, {"code": "000000", "last_name": "X"})
-    response = client.__class__(REMOTE_ADDR="10.0.1.1").post(CODE_URL, {"code": invite.code, "last_name": "Lovelace"})
+        client.__class__(REMOTE_ADDR=f"10.0.0.{i}").post(
+            CODE_URL, {"code": "000000", "last_name": "X"}
+        )
+    response = client.__class__(REMOTE_ADDR="10.0.1.1").post(
+        CODE_URL, {"code": invite.code, "last_name": "Lovelace"}
+    )
     assert response.status_code == 429
 
 
@@ -131,15 +145,22 @@ def test_it_refuses_an_email_that_already_has_an_account(client, invite, cast):
 
 def test_codes_are_six_digits_and_unique_among_live_invites(clinics):
     created = services.create_invites(
-        clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
-        patients=[{"first_name": f"P{i}", "last_name": "Q", "email": "", "mobile": ""} for i in range(500)],
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[
+            {"first_name": f"P{i}", "last_name": "Q", "email": "", "mobile": ""} for i in range(500)
+        ],
     )
     codes = [i.code for i in created]
     assert len(set(codes)) == 500 and all(len(c) == 6 and c.isdigit() for c in codes)
 
 
 def test_the_joined_page_404s_for_other_users(client_for, cast, invite, clinics):
-    assert client_for(cast.mallory).get(reverse("invites:joined", args=[clinics.a.pk])).status_code == 404
+    assert (
+        client_for(cast.mallory).get(reverse("invites:joined", args=[clinics.a.pk])).status_code
+        == 404
+    )
 
 
 # A patient who already has an account (another clinic invited them before) -----------------
@@ -149,16 +170,28 @@ def test_the_joined_page_404s_for_other_users(client_for, cast, invite, clinics)
 def second_invite(clinics):
     """Ada joined Riverside; now Lakeside Dermatology invites her too."""
     first = services.create_invites(
-        clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
-        patients=[{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}],
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[
+            {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}
+        ],
     )[0]
     ada = User.objects.create_user(
-        "ada@example.com", GOOD_PASSWORD, first_name="Ada", last_name="Lovelace", role=User.Role.PATIENT
+        "ada@example.com",
+        GOOD_PASSWORD,
+        first_name="Ada",
+        last_name="Lovelace",
+        role=User.Role.PATIENT,
     )
     services.accept_invite(invite=first, user=ada)
     return services.create_invites(
-        clinic=clinics.b, provider=clinics.prov_carol, invited_by=clinics.cadmin,
-        patients=[{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}],
+        clinic=clinics.b,
+        provider=clinics.prov_carol,
+        invited_by=clinics.cadmin,
+        patients=[
+            {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}
+        ],
     )[0]
 
 
@@ -176,7 +209,8 @@ def test_a_patient_with_an_account_signs_in_to_join_another_clinic(client, secon
     assert response.status_code == 302
     ada = User.objects.get(email="ada@example.com")
     assert set(ClinicPatient.objects.filter(user=ada).values_list("clinic__name", flat=True)) == {
-        "Riverside Family Clinic", "Lakeside Dermatology",
+        "Riverside Family Clinic",
+        "Lakeside Dermatology",
     }
     second_invite.refresh_from_db()
     assert second_invite.status == Invite.Status.ACCEPTED
@@ -196,10 +230,16 @@ def test_a_wrong_password_joins_nothing_and_keeps_the_page(client, second_invite
 
 def test_only_the_invited_patient_can_sign_in_to_join(client, second_invite, cast):
     User.objects.create_user(
-        "eve@example.com", GOOD_PASSWORD, first_name="Eve", last_name="Other", role=User.Role.PATIENT
+        "eve@example.com",
+        GOOD_PASSWORD,
+        first_name="Eve",
+        last_name="Other",
+        role=User.Role.PATIENT,
     )
     join(client, second_invite.code)
-    assert "sent to someone else" in sign_in_to_join(client, email="eve@example.com").content.decode()
+    assert (
+        "sent to someone else" in sign_in_to_join(client, email="eve@example.com").content.decode()
+    )
     # Staff accounts are not patient accounts, whatever their password.
     staff = sign_in_to_join(client, email=cast.alice.email, password=PASSWORD)
     assert "do not match a patient account" in staff.content.decode()

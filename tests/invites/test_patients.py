@@ -40,10 +40,16 @@ def test_another_clinics_admin_never_sees_these_patients(client_for, clinics, jo
 
 
 def test_the_confirmation_marks_patients_already_invited(admin_in_a):
-    admin_in_a.post(reverse("invites:invite"), invite_post([("Ada", "Lovelace", "ada@example.com", "")]))
-    html = admin_in_a.post(reverse("invites:invite"), invite_post(
-        [("Ada", "Lovelace", "ada@example.com", ""), ("New", "Person", "new@example.com", "")], action="review"
-    )).content.decode()
+    admin_in_a.post(
+        reverse("invites:invite"), invite_post([("Ada", "Lovelace", "ada@example.com", "")])
+    )
+    html = admin_in_a.post(
+        reverse("invites:invite"),
+        invite_post(
+            [("Ada", "Lovelace", "ada@example.com", ""), ("New", "Person", "new@example.com", "")],
+            action="review",
+        ),
+    ).content.decode()
     assert html.count("Already invited or joined: nothing new will be sent") == 1
 
 

@@ -39,7 +39,9 @@ def provider(settings):
 
 def make_invite(clinics):
     return services.create_invites(
-        clinic=clinics.a, provider=clinics.prov_alice, invited_by=clinics.cadmin,
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
         patients=[{"first_name": "Sam", "last_name": "Sms", "email": "", "mobile": "2155550100"}],
     )[0]
 

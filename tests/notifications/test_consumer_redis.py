@@ -33,7 +33,10 @@ def test_it_reaches_a_socket_held_by_another_process(cast, redis_layer):
         cookie = client.cookies["sessionid"].value
         with connect(
             f"ws://127.0.0.1:{port}/ws/notifications/",
-            additional_headers={"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"},
+            additional_headers={
+                "Origin": f"http://127.0.0.1:{port}",
+                "Cookie": f"sessionid={cookie}",
+            },
             open_timeout=10,
         ) as ws:
             notify(activity=Activity.NEW_MESSAGE, obj=cast.rx_alice, actor=cast.phil)

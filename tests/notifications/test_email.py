@@ -27,7 +27,11 @@ pytestmark = pytest.mark.django_db
 
 def all_email_on(users):
     NotificationPreference.objects.bulk_create(
-        [NotificationPreference(user=u, activity=a, in_app=True, email=True) for u in users for a in Activity]
+        [
+            NotificationPreference(user=u, activity=a, in_app=True, email=True)
+            for u in users
+            for a in Activity
+        ]
     )
 
 

@@ -24,11 +24,16 @@ def names(users):
 @pytest.mark.parametrize(
     "activity", [Activity.NEW_REQUEST, Activity.NEW_MESSAGE, Activity.NEW_DOCUMENT]
 )
-def test_it_tells_exactly_who_may_see_the_prescription(cast, activity, django_capture_on_commit_callbacks):
+def test_it_tells_exactly_who_may_see_the_prescription(
+    cast, activity, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         created = notify(activity=activity, obj=cast.rx_alice)
     assert recipients(created) == {"alice", "bob", "phil"}
-    assert Notification.objects.filter(recipient__in=[cast.carol, cast.mallory, cast.olivia]).count() == 0
+    assert (
+        Notification.objects.filter(recipient__in=[cast.carol, cast.mallory, cast.olivia]).count()
+        == 0
+    )
 
 
 def test_it_leaves_out_the_actor(cast, django_capture_on_commit_callbacks):
@@ -85,7 +90,9 @@ def test_a_disabled_in_app_preference_suppresses_it(cast, django_capture_on_comm
     assert [m.to for m in mail.outbox] == [[cast.alice.email]]
 
 
-def test_it_emails_without_showing_in_app_when_only_email_is_on(cast, django_capture_on_commit_callbacks):
+def test_it_emails_without_showing_in_app_when_only_email_is_on(
+    cast, django_capture_on_commit_callbacks
+):
     NotificationPreference.objects.create(
         user=cast.bob, activity=Activity.NEW_MESSAGE, in_app=False, email=True
     )
@@ -96,11 +103,15 @@ def test_it_emails_without_showing_in_app_when_only_email_is_on(cast, django_cap
     assert sorted(m.to[0] for m in mail.outbox) == sorted([cast.alice.email, cast.bob.email])
 
 
-def test_it_emails_by_default_only_for_the_activities_to_act_on(cast, django_capture_on_commit_callbacks):
+def test_it_emails_by_default_only_for_the_activities_to_act_on(
+    cast, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         notify(activity=Activity.NEW_DOCUMENT, obj=cast.rx_alice, actor=cast.phil)
     assert mail.outbox == []
-    assert Notification.objects.filter(recipient=cast.alice, activity=Activity.NEW_DOCUMENT).exists()
+    assert Notification.objects.filter(
+        recipient=cast.alice, activity=Activity.NEW_DOCUMENT
+    ).exists()
 
 
 def test_it_sends_nothing_when_the_transaction_rolls_back(cast, django_capture_on_commit_callbacks):
@@ -138,14 +149,19 @@ def test_visible_to_hides_notifications_about_prescriptions_no_longer_visible(ca
     assert Notification.objects.visible_to(cast.mallory).count() == 0
 
 
-def test_a_delegate_accepting_an_invite_tells_the_prescriber(cast, django_capture_on_commit_callbacks):
+def test_a_delegate_accepting_an_invite_tells_the_prescriber(
+    cast, django_capture_on_commit_callbacks
+):
     from accounts.models import DelegateInvite
     from accounts.services import accept_invite
     from tests.conftest import make_user
 
     invite = DelegateInvite.objects.create(
-        email="dana.delegate@example.com", role=User.Role.DELEGATE, prescriber=cast.npi_alice,
-        invited_by=cast.alice, token_hash="x" * 64,
+        email="dana.delegate@example.com",
+        role=User.Role.DELEGATE,
+        prescriber=cast.npi_alice,
+        invited_by=cast.alice,
+        token_hash="x" * 64,
     )
     dana = make_user("dana.delegate@example.com", User.Role.DELEGATE)
     with django_capture_on_commit_callbacks(execute=True):
@@ -156,14 +172,19 @@ def test_a_delegate_accepting_an_invite_tells_the_prescriber(cast, django_captur
     assert n.target_url == reverse("accounts:administration")
 
 
-def test_a_pharmacist_accepting_an_invite_tells_who_sent_it(cast, django_capture_on_commit_callbacks):
+def test_a_pharmacist_accepting_an_invite_tells_who_sent_it(
+    cast, django_capture_on_commit_callbacks
+):
     from accounts.models import DelegateInvite
     from accounts.services import accept_invite
     from tests.conftest import make_user
 
     invite = DelegateInvite.objects.create(
-        email="pat.pharm@example.com", role=User.Role.PHARMACIST, care_group=cast.care_group,
-        invited_by=cast.olivia, token_hash="y" * 64,
+        email="pat.pharm@example.com",
+        role=User.Role.PHARMACIST,
+        care_group=cast.care_group,
+        invited_by=cast.olivia,
+        token_hash="y" * 64,
     )
     pat = make_user("pat.pharm@example.com", User.Role.PHARMACIST)
     accept_invite(invite=invite, user=pat)
@@ -172,7 +193,9 @@ def test_a_pharmacist_accepting_an_invite_tells_who_sent_it(cast, django_capture
     assert n.title == "Pat Pharm accepted your invite"
 
 
-def test_a_patient_accepting_a_clinic_invite_tells_the_clinic(cast, django_capture_on_commit_callbacks):
+def test_a_patient_accepting_a_clinic_invite_tells_the_clinic(
+    cast, django_capture_on_commit_callbacks
+):
     from invites.models import Clinic, ClinicMembership, Invite
     from invites.services import accept_invite
     from tests.conftest import make_user
@@ -180,9 +203,16 @@ def test_a_patient_accepting_a_clinic_invite_tells_the_clinic(cast, django_captu
     clinic = Clinic.objects.create(name="Riverside Family Clinic")
     cadmin = make_user("carla.mendes@example.com", User.Role.CLINIC_ADMIN)
     ClinicMembership.objects.create(user=cadmin, clinic=clinic, role="admin")
-    provider = ClinicMembership.objects.create(user=cast.alice, clinic=clinic, role="provider", prescriber=cast.npi_alice)
+    provider = ClinicMembership.objects.create(
+        user=cast.alice, clinic=clinic, role="provider", prescriber=cast.npi_alice
+    )
     invite = Invite.objects.create(
-        clinic=clinic, provider=provider, first_name="Paula", last_name="Patient", code="482913", invited_by=cadmin
+        clinic=clinic,
+        provider=provider,
+        first_name="Paula",
+        last_name="Patient",
+        code="482913",
+        invited_by=cadmin,
     )
     paula = make_user("paula.patient@example.com", User.Role.PATIENT)
     with django_capture_on_commit_callbacks(execute=True):

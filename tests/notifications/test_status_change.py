@@ -52,12 +52,20 @@ def status_notifications():
     return Notification.objects.filter(activity=Activity.STATUS_CHANGE)
 
 
-def test_it_notifies_once_per_change_and_not_on_reimport(cast, tmp_path, django_capture_on_commit_callbacks):
-    path = write_csv(tmp_path, [rx_row(cast.rx_alice, "Order Shipped"), rx_row(cast.rx_carol, "Order Scheduled")])
+def test_it_notifies_once_per_change_and_not_on_reimport(
+    cast, tmp_path, django_capture_on_commit_callbacks
+):
+    path = write_csv(
+        tmp_path, [rx_row(cast.rx_alice, "Order Shipped"), rx_row(cast.rx_carol, "Order Scheduled")]
+    )
     import_file(path, django_capture_on_commit_callbacks)
     # rx_alice changed (scheduled -> shipped); rx_carol was already "Order Scheduled".
     got = {(n.recipient.email.split(".")[0], n.prescription_id) for n in status_notifications()}
-    assert got == {("alice", cast.rx_alice.pk), ("bob", cast.rx_alice.pk), ("phil", cast.rx_alice.pk)}
+    assert got == {
+        ("alice", cast.rx_alice.pk),
+        ("bob", cast.rx_alice.pk),
+        ("phil", cast.rx_alice.pk),
+    }
     first = status_notifications().first()
     assert first.data == {"from_status": Status.ORDER_SCHEDULED, "to_status": Status.ORDER_SHIPPED}
     assert first.title == "Status changed to Order Shipped"
@@ -67,24 +75,44 @@ def test_it_notifies_once_per_change_and_not_on_reimport(cast, tmp_path, django_
 
 
 def test_it_notifies_each_later_change(cast, tmp_path, django_capture_on_commit_callbacks):
-    import_file(write_csv(tmp_path, [rx_row(cast.rx_alice, "Order Shipped")], "a.csv"), django_capture_on_commit_callbacks)
-    import_file(write_csv(tmp_path, [rx_row(cast.rx_alice, "Delivered")], "b.csv"), django_capture_on_commit_callbacks)
+    import_file(
+        write_csv(tmp_path, [rx_row(cast.rx_alice, "Order Shipped")], "a.csv"),
+        django_capture_on_commit_callbacks,
+    )
+    import_file(
+        write_csv(tmp_path, [rx_row(cast.rx_alice, "Delivered")], "b.csv"),
+        django_capture_on_commit_callbacks,
+    )
     assert status_notifications().filter(recipient=cast.alice).count() == 2
-    assert not status_notifications().filter(recipient__in=[cast.carol, cast.mallory, cast.olivia]).exists()
+    assert (
+        not status_notifications()
+        .filter(recipient__in=[cast.carol, cast.mallory, cast.olivia])
+        .exists()
+    )
 
 
 def test_it_handles_a_large_batch_in_a_few_queries(cast, django_capture_on_commit_callbacks):
     rxs = [
         Prescription(
-            pharmacy_rx_id=f"RXB{i}", rx_number=f"B{i}", patient=cast.pat_alice,
-            prescriber=cast.npi_alice if i % 2 else cast.npi_carol, pharmacy=cast.pharmacy,
-            medication_name="Humira", status=Status.DELIVERED,
+            pharmacy_rx_id=f"RXB{i}",
+            rx_number=f"B{i}",
+            patient=cast.pat_alice,
+            prescriber=cast.npi_alice if i % 2 else cast.npi_carol,
+            pharmacy=cast.pharmacy,
+            medication_name="Humira",
+            status=Status.DELIVERED,
         )
         for i in range(600)
     ]
     Prescription.objects.bulk_create(rxs)
-    changes = [(rx.pk, Status.ORDER_SHIPPED, Status.DELIVERED) for rx in Prescription.objects.filter(pharmacy_rx_id__startswith="RXB")]
-    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+    changes = [
+        (rx.pk, Status.ORDER_SHIPPED, Status.DELIVERED)
+        for rx in Prescription.objects.filter(pharmacy_rx_id__startswith="RXB")
+    ]
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         prescription_status_changed.send(sender=Prescription, changes=changes)
     inserts = [q for q in queries if q["sql"].startswith("INSERT")]
     # Lookups and emails (one per recipient) stay constant; rows go in bulk (SQLite caps a

@@ -58,7 +58,9 @@ async def test_a_new_message_updates_everyone_elses_badge_and_reading_clears_it(
     alice, bob, phil, mallory = [
         await bell_socket(u) for u in (cast.alice, cast.bob, cast.phil, cast.mallory)
     ]
-    await sync_to_async(send_message)(request=chat, author=cast.phil, body="Approved", client_id="a")
+    await sync_to_async(send_message)(
+        request=chat, author=cast.phil, body="Approved", client_id="a"
+    )
 
     assert await unread_frames(alice, chat.pk) == [1]
     assert await unread_frames(bob, chat.pk) == [2]  # bob read nothing yet: both messages
@@ -79,6 +81,8 @@ async def test_a_removed_delegate_gets_no_badge(cast):
     )
     bob = await bell_socket(cast.bob)
     await sync_to_async(lambda: Delegation.objects.get(delegate=cast.bob).revoke())()
-    await sync_to_async(send_message)(request=chat, author=cast.phil, body="Approved", client_id="b")
+    await sync_to_async(send_message)(
+        request=chat, author=cast.phil, body="Approved", client_id="b"
+    )
     assert await unread_frames(bob, chat.pk) == []
     await bob.disconnect()

@@ -48,14 +48,21 @@ def test_it_opens_an_item_marks_it_read_and_redirects(cast, alices, client_for):
 
 
 def test_it_falls_back_to_a_safe_target(cast, client_for):
-    [n] = notify(activity=Activity.INVITE_ACCEPTED, obj=None, recipients=[cast.alice], url="https://evil.example/")
+    [n] = notify(
+        activity=Activity.INVITE_ACCEPTED,
+        obj=None,
+        recipients=[cast.alice],
+        url="https://evil.example/",
+    )
     response = client_for(cast.alice).get(reverse("notifications:open", args=[n.pk]))
     assert response.url == "/"
 
 
 @pytest.mark.parametrize("who", ["carol", "mallory", "bob"])
 def test_it_404s_for_someone_elses_notification(cast, alices, client_for, who):
-    response = client_for(getattr(cast, who)).get(reverse("notifications:open", args=[alices[0].pk]))
+    response = client_for(getattr(cast, who)).get(
+        reverse("notifications:open", args=[alices[0].pk])
+    )
     assert response.status_code == 404
     alices[0].refresh_from_db()
     assert alices[0].read_at is None
@@ -64,7 +71,9 @@ def test_it_404s_for_someone_elses_notification(cast, alices, client_for, who):
 def test_it_marks_all_read(cast, alices, client_for, django_capture_on_commit_callbacks):
     client = client_for(cast.alice)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("notifications:mark_all_read"), headers={"HX-Request": "true"})
+        response = client.post(
+            reverse("notifications:mark_all_read"), headers={"HX-Request": "true"}
+        )
     assert 'data-count="0"' in response.content.decode()
     assert Notification.objects.filter(recipient=cast.alice, read_at__isnull=True).count() == 0
     assert Notification.objects.filter(recipient=cast.bob, read_at__isnull=True).count() == 3
@@ -93,7 +102,12 @@ def test_the_list_is_empty_for_outsiders(cast, alices, client_for):
 
 def test_the_list_pages_in_constant_queries(cast, client_for, django_assert_max_num_queries):
     for _ in range(30):
-        notify(activity=Activity.NEW_MESSAGE, obj=cast.rx_alice, recipients=[cast.alice], actor=cast.phil)
+        notify(
+            activity=Activity.NEW_MESSAGE,
+            obj=cast.rx_alice,
+            recipients=[cast.alice],
+            actor=cast.phil,
+        )
     client = client_for(cast.alice)
     with django_assert_max_num_queries(14):
         response = client.get(reverse("notifications:list"), {"page": 2})
@@ -102,7 +116,9 @@ def test_the_list_pages_in_constant_queries(cast, client_for, django_assert_max_
 
 def test_htmx_filter_returns_only_the_results(cast, alices, client_for):
     response = client_for(cast.alice).get(
-        reverse("notifications:list"), {"type": Activity.NEW_REQUEST}, headers={"HX-Request": "true"}
+        reverse("notifications:list"),
+        {"type": Activity.NEW_REQUEST},
+        headers={"HX-Request": "true"},
     )
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="notification-results"')
@@ -143,25 +159,33 @@ def test_preferences_keep_a_chosen_time_zone_and_refuse_others(cast, client_for)
     client.post(url, prefs_post(time_zone="America/Chicago"), headers={"HX-Request": "true"})
     assert NotificationSettings.objects.get(user=cast.alice).time_zone == "America/Chicago"
     assert 'value="America/Chicago" selected' in client.get(url).content.decode()
-    response = client.post(url, prefs_post(time_zone="Mars/Olympus_Mons"), headers={"HX-Request": "true"})
+    response = client.post(
+        url, prefs_post(time_zone="Mars/Olympus_Mons"), headers={"HX-Request": "true"}
+    )
     assert "Not saved" in response.content.decode()
     assert NotificationSettings.objects.get(user=cast.alice).time_zone == "America/Chicago"
 
 
 def test_preferences_reject_half_quiet_hours(cast, client_for):
     response = client_for(cast.alice).post(
-        reverse("notifications:preferences"), prefs_post(quiet_hours_start="22:00"), headers={"HX-Request": "true"}
+        reverse("notifications:preferences"),
+        prefs_post(quiet_hours_start="22:00"),
+        headers={"HX-Request": "true"},
     )
     assert "Not saved" in response.content.decode()
     assert not NotificationSettings.objects.filter(user=cast.alice).exists()
     # Without htmx the page comes back with the message and what was typed.
-    response = client_for(cast.alice).post(reverse("notifications:preferences"), prefs_post(quiet_hours_start="22:00"))
+    response = client_for(cast.alice).post(
+        reverse("notifications:preferences"), prefs_post(quiet_hours_start="22:00")
+    )
     html = response.content.decode()
     assert "Enter both a start and an end time" in html and 'value="22:00"' in html
 
 
 def test_preferences_without_htmx_redirect_with_a_message(cast, client_for):
-    response = client_for(cast.alice).post(reverse("notifications:preferences"), prefs_post(), follow=True)
+    response = client_for(cast.alice).post(
+        reverse("notifications:preferences"), prefs_post(), follow=True
+    )
     assert "Your notification preferences were saved." in response.content.decode()
 
 

@@ -29,7 +29,11 @@ def run_manage(*args, env):
     base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR, env={**base, **env}, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -52,10 +56,19 @@ def test_docker_compose_file_is_valid(tmp_path):
     require(tool is not None, "docker-compose (Debian package) to validate docker-compose.yml")
     shutil.copy(BASE_DIR / "docker-compose.yml", tmp_path / "docker-compose.yml")
     shutil.copy(BASE_DIR / ".env.example", tmp_path / ".env")
-    env = {**os.environ, "POSTGRES_PASSWORD": "x", "S3_ACCESS_KEY_ID": "x", "S3_SECRET_ACCESS_KEY": "x"}
+    env = {
+        **os.environ,
+        "POSTGRES_PASSWORD": "x",
+        "S3_ACCESS_KEY_ID": "x",
+        "S3_SECRET_ACCESS_KEY": "x",
+    }
     result = subprocess.run(
         [tool, "-f", "docker-compose.yml", "config", "--services"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())

@@ -41,14 +41,19 @@ def varied(cast):
     """Give the cast's prescriptions distinct statuses and dates to filter and sort on."""
     today = timezone.localdate()
     Prescription.objects.filter(pk=cast.rx_alice.pk).update(
-        status=Status.PA_PENDING, last_shipped=None, next_fill=today + dt.timedelta(days=3))
+        status=Status.PA_PENDING, last_shipped=None, next_fill=today + dt.timedelta(days=3)
+    )
     Prescription.objects.filter(pk=cast.rx_shared_alice.pk).update(
-        status=Status.DUE_FOR_FILL, last_shipped=today - dt.timedelta(days=10),
-        next_fill=today + dt.timedelta(days=1))
+        status=Status.DUE_FOR_FILL,
+        last_shipped=today - dt.timedelta(days=10),
+        next_fill=today + dt.timedelta(days=1),
+    )
     Prescription.objects.filter(pk=cast.rx_alice_old.pk).update(
-        last_shipped=today - dt.timedelta(days=90), next_fill=today + dt.timedelta(days=9))
+        last_shipped=today - dt.timedelta(days=90), next_fill=today + dt.timedelta(days=9)
+    )
     Prescription.objects.filter(pk=cast.rx_carol.pk).update(
-        status=Status.DUE_FOR_FILL, last_shipped=today - dt.timedelta(days=5))
+        status=Status.DUE_FOR_FILL, last_shipped=today - dt.timedelta(days=5)
+    )
     Prescription.objects.filter(pk=cast.rx_shared_carol.pk).update(status=Status.PA_PENDING)
     return cast
 
@@ -58,7 +63,13 @@ def varied(cast):
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("alice", ALICE_RX), ("bob", ALICE_RX), ("phil", ALICE_RX), ("carol", CAROL_RX), ("mallory", set())],
+    [
+        ("alice", ALICE_RX),
+        ("bob", ALICE_RX),
+        ("phil", ALICE_RX),
+        ("carol", CAROL_RX),
+        ("mallory", set()),
+    ],
 )
 def test_it_shows_each_role_exactly_its_rows(cast, client_for, who, expected):
     response = client_for(getattr(cast, who)).get(URL)
@@ -88,8 +99,13 @@ def test_it_shows_each_role_exactly_its_rows(cast, client_for, who, expected):
     ],
 )
 def test_it_filters_within_what_each_role_may_see(varied, client_for, query, alice, carol):
-    for user, expected in [(varied.alice, alice), (varied.bob, alice), (varied.phil, alice),
-                           (varied.carol, carol), (varied.mallory, set())]:
+    for user, expected in [
+        (varied.alice, alice),
+        (varied.bob, alice),
+        (varied.phil, alice),
+        (varied.carol, carol),
+        (varied.mallory, set()),
+    ]:
         response = client_for(user).get(f"{URL}?{query}")
         assert response.status_code in {200, 302}, query
         if response.status_code == 302:
@@ -232,22 +248,34 @@ def test_it_links_each_row_to_its_chat_pop_up(cast, client_for):
 
 def add_rows(cast, n: int, prescriber=None) -> None:
     prescriber = prescriber or cast.npi_alice
-    patients = [make_patient(f"PQ{prescriber.pk}-{i}", f"Quinn{i}", "Query") for i in range(max(1, n // 3))]
-    Prescription.objects.bulk_create([
-        Prescription(
-            pharmacy_rx_id=f"RXQ{prescriber.pk}-{i}", rx_number=f"9{prescriber.pk}{i:05d}",
-            patient=patients[i % len(patients)], prescriber=prescriber, pharmacy=cast.pharmacy,
-            medication_name="Stelara", status=Status.DUE_FOR_FILL, priority="Dec 2026",
-        )
-        for i in range(n)
-    ])
+    patients = [
+        make_patient(f"PQ{prescriber.pk}-{i}", f"Quinn{i}", "Query") for i in range(max(1, n // 3))
+    ]
+    Prescription.objects.bulk_create(
+        [
+            Prescription(
+                pharmacy_rx_id=f"RXQ{prescriber.pk}-{i}",
+                rx_number=f"9{prescriber.pk}{i:05d}",
+                patient=patients[i % len(patients)],
+                prescriber=prescriber,
+                pharmacy=cast.pharmacy,
+                medication_name="Stelara",
+                status=Status.DUE_FOR_FILL,
+                priority="Dec 2026",
+            )
+            for i in range(n)
+        ]
+    )
 
 
 @pytest.mark.parametrize("per_page", [10, 50])
 @pytest.mark.parametrize(
-    "query", ["", "quick=due&sort=-last_shipped", "last_name=quer&sort=provider", "quick=unread&sort=chat"]
+    "query",
+    ["", "quick=due&sort=-last_shipped", "last_name=quer&sort=provider", "quick=unread&sort=chat"],
 )
-def test_it_uses_a_constant_number_of_queries(cast, client_for, django_assert_max_num_queries, per_page, query):
+def test_it_uses_a_constant_number_of_queries(
+    cast, client_for, django_assert_max_num_queries, per_page, query
+):
     """Same count for 60 and 360 rows, page size 10 or 50 (the bell and session add a few, and
     the access gate resolves the user's prescribers once per request)."""
     client = client_for(cast.phil)
@@ -268,7 +296,13 @@ def test_it_uses_a_constant_number_of_queries(cast, client_for, django_assert_ma
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("alice", ALICE_RX), ("bob", ALICE_RX), ("phil", ALICE_RX), ("carol", CAROL_RX), ("mallory", set())],
+    [
+        ("alice", ALICE_RX),
+        ("bob", ALICE_RX),
+        ("phil", ALICE_RX),
+        ("carol", CAROL_RX),
+        ("mallory", set()),
+    ],
 )
 def test_it_exports_exactly_the_rows_each_role_may_see(cast, client_for, who, expected):
     response = client_for(getattr(cast, who)).get("/dashboard/export.csv")
@@ -293,9 +327,13 @@ def test_it_404s_an_export_of_another_prescribers_rows(cast, client_for):
     assert client.get(f"/dashboard/export.csv?patient={cast.pat_carol.pk}").status_code == 404
 
 
-@pytest.mark.parametrize("evil", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize(
+    "evil", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+)
 def test_it_neutralises_formula_injection_in_export(cast, client_for, evil):
-    Prescription.objects.filter(pk=cast.rx_alice.pk).update(medication_name=evil, strength="", dosage_form="")
+    Prescription.objects.filter(pk=cast.rx_alice.pk).update(
+        medication_name=evil, strength="", dosage_form=""
+    )
     cast.pat_alice.first_name = evil
     cast.pat_alice.save()
     rows = exported(client_for(cast.alice).get("/dashboard/export.csv?rx_number=1001"))
@@ -310,7 +348,9 @@ def test_it_audits_the_export(cast, client_for):
     assert "quick=due" in event.description
 
 
-def test_it_streams_the_export_with_constant_queries(cast, client_for, django_assert_max_num_queries):
+def test_it_streams_the_export_with_constant_queries(
+    cast, client_for, django_assert_max_num_queries
+):
     add_rows(cast, 200)
     client = client_for(cast.alice)
     with django_assert_max_num_queries(9):  # 8 + the access gate's prescriber list
@@ -323,7 +363,9 @@ def test_it_streams_the_export_with_constant_queries(cast, client_for, django_as
 
 def test_it_saves_lists_applies_and_deletes_a_filter(cast, client_for):
     client = client_for(cast.alice)
-    response = client.post("/dashboard/saved-filters/", {"name": "Due soon", "query": "quick=due&page=3&first_name="})
+    response = client.post(
+        "/dashboard/saved-filters/", {"name": "Due soon", "query": "quick=due&page=3&first_name="}
+    )
     assert response.status_code == 302
     saved = SavedFilter.objects.get(user=cast.alice)
     assert saved.query == "quick=due"
@@ -343,7 +385,9 @@ def test_it_keeps_saved_filters_private(cast, client_for):
 
 
 def test_it_rejects_a_saved_filter_without_a_name(cast, client_for):
-    response = client_for(cast.alice).post("/dashboard/saved-filters/", {"name": "", "query": "quick=due"}, follow=True)
+    response = client_for(cast.alice).post(
+        "/dashboard/saved-filters/", {"name": "", "query": "quick=due"}, follow=True
+    )
     assert "This field is required." in response.content.decode()
     assert not SavedFilter.objects.exists()
 
@@ -358,7 +402,9 @@ def unread(cast):
 
     chat = Request.objects.create(prescription=cast.rx_alice, created_by=cast.phil)
     for n in range(2):
-        Message.objects.create(request=chat, author=cast.phil, body="Any update?", client_id=f"u{n}")
+        Message.objects.create(
+            request=chat, author=cast.phil, body="Any update?", client_id=f"u{n}"
+        )
     return cast
 
 

@@ -14,9 +14,14 @@ URL = reverse("prescriptions:ingest")
 
 def record(cast, **overrides):
     return {
-        "patient_id": "P-API", "patient_first_name": "Ines", "patient_last_name": "Ortega",
-        "patient_dob": "1970-02-02", "rx_id": "RX-API-1", "rx_number": "77001",
-        "medication_name": "Cosentyx", "status": "Prior Authorization Pending",
+        "patient_id": "P-API",
+        "patient_first_name": "Ines",
+        "patient_last_name": "Ortega",
+        "patient_dob": "1970-02-02",
+        "rx_id": "RX-API-1",
+        "rx_number": "77001",
+        "medication_name": "Cosentyx",
+        "status": "Prior Authorization Pending",
         "prescriber_npi": cast.npi_alice.npi,
     } | overrides
 

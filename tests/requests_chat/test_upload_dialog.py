@@ -23,7 +23,9 @@ def test_it_accepts_a_pdf_and_describes_it(cast, client_for, private_media):
         "name": "Avril - Rx Upload.pdf",
         "summary": response.json()["summary"],
     }
-    assert response.json()["summary"].startswith("PDF · ") and "2 pages" in response.json()["summary"]
+    assert (
+        response.json()["summary"].startswith("PDF · ") and "2 pages" in response.json()["summary"]
+    )
     assert stored_files(private_media) == []
 
 

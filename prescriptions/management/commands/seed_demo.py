@@ -25,14 +25,62 @@ from prescriptions.npi import make_npi
 
 DEMO_PASSWORD = "Demo-Portal-2026!"
 FIRST_NAMES = [
-    "Avery", "Jordan", "Mikey", "Ashley", "Priya", "Mateo", "Grace", "Hiro", "Amara", "Lucas",
-    "Sofia", "Noah", "Layla", "Ethan", "Zoe", "Omar", "Chloe", "Diego", "Hannah", "Kofi",
-    "Isabel", "Ravi", "Nora", "Samuel", "Mei", "Elena", "Tomas", "Fatima", "Owen", "Leah",
+    "Avery",
+    "Jordan",
+    "Mikey",
+    "Ashley",
+    "Priya",
+    "Mateo",
+    "Grace",
+    "Hiro",
+    "Amara",
+    "Lucas",
+    "Sofia",
+    "Noah",
+    "Layla",
+    "Ethan",
+    "Zoe",
+    "Omar",
+    "Chloe",
+    "Diego",
+    "Hannah",
+    "Kofi",
+    "Isabel",
+    "Ravi",
+    "Nora",
+    "Samuel",
+    "Mei",
+    "Elena",
+    "Tomas",
+    "Fatima",
+    "Owen",
+    "Leah",
 ]
 LAST_NAMES = [
-    "Waldorf", "Bronkh", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Castillo", "Nguyen",
-    "Abernathy", "Patel", "Kowalski", "Haddad", "Fitzgerald", "Romero", "Sato", "Delacroix",
-    "Mensah", "Novak", "Quinlan", "Varga", "Whitfield", "Yilmaz", "Zeller", "Brennan",
+    "Waldorf",
+    "Bronkh",
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Tanaka",
+    "Castillo",
+    "Nguyen",
+    "Abernathy",
+    "Patel",
+    "Kowalski",
+    "Haddad",
+    "Fitzgerald",
+    "Romero",
+    "Sato",
+    "Delacroix",
+    "Mensah",
+    "Novak",
+    "Quinlan",
+    "Varga",
+    "Whitfield",
+    "Yilmaz",
+    "Zeller",
+    "Brennan",
 ]
 MEDICATIONS = [
     ("Humira Pen", "40 MG/0.4ML", "KIT"),
@@ -55,19 +103,46 @@ MEDICATIONS = [
     ("Inhale", "200 MCG", "TABLET"),
 ]
 CITIES = [
-    ("Philadelphia", "PA", "191"), ("Pittsburgh", "PA", "152"), ("Columbus", "OH", "432"),
-    ("Cleveland", "OH", "441"), ("Baltimore", "MD", "212"), ("Newark", "NJ", "071"),
-    ("Richmond", "VA", "232"), ("Buffalo", "NY", "142"),
+    ("Philadelphia", "PA", "191"),
+    ("Pittsburgh", "PA", "152"),
+    ("Columbus", "OH", "432"),
+    ("Cleveland", "OH", "441"),
+    ("Baltimore", "MD", "212"),
+    ("Newark", "NJ", "071"),
+    ("Richmond", "VA", "232"),
+    ("Buffalo", "NY", "142"),
 ]
-STREETS = ["Pennsylvania Ave", "Market St", "Oak Ln", "Maple Dr", "High St", "Chestnut St", "Lake Rd"]
+STREETS = [
+    "Pennsylvania Ave",
+    "Market St",
+    "Oak Ln",
+    "Maple Dr",
+    "High St",
+    "Chestnut St",
+    "Lake Rd",
+]
 # Weighted so the demo dashboard looks like a real book of business.
 STATUS_WEIGHTS = [
-    (Status.REFERRAL_RECEIVED, 4), (Status.BENEFITS_INVESTIGATION, 5), (Status.PA_PENDING, 8),
-    (Status.PA_APPROVED, 4), (Status.PA_DENIED, 3), (Status.FINANCIAL_ASSISTANCE, 3),
-    (Status.DUE_FOR_FILL, 12), (Status.ORDER_SCHEDULED, 8), (Status.ORDER_SHIPPED, 18),
-    (Status.DELIVERED, 20), (Status.ON_HOLD, 4), (Status.DISCONTINUED, 6), (Status.TRANSFERRED, 2),
+    (Status.REFERRAL_RECEIVED, 4),
+    (Status.BENEFITS_INVESTIGATION, 5),
+    (Status.PA_PENDING, 8),
+    (Status.PA_APPROVED, 4),
+    (Status.PA_DENIED, 3),
+    (Status.FINANCIAL_ASSISTANCE, 3),
+    (Status.DUE_FOR_FILL, 12),
+    (Status.ORDER_SCHEDULED, 8),
+    (Status.ORDER_SHIPPED, 18),
+    (Status.DELIVERED, 20),
+    (Status.ON_HOLD, 4),
+    (Status.DISCONTINUED, 6),
+    (Status.TRANSFERRED, 2),
 ]
-SHIPPED_STATUSES = {Status.ORDER_SHIPPED, Status.DELIVERED, Status.DUE_FOR_FILL, Status.ORDER_SCHEDULED}
+SHIPPED_STATUSES = {
+    Status.ORDER_SHIPPED,
+    Status.DELIVERED,
+    Status.DUE_FOR_FILL,
+    Status.ORDER_SCHEDULED,
+}
 
 # (email, first, last, role) — the demo logins printed at the end.
 DEMO_USERS = [
@@ -115,18 +190,24 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
             for email, *_ in DEMO_USERS:
                 self.stdout.write(f"  {users[email].get_role_display():<22} {email}")
-            self.stdout.write(
-                "  Each account sets up its authenticator (TOTP) at first sign-in."
-            )
+            self.stdout.write("  Each account sets up its authenticator (TOTP) at first sign-in.")
 
     def _directory(self, rng: random.Random, scale: int):
         main, _ = Pharmacy.objects.get_or_create(
             code="carelink",
-            defaults={"name": "CareLink Specialty Pharmacy", "address": "100 Market St, Philadelphia, PA 19106", "phone": "2155550100"},
+            defaults={
+                "name": "CareLink Specialty Pharmacy",
+                "address": "100 Market St, Philadelphia, PA 19106",
+                "phone": "2155550100",
+            },
         )
         north, _ = Pharmacy.objects.get_or_create(
             code="northside",
-            defaults={"name": "Northside Specialty Pharmacy", "address": "42 Lake Rd, Cleveland, OH 44101", "phone": "2165550142"},
+            defaults={
+                "name": "Northside Specialty Pharmacy",
+                "address": "42 Lake Rd, Cleveland, OH 44101",
+                "phone": "2165550142",
+            },
         )
         # Enough prescribers that the first demo prescriber has ~2% of a large book.
         count = max(40, scale // 2000)
@@ -146,10 +227,15 @@ class Command(BaseCommand):
                 city, state, zip3 = rng.choice(CITIES)
                 new.append(
                     Prescriber(
-                        npi=npi, first_name=first, last_name=last, credential="MD",
+                        npi=npi,
+                        first_name=first,
+                        last_name=last,
+                        credential="MD",
                         practice_name=f"{last} Specialty Care",
                         address_line1=f"{rng.randint(10, 9999)} {rng.choice(STREETS)}",
-                        city=city, state=state, zip_code=f"{zip3}{rng.randint(0, 99):02d}",
+                        city=city,
+                        state=state,
+                        zip_code=f"{zip3}{rng.randint(0, 99):02d}",
                         phone=f"{rng.randint(201, 989)}555{rng.randint(0, 9999):04d}",
                     )
                 )
@@ -163,8 +249,13 @@ class Command(BaseCommand):
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = User.objects.create_user(
-                    email, DEMO_PASSWORD, first_name=first, last_name=last, role=role,
-                    is_staff=role == User.Role.OPS, is_superuser=role == User.Role.OPS,
+                    email,
+                    DEMO_PASSWORD,
+                    first_name=first,
+                    last_name=last,
+                    role=role,
+                    is_staff=role == User.Role.OPS,
+                    is_superuser=role == User.Role.OPS,
                 )
             users[email] = user
         jane, john = prescribers[0], prescribers[1]
@@ -226,8 +317,12 @@ class Command(BaseCommand):
             for step, (author, body) in enumerate(script):
                 at = started + dt.timedelta(hours=3 * step)
                 message = Message.objects.create(
-                    request=chat, author=author, author_name=str(author),
-                    author_role=author.role_label, body=body, created_at=at,
+                    request=chat,
+                    author=author,
+                    author_name=str(author),
+                    author_role=author.role_label,
+                    body=body,
+                    created_at=at,
                     client_id=f"demo-{chat.pk}-{step}",
                 )
                 ReadState.objects.update_or_create(
@@ -248,13 +343,16 @@ class Command(BaseCommand):
             batch.append(
                 Patient(
                     pharmacy_patient_id=f"P{index + 1:07d}",
-                    first_name=first, last_name=last,
+                    first_name=first,
+                    last_name=last,
                     date_of_birth=dt.date(1940, 1, 1) + dt.timedelta(days=rng.randint(0, 29000)),
                     sex=rng.choice("FMFMU"),
                     phone=f"{rng.randint(201, 989)}555{rng.randint(0, 9999):04d}",
                     email=f"{first}.{last}{index}@example.com".lower(),
                     address_line1=f"{rng.randint(1, 9999)} {rng.choice(STREETS)}".upper(),
-                    city=city.upper(), state=state, zip_code=f"{zip3}{rng.randint(0, 99):02d}",
+                    city=city.upper(),
+                    state=state,
+                    zip_code=f"{zip3}{rng.randint(0, 99):02d}",
                 )
             )
             if len(batch) >= 5000:
@@ -271,7 +369,11 @@ class Command(BaseCommand):
         for index in range(existing, scale):
             status = rng.choices(statuses, weights)[0]
             name, strength, form = rng.choice(MEDICATIONS)
-            shipped = today - dt.timedelta(days=rng.randint(1, 120)) if status in SHIPPED_STATUSES else None
+            shipped = (
+                today - dt.timedelta(days=rng.randint(1, 120))
+                if status in SHIPPED_STATUSES
+                else None
+            )
             changed = now - dt.timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))
             prescriber_id = prescriber_ids[0] if index % jane_every == 0 else rng.choice(others)
             next_fill = (shipped or today) + dt.timedelta(days=28)
@@ -282,13 +384,18 @@ class Command(BaseCommand):
                     patient_id=patient_ids[index % len(patient_ids)],
                     prescriber_id=prescriber_id,
                     pharmacy=pharmacies[0] if index % 4 else pharmacies[1],
-                    medication_name=name, strength=strength, dosage_form=form,
-                    status=status, status_changed_at=changed,
-                    last_shipped=shipped, next_fill=next_fill,
+                    medication_name=name,
+                    strength=strength,
+                    dosage_form=form,
+                    status=status,
+                    status_changed_at=changed,
+                    last_shipped=shipped,
+                    next_fill=next_fill,
                     priority=next_fill.strftime("%b %Y"),
                     refills_remaining=rng.randint(0, 11),
                     written_date=today - dt.timedelta(days=rng.randint(30, 400)),
-                    created_at=changed - dt.timedelta(days=30), updated_at=changed,
+                    created_at=changed - dt.timedelta(days=30),
+                    updated_at=changed,
                 )
             )
             next_rx = index + 1
@@ -306,7 +413,21 @@ class Command(BaseCommand):
             changes = []
             for p in batch:
                 pk, status, changed, created = p.pk, p.status, p.status_changed_at, p.created_at
-                changes.append(StatusChange(prescription_id=pk, from_status="", to_status=Status.REFERRAL_RECEIVED, changed_at=created))
+                changes.append(
+                    StatusChange(
+                        prescription_id=pk,
+                        from_status="",
+                        to_status=Status.REFERRAL_RECEIVED,
+                        changed_at=created,
+                    )
+                )
                 if status != Status.REFERRAL_RECEIVED:
-                    changes.append(StatusChange(prescription_id=pk, from_status=Status.REFERRAL_RECEIVED, to_status=status, changed_at=changed))
+                    changes.append(
+                        StatusChange(
+                            prescription_id=pk,
+                            from_status=Status.REFERRAL_RECEIVED,
+                            to_status=status,
+                            changed_at=changed,
+                        )
+                    )
             StatusChange.objects.bulk_create(changes, batch_size=5000)
