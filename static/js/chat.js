@@ -268,6 +268,18 @@
     });
   }
 
+  // A reader at the newest message stays there when the log changes size (a rotated phone, a
+  // wider window); one who scrolled up to read older messages keeps their place.
+  var pinned = true;
+  scroller.addEventListener("scroll", function () {
+    pinned = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 24;
+  });
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      if (pinned) scroller.scrollTop = scroller.scrollHeight;
+    }).observe(scroller);
+  }
+
   tidy();
   document.addEventListener("htmx:afterSettle", tidy);
   document.addEventListener("htmx:oobAfterSwap", tidy);

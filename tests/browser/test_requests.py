@@ -70,7 +70,9 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     alice.set_viewport_size({"width": 1366, "height": 900})
     upload.get_by_role("button", name="CREATE NEW DOCUMENT").click()
     expect(upload).to_be_hidden()
-    expect(alice.get_by_role("status").filter(has_text="File successfully attached.")).to_be_visible()
+    expect(
+        alice.get_by_role("status").filter(has_text="File successfully attached.")
+    ).to_be_visible()
     expect(alice.locator("[data-attached-list]")).to_contain_text("Avril - Rx Upload.pdf")
     assert_accessible(alice, "create request")
     screenshot(alice, "requests-create-form")
@@ -163,6 +165,13 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     # Phone width stays usable.
     alice.keyboard.press("Escape")
     alice.set_viewport_size({"width": 390, "height": 844})
+    # the chat log still shows its newest message at the bottom
+    alice.wait_for_function(
+        "() => { const s = document.querySelector('[data-chat-scroll]');"
+        " return s.scrollHeight > s.clientHeight"
+        " && s.scrollHeight - s.scrollTop - s.clientHeight < 24; }",
+        timeout=5000,
+    )
     screenshot(alice, "requests-detail-phone")
 
     for doc in Document.objects.all():
@@ -180,8 +189,12 @@ def test_it_falls_back_to_polling_without_a_websocket(cast, page, portal_url):
     page.goto(f"{portal_url}/requests/{chat.pk}/")
     expect(page.locator("#message-list")).to_contain_text("First question")
     expect(page.locator("[data-chat-status]")).to_contain_text("Reconnecting")
-    send_message(request=chat, author=cast.alice, body="Sent while the socket is down", client_id="poll-1")
-    expect(page.locator("#message-list")).to_contain_text("Sent while the socket is down", timeout=15_000)
+    send_message(
+        request=chat, author=cast.alice, body="Sent while the socket is down", client_id="poll-1"
+    )
+    expect(page.locator("#message-list")).to_contain_text(
+        "Sent while the socket is down", timeout=15_000
+    )
     # Sending still works as a plain HTMX POST, and the row appears once.
     page.get_by_label("Message", exact=True).fill("Polling reply")
     page.get_by_role("button", name="SEND MESSAGE").click()
