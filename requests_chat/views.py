@@ -4,6 +4,7 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +20,7 @@ from audit.models import AuditEvent
 from portal.types import AuthedHttpRequest
 from prescriptions.models import Prescription, reachable_prescriber_ids
 
+from .filters import RequestFilter
 from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
 from .models import Document, Request
 from .selectors import unread_by_request
@@ -26,6 +28,7 @@ from .services import RequestExists, create_request, mark_read, new_client_id, s
 
 # Catch-up and polling return at most this many messages at once; the client asks again.
 CATCH_UP_LIMIT = 200
+LIST_PAGE_SIZE = 25
 # The document view's own policy: nothing may load from or run in the PDF's context.
 DOCUMENT_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 
@@ -61,17 +64,43 @@ def for_prescription(request: AuthedHttpRequest, prescription_pk: int) -> HttpRe
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def request_list(request: AuthedHttpRequest) -> HttpResponse:
-    chats = list(
-        Request.objects.visible_to(request.user)
-        .select_related("prescription__patient", "prescription__prescriber")
-        .order_by("-last_message_at", "-pk")[:200]
+    """Requests the user takes part in, latest activity first, with search and unread counts."""
+    filterset = RequestFilter(
+        request.GET,
+        queryset=Request.objects.visible_to(request.user).select_related(
+            "prescription__patient", "prescription__prescriber"
+        ),
+        request=request,
     )
-    unread = unread_by_request(request.user, [c.pk for c in chats])
-    for chat in chats:
+    page = Paginator(filterset.qs.order_by("-last_message_at", "-pk"), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    unread = unread_by_request(request.user, [c.pk for c in page.object_list])
+    for chat in page.object_list:
         chat.unread = unread.get(chat.pk, 0)
-    record(request, AuditEvent.Action.LIST, description="requests list")
-    return render(request, "requests_chat/list.html", {"chats": chats})
+    record(
+        request,
+        AuditEvent.Action.LIST,
+        description=f"requests list {request.GET.urlencode()}".strip(),
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
+    template_name = "requests_chat/list.html"
+    if request.htmx and request.htmx.target == "request-results":
+        template_name += "#request-results"
+    return render(
+        request,
+        template_name,
+        {
+            "filter": filterset,
+            "page": page,
+            "chats": page.object_list,
+            "searching": bool(params.get("q") or params.get("unread")),
+            "query": params.urlencode(),
+        },
+    )
 
 
 @login_required

@@ -90,6 +90,16 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     phil.goto(f"{portal_url}/requests/")
     expect(phil.get_by_role("cell", name="1 unread")).to_be_visible()
     assert_accessible(phil, "requests list (phil)")
+    screenshot(phil, "requests-list")
+    # The search swaps only the results, live, and the field keeps its focus.
+    search = phil.get_by_role("searchbox", name="Search")
+    search.fill("zzz")
+    expect(phil.get_by_role("heading", name="No requests match your search")).to_be_visible()
+    expect(search).to_be_focused()
+    assert "q=zzz" in phil.url
+    search.fill("avril")
+    expect(phil.get_by_role("cell", name="1 unread")).to_be_visible()
+    assert_accessible(phil, "requests list (search)")
     phil.get_by_role("link", name="Humira Pen 40 MG/0.4ML KIT").click()
     expect(phil.locator("#message-list")).to_contain_text(
         "any updates on my patient's prescription"
