@@ -24,7 +24,15 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .models import Patient, Pharmacy, Prescriber, Prescription, Status, StatusChange
+from .models import (
+    Patient,
+    Pharmacy,
+    Prescriber,
+    Prescription,
+    Status,
+    StatusChange,
+    parse_day,
+)
 from .npi import is_valid_npi
 
 # Sent after commit with `changes=[(prescription_id, from_status, to_status), ...]`.
@@ -152,11 +160,9 @@ def _parse_date(value: str, column: str, *, required: bool = False) -> dt.date |
         if required:
             raise RowError(f"{column} is required.")
         return None
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
+    day = parse_day(value)
+    if day:
+        return day
     raise RowError(f"{column} '{value}' is not a date (use YYYY-MM-DD).")
 
 

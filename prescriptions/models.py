@@ -6,6 +6,7 @@ user goes through a `visible_to(user)` queryset method.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections import defaultdict
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .npi import validate_npi
@@ -223,6 +224,20 @@ class IngestToken(models.Model):
         return found
 
 
+# The dates people type and files carry: ISO and US month/day/year.
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A date in one of DATE_FORMATS, or None."""
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 class PatientQuerySet(models.QuerySet["Patient"]):
     def visible_to(self, user: User) -> Self:
         """Patients with at least one prescription the user may see."""
@@ -231,6 +246,20 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(
             Exists(Prescription.objects.visible_to(user).filter(patient=OuterRef("pk")))
         )
+
+    def search(self, text: str, *, max_words: int = 4) -> Self:
+        """Every word must match: a date is the date of birth, anything else the start of the
+        first or last name ("jane 01/31/1980", "smi j")."""
+        queryset = self
+        for word in text.split()[:max_words]:
+            day = parse_day(word)
+            if day:
+                queryset = queryset.filter(date_of_birth=day)
+            else:
+                queryset = queryset.filter(
+                    Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
+                )
+        return queryset
 
 
 class Patient(models.Model):

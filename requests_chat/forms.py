@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import cached_property
 
 from prescriptions.models import Patient, Prescription
 
@@ -120,6 +123,18 @@ class MessageForm(AttachmentsMixin):
         return cleaned
 
 
+# The Patient select lists at most this many; a search narrows it (see patient_options).
+PATIENT_OPTIONS_LIMIT = 50
+
+
+@dataclass
+class PatientOptions:
+    patients: list[Patient]
+    query: str
+    more: bool  # more patients match than are listed
+    searchable: bool  # the search box is shown (many patients, or a search was made)
+
+
 class PatientChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Patient) -> str:
         return f"{obj.full_name} ({obj.date_of_birth:%d %B %Y})"
@@ -149,9 +164,10 @@ class CreateRequestForm(AttachmentsMixin):
 
     field_order = ["patient", "prescription", "body", "title", "documents", "client_id"]
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, patient_query: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.patient_query = " ".join(patient_query.split())[:100]
         self.fields["patient"].queryset = Patient.objects.visible_to(user)
         patient_id = self.data.get("patient") if self.is_bound else self.initial.get("patient")
         # Only the chosen patient's prescriptions are valid choices (and listed).
@@ -160,6 +176,26 @@ class CreateRequestForm(AttachmentsMixin):
         self.fields["prescription"].error_messages["invalid_choice"] = (
             "Choose one of this patient's prescriptions."
         )
+
+    @cached_property
+    def patient_options(self) -> PatientOptions:
+        """What the Patient select lists. Everyone the user may see while that is a short list;
+        beyond PATIENT_OPTIONS_LIMIT, only who matches the search (by name or date of birth),
+        so that a pharmacist's 20,000 patients are never sent to the browser at once. The
+        chosen patient is always listed."""
+        visible = self.fields["patient"].queryset.order_by("last_name", "first_name", "pk")
+        query = self.patient_query
+        rows = list((visible.search(query) if query else visible)[: PATIENT_OPTIONS_LIMIT + 1])
+        more = len(rows) > PATIENT_OPTIONS_LIMIT
+        rows = rows[:PATIENT_OPTIONS_LIMIT]
+        searchable = bool(query) or more
+        if more and not query:
+            rows = []  # a list cut at an arbitrary name helps nobody: ask for a search
+        chosen = self["patient"].value()
+        chosen_id = str(getattr(chosen, "pk", chosen) or "")
+        if chosen_id.isdigit() and all(str(p.pk) != chosen_id for p in rows):
+            rows[:0] = list(visible.filter(pk=int(chosen_id)))
+        return PatientOptions(rows, query=query, more=more, searchable=searchable)
 
     @staticmethod
     def prescriptions_for(user, patient_id):

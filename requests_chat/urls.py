@@ -7,6 +7,7 @@ app_name = "requests_chat"
 urlpatterns = [
     path("", views.request_list, name="list"),
     path("new/", views.create, name="create"),
+    path("new/patients/", views.patient_options, name="patient_options"),
     path("new/prescriptions/", views.prescription_options, name="prescription_options"),
     path("rx/<int:prescription_pk>/", views.for_prescription, name="for_prescription"),
     path("<int:pk>/", views.detail, name="detail"),

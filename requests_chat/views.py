@@ -109,8 +109,21 @@ def request_list(request: AuthedHttpRequest) -> HttpResponse:
 def create(request: AuthedHttpRequest) -> HttpResponse:
     """Create Patient Prescription Request (answers with a dialog: created, or already exists)."""
     user = request.user
+    if request.method == "POST" and request.POST.get("step") in ("find", "prescriptions"):
+        # Without JavaScript, "Find" and "Show prescriptions" post the form back to be shown
+        # again with the patients found or the chosen patient's prescriptions; what was typed
+        # is kept (nothing is in the URL).
+        form = CreateRequestForm(
+            initial=request.POST.dict(),
+            user=user,
+            patient_query=request.POST.get("patient_q", ""),
+        )
+        audit_patient_options(request, form)
+        return render(request, "requests_chat/create.html", {"form": form})
     if request.method == "POST":
-        form = CreateRequestForm(request.POST, request.FILES, user=user)
+        form = CreateRequestForm(
+            request.POST, request.FILES, user=user, patient_query=request.POST.get("patient_q", "")
+        )
         if form.is_valid():
             prescription = form.cleaned_data["prescription"]
             try:
@@ -140,8 +153,36 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
         for name in ("patient", "prescription"):
             if value := request.GET.get(name, "").strip():
                 initial[name] = value
-        form = CreateRequestForm(initial=initial, user=user)
+        form = CreateRequestForm(
+            initial=initial, user=user, patient_query=request.GET.get("patient_q", "")
+        )
+        audit_patient_options(request, form)
     return render(request, "requests_chat/create.html", {"form": form})
+
+
+def audit_patient_options(request: AuthedHttpRequest, form: CreateRequestForm) -> None:
+    """Listing patients (names and dates of birth) in the Patient select is a read of PHI."""
+    options = form.patient_options
+    if options.patients:
+        search = f" matching {options.query!r}" if options.query else ""
+        record(
+            request,
+            AuditEvent.Action.LIST,
+            description=f"{len(options.patients)} patients for a new request{search}",
+        )
+
+
+@login_required
+@require_GET
+def patient_options(request: AuthedHttpRequest) -> HttpResponse:
+    """The Patient select, narrowed by the search box (name or date of birth)."""
+    form = CreateRequestForm(
+        initial={"patient": request.GET.get("patient")},
+        user=request.user,
+        patient_query=request.GET.get("patient_q", ""),
+    )
+    audit_patient_options(request, form)
+    return render(request, "requests_chat/create.html#patient-options", {"form": form, "oob": True})
 
 
 @login_required

@@ -26,6 +26,13 @@
     if (target.matches && target.matches("[data-attachments] input[type=file]")) showFiles(target);
     if (target.matches && target.matches("[data-prescription-select]")) showPrescriber(target);
   });
+  // Enter in the patient search runs the search at once instead of sending the whole form.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key !== "Enter" || !target.matches || !target.matches("[data-patient-search]")) return;
+    event.preventDefault();
+    if (window.htmx) htmx.trigger(target, "search");
+  });
   ["dragenter", "dragover"].forEach(function (name) {
     document.addEventListener(name, function (event) {
       var zone = event.target.closest && event.target.closest("[data-dropzone]");

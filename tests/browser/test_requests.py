@@ -211,3 +211,49 @@ def test_it_falls_back_to_polling_without_a_websocket(cast, page, portal_url):
     expect(page.locator("#message-list .message")).to_have_count(3)
     page.wait_for_timeout(4500)  # one more poll must not duplicate anything
     expect(page.locator("#message-list .message")).to_have_count(3)
+
+
+def test_a_pharmacist_finds_the_patient_by_search(cast, browser, portal_url, screenshot):
+    """Beyond 50 patients the Patient select lists only who matches the search, by keyboard."""
+    from prescriptions.models import Patient, Prescription
+
+    for n in range(55):
+        patient = Patient.objects.create(
+            pharmacy_patient_id=f"P-MANY-{n}",
+            first_name=f"Maria{n:02d}",
+            last_name="Garcia",
+            date_of_birth="1970-05-05",
+        )
+        Prescription.objects.create(
+            pharmacy_rx_id=f"RX-MANY-{n}",
+            rx_number=f"8{n:03d}",
+            patient=patient,
+            prescriber=cast.npi_alice,
+            pharmacy=cast.pharmacy,
+            medication_name="Humira Pen",
+        )
+    phil = signed_in_page(browser, portal_url, cast.phil)
+    phil.goto(f"{portal_url}/requests/new/")
+    phil.wait_for_load_state()
+    patient = phil.get_by_role("combobox", name="Patient", exact=True)
+    expect(patient).to_have_count(1)
+    expect(patient.locator("option")).to_have_text(["Search for the patient first"])
+    search = phil.get_by_label("Search patients by name or date of birth")
+    search.click()
+    phil.keyboard.type("garcia")
+    hint = phil.locator("#patient-search-hint")
+    expect(hint).to_contain_text("More than 50 patients match “garcia”")
+    phil.keyboard.type(" maria07")
+    expect(hint).to_have_text("1 patient matches “garcia maria07”.")
+    search.fill("03/03/1990")
+    phil.keyboard.press("Enter")  # runs the search; does not send the form
+    expect(hint).to_have_text("1 patient matches “03/03/1990”.")
+    expect(phil.locator("#create-form .field__error")).to_have_count(0)
+    phil.keyboard.press("Tab")  # on to the Patient select
+    expect(patient).to_be_focused()
+    patient.select_option(label="Sam Shared (03 March 1990)")
+    prescription = phil.get_by_label("Prescription")
+    expect(prescription.locator("option", has_text="Dupixent")).to_have_count(1)
+    expect(prescription.locator("option", has_text="Enbrel")).to_have_count(0)  # Carol's
+    assert_accessible(phil, "create request (patient search)")
+    screenshot(phil, "requests-create-patient-search", full_page=False)
