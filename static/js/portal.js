@@ -69,6 +69,43 @@
     });
   }
 
+  // Times on the reader's own clock: the server writes <time datetime="ISO" data-local="short|
+  // long"> in the portal's time zone (what shows without JavaScript); here each is rewritten in
+  // the browser's zone, in the same format, with the zone named in its title. Chat messages
+  // pushed over the websocket are rendered once for everyone, so this is where they get the
+  // reader's zone. "short": 11/28/2026 2:47 AM; "long": Nov 28, 2026 2:47 AM.
+  var formats = {};
+  function formatter(style) {
+    if (!formats[style]) {
+      var options = style === "long"
+        ? { month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" }
+        : { month: "2-digit", day: "2-digit", year: "numeric", hour: "numeric", minute: "2-digit" };
+      formats[style] = new Intl.DateTimeFormat("en-US", options);
+    }
+    return formats[style];
+  }
+  var zoneName = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" });
+  function localTimes(root) {
+    if (!root || !root.querySelectorAll) return;
+    var times = Array.prototype.slice.call(root.querySelectorAll("time[data-local]"));
+    if (root.matches && root.matches("time[data-local]")) times.push(root);
+    times.forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      var style = el.getAttribute("data-local");
+      var part = {};
+      formatter(style).formatToParts(when).forEach(function (p) { part[p.type] = p.value; });
+      var day = style === "long"
+        ? part.month + " " + part.day + ", " + part.year
+        : part.month + "/" + part.day + "/" + part.year;
+      el.textContent = day + " " + part.hour + ":" + part.minute + " " + part.dayPeriod;
+      var zone = zoneName.formatToParts(when).filter(function (p) { return p.type === "timeZoneName"; });
+      el.title = el.textContent + (zone.length ? " " + zone[0].value : "");
+    });
+  }
+  localTimes(document.body);
+  document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
+
   // Idle warning: the server ends idle sessions; this only warns first and lets people stay.
   var body = document.body;
   var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);

@@ -1,6 +1,8 @@
 """Two people chatting live: alice (prescriber) and phil (pharmacist) in two Chromium contexts."""
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.storage import default_storage
@@ -18,12 +20,28 @@ pytestmark = [
 ]
 
 
-def signed_in_page(browser, portal_url, user):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, reduced_motion="reduce")
+def signed_in_page(browser, portal_url, user, timezone_id="America/New_York"):
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 900}, reduced_motion="reduce", timezone_id=timezone_id
+    )
     page = context.new_page()
     sign_in(page, portal_url, user.email, PASSWORD)
     complete_mfa(page, user)
     return page
+
+
+def assert_local_times(page, zone, fmt):
+    """Every <time data-local> reads as its instant on the browser's clock, zone in the title."""
+    times = page.locator("time[data-local]")
+    expect(times.first).to_be_visible()
+    for i in range(times.count()):
+        when = dt.datetime.fromisoformat(times.nth(i).get_attribute("datetime"))
+        local = when.astimezone(ZoneInfo(zone)).strftime(fmt)
+        expect(times.nth(i)).to_have_text(local)
+        zone_names = "PST|PDT" if zone == "America/Los_Angeles" else "EST|EDT"
+        expect(times.nth(i)).to_have_attribute(
+            "title", re.compile(f"{re.escape(local)} ({zone_names})")
+        )
 
 
 def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_path):
@@ -86,9 +104,11 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     assert_accessible(alice, "request details (alice)")
 
     # Phil sees it in his list (unread), opens it and replies.
-    phil = signed_in_page(browser, portal_url, cast.phil)
+    # Phil works in California: times show on his clock (the portal's zone is New York).
+    phil = signed_in_page(browser, portal_url, cast.phil, timezone_id="America/Los_Angeles")
     phil.goto(f"{portal_url}/requests/")
     expect(phil.get_by_role("cell", name="1 unread")).to_be_visible()
+    assert_local_times(phil, "America/Los_Angeles", "%m/%d/%Y %-I:%M %p")
     assert_accessible(phil, "requests list (phil)")
     screenshot(phil, "requests-list")
     # The search swaps only the results, live, and the field keeps its focus.
@@ -106,6 +126,7 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     )
     expect(phil.locator("#message-list")).to_contain_text("Avril - Rx Upload")
     expect(phil.locator("[data-chat-status]")).to_have_text("Live")
+    assert_local_times(phil, "America/Los_Angeles", "%b %-d, %Y %-I:%M %p")
     # Alice keeps a second tab on her Requests list: its unread badge moves live.
     alice_list = alice.context.new_page()
     alice_list.goto(f"{portal_url}/requests/")
@@ -144,6 +165,9 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     expect(phil.locator("#message-list .message").last).to_contain_text("Thank you!")
     expect(phil.locator("#message-list .message")).to_have_count(3)
     expect(alice.locator("#message-list .message")).to_have_count(3)  # no duplicates
+    # The pushed message (rendered once, for everyone) also reads on each one's own clock.
+    assert_local_times(phil, "America/Los_Angeles", "%b %-d, %Y %-I:%M %p")
+    assert_local_times(alice, "America/New_York", "%b %-d, %Y %-I:%M %p")
     expect(alice.get_by_label("Message", exact=True)).to_have_value("")  # the POST has answered
     screenshot(alice, "requests-detail")
 
