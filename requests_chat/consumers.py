@@ -1,7 +1,7 @@
 """The live chat of one request: server → browser pushes of rendered message rows.
 
-Clients never write through the socket (messages are POSTed over HTTP, see services.py); the
-only thing a client sends is "catch me up after message id N".
+Clients never write through the socket (messages are POSTed over HTTP, see services.py); what a
+client sends is "catch me up after message id N", "I am typing" and "I am still here".
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from notifications.services import group_name
 from portal.consumers import DirectDispatchMixin
 
 from .models import Message, ReadState, Request
-from .services import EVENT_UNREAD, render_push, render_typing
+from .services import EVENT_UNREAD, render_presence, render_push, render_typing
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,23 @@ def _write_reads(batch: dict[tuple[int, int], int]) -> list[tuple[int, int]]:
     return changed
 
 
+# Presence ("Here now: …"): a key per (request, user) in the shared cache (Redis in
+# production, so every server process sees it), added when a socket opens, kept alive by the
+# page's "here" every PRESENCE_BEAT seconds and deleted when the user's last socket in this
+# process closes; without a beat it lapses after PRESENCE_TTL (a sleeping laptop, a server
+# process that died). A change is announced to the request's group only when the set of
+# people present changes, so many sockets of one user cost one announcement.
+PRESENCE_BEAT = 25.0  # what the page sends; see chat.js
+PRESENCE_TTL = 75
+PRESENCE_MIN_INTERVAL = 10.0  # "here" sooner than this after the last is dropped unread
+# Open sockets per (request id, user id) in this process.
+_local_sockets: dict[tuple[int, int], int] = {}
+
+
+def presence_key(request_id: int, user_id: int) -> str:
+    return f"chat-presence:{request_id}:{user_id}"
+
+
 def otp_verified(scope) -> bool:
     """Did this session pass the second factor? (django-otp's middleware is HTTP-only.)"""
     from django_otp.models import Device
@@ -155,22 +173,31 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
             return
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         self.joined = True
+        self.present_ids: list[int] = []
+        self.others_shown = False
         await self.accept()
+        await self.update_presence(arriving=True)
 
     async def disconnect(self, code):
         if self.joined:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            await self.update_presence(leaving=True)
 
     async def receive_json(self, content, **kwargs):
-        is_typing = isinstance(content, dict) and content.get("type") == "typing"
-        if is_typing and not self._may_announce_typing():
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "typing" and not self._may("typing", TYPING_INTERVAL):
             return  # too soon after the last one: dropped before any work
+        if kind == "here" and not self._may("here", PRESENCE_MIN_INTERVAL):
+            return
         # Access is checked again on every message: a revoked delegate is cut off at once.
         if not await self.visible():
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        if is_typing:
+        if kind == "typing":
             await self.announce_typing()
+            return
+        if kind == "here":
+            await self.update_presence()
             return
         after = content.get("catch_up") if isinstance(content, dict) else None
         if after is None and isinstance(content, dict) and content.get("type") == "catch_up":
@@ -201,14 +228,74 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
             return
         await self.send(text_data=render_typing(event["name"], event["role"]))
 
+    async def chat_presence(self, event):
+        """Who has the chat open changed: show the others (audience members only)."""
+        if self.user.pk not in event["audience"]:
+            return
+        self.present_ids = [user_id for user_id, _ in event["present"]]
+        others = [user_id for user_id in self.present_ids if user_id != self.user.pk]
+        if others or self.others_shown:  # the page starts with nobody shown
+            self.others_shown = bool(others)
+            await self.send(text_data=render_presence(event["present"], self.user.pk))
+
     # Helpers
 
-    def _may_announce_typing(self) -> bool:
+    def _may(self, what: str, interval: float) -> bool:
+        """At most one `what` per `interval` seconds from this socket."""
         now = time.monotonic()
-        if now - getattr(self, "_typing_at", -TYPING_INTERVAL) < TYPING_INTERVAL:
+        last = getattr(self, f"_{what}_at", None)
+        if last is not None and now - last < interval:
             return False
-        self._typing_at = now
+        setattr(self, f"_{what}_at", now)
         return True
+
+    async def update_presence(self, *, arriving: bool = False, leaving: bool = False) -> None:
+        """Mark this user present (or gone, with their last socket here) and tell the group
+        if that changed who is present; an arriving socket is told at least."""
+        local = (self.request_pk, self.user.pk)
+        count = _local_sockets.get(local, 0) + (1 if arriving else 0) - (1 if leaving else 0)
+        if count > 0:
+            _local_sockets[local] = count
+        else:
+            _local_sockets.pop(local, None)
+        gone = leaving and count <= 0
+        if leaving and not gone:
+            return  # the user still has this chat open in another tab
+        try:
+            added, present, audience = await off_request_thread(self._presence)(gone)
+            event = {"type": "chat.presence", "present": present, "audience": audience}
+            if added or gone:
+                await self.channel_layer.group_send(self.group_name, event)
+            elif arriving:
+                await self.chat_presence(event)  # only this socket has anything to learn
+            elif [uid for uid, _ in present] != self.present_ids:
+                # A beat found someone's key lapsed (or back): everyone is told.
+                await self.channel_layer.group_send(self.group_name, event)
+        except Exception:
+            # Presence is a courtesy: a cache or layer outage must not break the chat.
+            logger.exception("Could not update presence")
+
+    def _presence(self, gone: bool) -> tuple[bool, list[tuple[int, str]], list[int]]:
+        """(whether this user's key was added, [(user id, label)] present, the audience)."""
+        key = presence_key(self.request_pk, self.user.pk)
+        added = False
+        if gone:
+            cache.delete(key)
+        else:
+            added = cache.add(key, f"{self.user} ({self.user.role_label})", PRESENCE_TTL)
+            if not added:
+                cache.touch(key, PRESENCE_TTL)
+        audience = sorted(self._audience())
+        labels = cache.get_many([presence_key(self.request_pk, uid) for uid in audience])
+        present = sorted(
+            (
+                (uid, labels[presence_key(self.request_pk, uid)])
+                for uid in audience
+                if presence_key(self.request_pk, uid) in labels
+            ),
+            key=lambda item: item[1],
+        )
+        return added, present, audience
 
     async def announce_typing(self) -> None:
         audience = await off_request_thread(self._audience)()

@@ -154,6 +154,12 @@ def render_typing(name: str, role: str) -> str:
     return render_to_string("requests_chat/detail.html#typing", {"name": name, "role": role})
 
 
+def render_presence(present: list[tuple[int, str]], viewer_id: int) -> str:
+    """Who else has this chat open now ("name (role)"), as an out-of-band swap."""
+    others = [label for user_id, label in present if user_id != viewer_id]
+    return render_to_string("requests_chat/detail.html#presence", {"others": others, "oob": True})
+
+
 def push_event(message: Message) -> dict:
     """The channel-layer event for a new message: its row, rendered once, and who may read it.
 

@@ -33,6 +33,16 @@ from prescriptions.npi import make_npi
 PASSWORD = "Correct-Horse-42!"
 IN_CI = os.getenv("CI", "").lower() in {"1", "true", "yes"}
 
+# Each xdist worker has its own database, so the same primary keys recur in both: on the
+# shared Redis of CI, each also gets its own cache keys and channel-layer names, or one
+# worker's chat groups and presence keys ("request-1") would be the other's.
+if _worker := os.getenv("PYTEST_XDIST_WORKER", ""):
+    _cache = settings.CACHES["default"]
+    _cache["KEY_PREFIX"] = f"{_cache.get('KEY_PREFIX', '')}-{_worker}"
+    _layer = settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
+    if "hosts" in _layer:
+        _layer["prefix"] = f"{_layer.get('prefix', 'asgi')}-{_worker}"
+
 
 # Services: required in CI, skipped (and said so) on a laptop ---------------------------------
 

@@ -322,9 +322,16 @@
     }
   });
 
+  // "Here now": while the socket is open the page says it is still here every 25 seconds; the
+  // server forgets a page that has been silent for 75 (see PRESENCE_* in consumers.py).
+  var beat = null;
   chat.addEventListener("htmx:wsOpen", function (event) {
     live = true;
     socket = event.detail.socketWrapper;
+    clearInterval(beat);
+    beat = setInterval(function () {
+      if (socket) socket.send(JSON.stringify({ type: "here" }), chat);
+    }, 25000);
     setStatus("Live", true);
     // Whatever arrived while we were away (or between page render and now).
     event.detail.socketWrapper.send(JSON.stringify({ type: "catch_up", after: lastId() }), chat);
@@ -332,6 +339,9 @@
   chat.addEventListener("htmx:wsClose", function () {
     live = false;
     socket = null;
+    clearInterval(beat);
+    var presence = document.getElementById("chat-presence");
+    if (presence) presence.textContent = "";  // unknown until the socket is back
     setStatus("Reconnecting… new messages are checked every few seconds", false);
   });
   chat.addEventListener("htmx:wsError", function () { live = false; });

@@ -126,6 +126,9 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     )
     expect(phil.locator("#message-list")).to_contain_text("Avril - Rx Upload")
     expect(phil.locator("[data-chat-status]")).to_have_text("Live")
+    # Each sees the other has the chat open.
+    expect(alice.locator("#chat-presence")).to_have_text("Here now: Phil Pharm (Pharmacist)")
+    expect(phil.locator("#chat-presence")).to_have_text("Here now: Alice Adams (Prescriber)")
     assert_local_times(phil, "America/Los_Angeles", "%b %-d, %Y %-I:%M %p")
     # Alice keeps a second tab on her Requests list: its unread badge moves live.
     alice_list = alice.context.new_page()

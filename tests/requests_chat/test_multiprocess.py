@@ -33,6 +33,7 @@ def two_servers(request, redis_url, settings):
         "REDIS_URL": redis_url,
         # A prefix of our own, so that parallel test runs on the same Redis do not cross-talk.
         "CHANNEL_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "CACHE_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
     }
     ports = free_port(), free_port()
     procs = [start_asgi("daphne", ports[0], env), start_asgi("uvicorn", ports[1], env)]
@@ -83,3 +84,17 @@ def test_it_delivers_across_server_processes(cast, two_servers):
         html = socket.recv(timeout=30)
         assert f'id="message-{message.pk}"' in html
         assert "Approved today" in html and "Phil Pharm" in html
+
+        # Presence crosses processes too (the cache is Redis): Phil opens the chat on daphne,
+        # Alice's page on uvicorn shows him; he leaves, and it no longer does.
+        with connect(
+            f"ws://127.0.0.1:{daphne_port}/ws/requests/{chat.pk}/",
+            additional_headers={"Origin": base, "Cookie": f"sessionid={phil}"},
+            open_timeout=30,
+        ) as phil_socket:
+            presence = socket.recv(timeout=30)
+            assert 'id="chat-presence"' in presence
+            assert "Here now: Phil Pharm (Pharmacist)" in presence
+            assert "Alice Adams (Prescriber)" in phil_socket.recv(timeout=30)
+        presence = socket.recv(timeout=30)
+        assert 'id="chat-presence"' in presence and "Phil" not in presence

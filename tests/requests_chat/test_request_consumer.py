@@ -37,6 +37,34 @@ async def join(cookie: bytes, pk: int, origin: bytes = b"http://localhost"):
     return communicator, connected, code
 
 
+# Presence updates ("Here now: …") arrive whenever someone joins or leaves; the tests of
+# messages and typing look past them (presence has tests of its own, test_presence.py).
+def is_presence(output: dict) -> bool:
+    return output.get("type") == "websocket.send" and 'id="chat-presence"' in output.get("text", "")
+
+
+async def next_output(communicator, timeout: float = 3) -> dict:
+    """The next thing the server sends that is not a presence update."""
+    while True:
+        output = await communicator.receive_output(timeout=timeout)
+        if not is_presence(output):
+            return output
+
+
+async def receive_from(communicator, timeout: float = 3) -> str:
+    output = await next_output(communicator, timeout)
+    assert output["type"] == "websocket.send", output
+    return output["text"]
+
+
+async def nothing(communicator, timeout: float = 0.3) -> bool:
+    """Nothing but presence updates arrives within `timeout`."""
+    while not await communicator.receive_nothing(timeout=timeout):
+        if not is_presence(await communicator.receive_output()):
+            return False
+    return True
+
+
 post = database_sync_to_async(
     lambda chat, author, body, client_id: send_message(
         request=chat, author=author, body=body, client_id=client_id
@@ -67,7 +95,7 @@ async def test_it_cuts_off_a_delegate_removed_while_connected(cast, chat):
     assert connected
     await database_sync_to_async(lambda: cast.bob.delegations.get().revoke())()
     await communicator.send_json_to({"type": "catch_up", "after": 0})
-    closed = await communicator.receive_output(timeout=3)
+    closed = await next_output(communicator)
     assert closed == {"type": "websocket.close", "code": 4403}
 
 
@@ -89,9 +117,9 @@ async def test_a_push_after_losing_access_closes_the_socket_and_carries_nothing(
 
     await database_sync_to_async(lose_access)()
     await post(chat, cast.phil, "Lab results attached", "after-removal")
-    assert "Lab results attached" in await alice.receive_from(timeout=3)
-    assert await bob.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
-    assert await bob.receive_nothing(timeout=0.3)
+    assert "Lab results attached" in await receive_from(alice)
+    assert await next_output(bob) == {"type": "websocket.close", "code": 4403}
+    assert await nothing(bob)
     await alice.disconnect()
 
 
@@ -125,7 +153,7 @@ async def test_it_delivers_a_message_to_every_participant(cast, chat):
     message, created = await post(chat, cast.phil, "Insurance approved", "m-1")
     assert created
     for communicator in sockets:
-        html = await communicator.receive_from(timeout=3)
+        html = await receive_from(communicator)
         assert f'id="message-{message.pk}"' in html
         assert 'hx-swap-oob="beforeend"' in html
         assert "Insurance approved" in html and "Pharmacist" in html
@@ -139,8 +167,8 @@ async def test_it_stores_and_delivers_a_duplicate_client_id_once(cast, chat):
     again, created_again = await post(chat, cast.phil, "Once", "same-id")
     assert (created, created_again, first.pk) == (True, False, again.pk)
     assert await database_sync_to_async(Message.objects.filter(client_id="same-id").count)() == 1
-    assert "Once" in await communicator.receive_from(timeout=3)
-    assert await communicator.receive_nothing(timeout=0.3)
+    assert "Once" in await receive_from(communicator)
+    assert await nothing(communicator)
     await communicator.disconnect()
 
 
@@ -148,16 +176,16 @@ async def test_it_catches_up_on_reconnect(cast, chat):
     cookie = await database_sync_to_async(cookie_for)(cast.alice)
     communicator, connected, _ = await join(cookie, chat.pk)
     seen, _ = await post(chat, cast.phil, "Before", "b-1")
-    assert "Before" in await communicator.receive_from(timeout=3)
+    assert "Before" in await receive_from(communicator)
     await communicator.disconnect()
     # While alice is away:
     missed = [await post(chat, cast.phil, f"Missed {n}", f"m-{n}") for n in range(3)]
     communicator, connected, _ = await join(cookie, chat.pk)
     await communicator.send_json_to({"type": "catch_up", "after": seen.pk})
-    received = [await communicator.receive_from(timeout=3) for _ in missed]
+    received = [await receive_from(communicator) for _ in missed]
     for (message, _), html in zip(missed, received, strict=True):
         assert f'id="message-{message.pk}"' in html
-    assert await communicator.receive_nothing(timeout=0.3)
+    assert await nothing(communicator)
     await communicator.disconnect()
 
 
@@ -169,7 +197,7 @@ async def test_it_marks_pushed_messages_read(cast, chat, monkeypatch):
     cookie = await database_sync_to_async(cookie_for)(cast.alice)
     communicator, connected, _ = await join(cookie, chat.pk)
     message, _ = await post(chat, cast.phil, "Read me", "r-1")
-    await communicator.receive_from(timeout=3)
+    await receive_from(communicator)
     await asyncio.sleep(0.2)
     state = await database_sync_to_async(ReadState.objects.get)(user=cast.alice, request=chat)
     assert state.last_read_message_id == message.pk
@@ -183,15 +211,15 @@ async def test_typing_reaches_the_others_only_and_is_throttled(cast, chat, monke
     phil, ok_p, _ = await join(await database_sync_to_async(cookie_for)(cast.phil), chat.pk)
     assert ok_a and ok_p
     await phil.send_json_to({"type": "typing"})
-    html = await alice.receive_from(timeout=3)
+    html = await receive_from(alice)
     assert 'id="chat-typing"' in html and 'hx-swap-oob="true"' in html
     assert "Phil Pharm (Pharmacist) is typing" in html
-    assert await phil.receive_nothing(timeout=0.3)  # not shown to the typist
+    assert await nothing(phil)  # not shown to the typist
     await phil.send_json_to({"type": "typing"})  # again at once: dropped
-    assert await alice.receive_nothing(timeout=0.3)
+    assert await nothing(alice)
     monkeypatch.setattr(consumers, "TYPING_INTERVAL", 0)
     await phil.send_json_to({"type": "typing"})
-    assert "is typing" in await alice.receive_from(timeout=3)
+    assert "is typing" in await receive_from(alice)
     await alice.disconnect()
     await phil.disconnect()
 
@@ -204,12 +232,12 @@ async def test_a_removed_delegate_cannot_announce_or_see_typing(cast, chat):
     await database_sync_to_async(lambda: cast.bob.delegations.get().revoke())()
     # Alice types: Phil sees it; Bob, still connected but no longer in the audience, does not.
     await alice.send_json_to({"type": "typing"})
-    assert "Alice Adams (Prescriber) is typing" in await phil.receive_from(timeout=3)
-    assert await bob.receive_nothing(timeout=0.3)
+    assert "Alice Adams (Prescriber) is typing" in await receive_from(phil)
+    assert await nothing(bob)
     # Bob types: refused (the access check runs on every client message), nobody is told.
     await bob.send_json_to({"type": "typing"})
-    assert await bob.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
-    assert await alice.receive_nothing(timeout=0.3)
-    assert await phil.receive_nothing(timeout=0.3)
+    assert await next_output(bob) == {"type": "websocket.close", "code": 4403}
+    assert await nothing(alice)
+    assert await nothing(phil)
     await alice.disconnect()
     await phil.disconnect()
