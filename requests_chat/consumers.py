@@ -174,7 +174,7 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         self.joined = True
         self.present_ids: list[int] = []
-        self.others_shown = False
+        self.others_shown: list[str] = []
         await self.accept()
         await self.update_presence(arriving=True)
 
@@ -233,10 +233,10 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
         if self.user.pk not in event["audience"]:
             return
         self.present_ids = [user_id for user_id, _ in event["present"]]
-        others = [user_id for user_id in self.present_ids if user_id != self.user.pk]
-        if others or self.others_shown:  # the page starts with nobody shown
-            self.others_shown = bool(others)
-            await self.send(text_data=render_presence(event["present"], self.user.pk))
+        others = [label for user_id, label in event["present"] if user_id != self.user.pk]
+        if others != self.others_shown:  # the page starts with nobody shown
+            self.others_shown = others
+            await self.send(text_data=render_presence(others))
 
     # Helpers
 

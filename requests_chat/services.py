@@ -154,9 +154,8 @@ def render_typing(name: str, role: str) -> str:
     return render_to_string("requests_chat/detail.html#typing", {"name": name, "role": role})
 
 
-def render_presence(present: list[tuple[int, str]], viewer_id: int) -> str:
-    """Who else has this chat open now ("name (role)"), as an out-of-band swap."""
-    others = [label for user_id, label in present if user_id != viewer_id]
+def render_presence(others: list[str]) -> str:
+    """Who else has this chat open now ("name (role)" each), as an out-of-band swap."""
     return render_to_string("requests_chat/detail.html#presence", {"others": others, "oob": True})
 
 
