@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
@@ -137,6 +138,14 @@ PRESENCE_TTL = 75
 PRESENCE_MIN_INTERVAL = 10.0  # "here" sooner than this after the last is dropped unread
 # Open sockets per (request id, user id) in this process.
 _local_sockets: dict[tuple[int, int], int] = {}
+
+
+@functools.cache
+def presence_cache():
+    """One cache client for all the sockets of this process. (`django.core.cache.cache` is
+    kept per asyncio context: each socket would hold a client, and on Redis a connection pool,
+    of its own: 50 kB per socket in bench/ws_memory.py.)"""
+    return caches.create_connection("default")
 
 
 def presence_key(request_id: int, user_id: int) -> str:
@@ -277,6 +286,7 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
 
     def _presence(self, gone: bool) -> tuple[bool, list[tuple[int, str]], list[int]]:
         """(whether this user's key was added, [(user id, label)] present, the audience)."""
+        cache = presence_cache()
         key = presence_key(self.request_pk, self.user.pk)
         added = False
         if gone:
