@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,18 +31,28 @@ def signed_in_page(browser, portal_url, user, timezone_id="America/New_York"):
     return page
 
 
-def assert_local_times(page, zone, fmt):
-    """Every <time data-local> reads as its instant on the browser's clock, zone in the title."""
-    times = page.locator("time[data-local]")
-    expect(times.first).to_be_visible()
-    for i in range(times.count()):
-        when = dt.datetime.fromisoformat(times.nth(i).get_attribute("datetime"))
-        local = when.astimezone(ZoneInfo(zone)).strftime(fmt)
-        expect(times.nth(i)).to_have_text(local)
-        zone_names = "PST|PDT" if zone == "America/Los_Angeles" else "EST|EDT"
-        expect(times.nth(i)).to_have_attribute(
-            "title", re.compile(f"{re.escape(local)} ({zone_names})")
+def assert_local_times(page, zone, fmt, timeout=5.0):
+    """Every <time data-local> reads as its instant on the browser's clock, zone in the title.
+
+    Judged on snapshots of the whole page, until one passes: a live row can arrive twice (the
+    POST's answer and the socket) and be tidied away between two reads.
+    """
+    expect(page.locator("time[data-local]").first).to_be_visible()
+    zone_names = "PST|PDT" if zone == "America/Los_Angeles" else "EST|EDT"
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = page.eval_on_selector_all(
+            "time[data-local]", "els => els.map(e => [e.dateTime, e.textContent, e.title])"
         )
+        wrong = []
+        for stamp, text, title in snapshot:
+            local = dt.datetime.fromisoformat(stamp).astimezone(ZoneInfo(zone)).strftime(fmt)
+            if text != local or not re.fullmatch(f"{re.escape(local)} ({zone_names})", title):
+                wrong.append((stamp, text, title, local))
+        if not wrong:
+            return
+        assert time.monotonic() < deadline, f"times not on the {zone} clock: {wrong}"
+        page.wait_for_timeout(100)
 
 
 def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_path):
