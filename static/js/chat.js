@@ -250,13 +250,20 @@
       var cells = [
         ["Title", null],
         ["Uploaded by", author ? author.textContent : ""],
-        ["Date", link.getAttribute("data-date")],
+        ["Date", "date"],
         ["Pages", link.getAttribute("data-pages")],
       ];
       cells.forEach(function (cell) {
         var td = document.createElement("td");
         td.setAttribute("data-label", cell[0]);
-        if (cell[1] === null) {
+        if (cell[1] === "date") {
+          // The day on the reader's clock, as the server-rendered rows (portal.js localises it).
+          var when = document.createElement("time");
+          when.setAttribute("datetime", link.getAttribute("data-created"));
+          when.setAttribute("data-local", "date");
+          when.textContent = link.getAttribute("data-date");
+          td.appendChild(when);
+        } else if (cell[1] === null) {
           var a = document.createElement("a");
           a.href = link.getAttribute("href");
           a.setAttribute("data-pdf-view", "");
@@ -269,6 +276,7 @@
         row.appendChild(td);
       });
       body.appendChild(row);
+      if (window.portalLocalTimes) window.portalLocalTimes(row);
       table.hidden = false;
       var empty = document.querySelector("[data-documents-empty]");
       if (empty) empty.remove();

@@ -69,17 +69,21 @@
     });
   }
 
-  // Times on the reader's own clock: the server writes <time datetime="ISO" data-local="short|
-  // long"> in the portal's time zone (what shows without JavaScript); here each is rewritten in
-  // the browser's zone, in the same format, with the zone named in its title. Chat messages
+  // Times on the reader's own clock: the server writes <time datetime="ISO" data-local="style">
+  // in the portal's time zone (what shows without JavaScript); here each is rewritten in the
+  // browser's zone, in the same format, with the zone named in its title. Chat messages
   // pushed over the websocket are rendered once for everyone, so this is where they get the
-  // reader's zone. "short": 11/28/2026 2:47 AM; "long": Nov 28, 2026 2:47 AM.
+  // reader's zone. "short": 11/28/2026 2:47 AM; "long": Nov 28, 2026 2:47 AM; "date":
+  // 11/28/2026. (The same three as portal/templatetags/times.py.)
   var formats = {};
   function formatter(style) {
     if (!formats[style]) {
-      var options = style === "long"
-        ? { month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" }
-        : { month: "2-digit", day: "2-digit", year: "numeric", hour: "numeric", minute: "2-digit" };
+      var options = {
+        long: { month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" },
+        short: { month: "2-digit", day: "2-digit", year: "numeric", hour: "numeric", minute: "2-digit" },
+        date: { month: "2-digit", day: "2-digit", year: "numeric" },
+      }[style];
+      if (!options) return null;
       formats[style] = new Intl.DateTimeFormat("en-US", options);
     }
     return formats[style];
@@ -93,16 +97,18 @@
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when.getTime())) return;
       var style = el.getAttribute("data-local");
+      if (!formatter(style)) return;
       var part = {};
       formatter(style).formatToParts(when).forEach(function (p) { part[p.type] = p.value; });
       var day = style === "long"
         ? part.month + " " + part.day + ", " + part.year
         : part.month + "/" + part.day + "/" + part.year;
-      el.textContent = day + " " + part.hour + ":" + part.minute + " " + part.dayPeriod;
+      el.textContent = style === "date" ? day : day + " " + part.hour + ":" + part.minute + " " + part.dayPeriod;
       var zone = zoneName.formatToParts(when).filter(function (p) { return p.type === "timeZoneName"; });
       el.title = el.textContent + (zone.length ? " " + zone[0].value : "");
     });
   }
+  window.portalLocalTimes = localTimes;  // for rows that scripts build (chat.js)
   localTimes(document.body);
   document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
 

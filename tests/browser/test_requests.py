@@ -31,7 +31,11 @@ def signed_in_page(browser, portal_url, user, timezone_id="America/New_York"):
     return page
 
 
-def assert_local_times(page, zone, fmt, timeout=5.0):
+# portal/templatetags/times.py's styles, as strftime formats
+LOCAL_FORMATS = {"short": "%m/%d/%Y %-I:%M %p", "long": "%b %-d, %Y %-I:%M %p", "date": "%m/%d/%Y"}
+
+
+def assert_local_times(page, zone, timeout=5.0):
     """Every <time data-local> reads as its instant on the browser's clock, zone in the title.
 
     Judged on snapshots of the whole page, until one passes: a live row can arrive twice (the
@@ -42,11 +46,13 @@ def assert_local_times(page, zone, fmt, timeout=5.0):
     deadline = time.monotonic() + timeout
     while True:
         snapshot = page.eval_on_selector_all(
-            "time[data-local]", "els => els.map(e => [e.dateTime, e.textContent, e.title])"
+            "time[data-local]",
+            "els => els.map(e => [e.dataset.local, e.dateTime, e.textContent, e.title])",
         )
         wrong = []
-        for stamp, text, title in snapshot:
-            local = dt.datetime.fromisoformat(stamp).astimezone(ZoneInfo(zone)).strftime(fmt)
+        for style, stamp, text, title in snapshot:
+            when = dt.datetime.fromisoformat(stamp).astimezone(ZoneInfo(zone))
+            local = when.strftime(LOCAL_FORMATS[style])
             if text != local or not re.fullmatch(f"{re.escape(local)} ({zone_names})", title):
                 wrong.append((stamp, text, title, local))
         if not wrong:
@@ -119,7 +125,7 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     phil = signed_in_page(browser, portal_url, cast.phil, timezone_id="America/Los_Angeles")
     phil.goto(f"{portal_url}/requests/")
     expect(phil.get_by_role("cell", name="1 unread")).to_be_visible()
-    assert_local_times(phil, "America/Los_Angeles", "%m/%d/%Y %-I:%M %p")
+    assert_local_times(phil, "America/Los_Angeles")
     assert_accessible(phil, "requests list (phil)")
     screenshot(phil, "requests-list")
     # The search swaps only the results, live, and the field keeps its focus.
@@ -140,7 +146,7 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     # Each sees the other has the chat open.
     expect(alice.locator("#chat-presence")).to_have_text("Here now: Phil Pharm (Pharmacist)")
     expect(phil.locator("#chat-presence")).to_have_text("Here now: Alice Adams (Prescriber)")
-    assert_local_times(phil, "America/Los_Angeles", "%b %-d, %Y %-I:%M %p")
+    assert_local_times(phil, "America/Los_Angeles")
     # Alice keeps a second tab on her Requests list: its unread badge moves live.
     alice_list = alice.context.new_page()
     alice_list.goto(f"{portal_url}/requests/")
@@ -180,8 +186,8 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     expect(phil.locator("#message-list .message")).to_have_count(3)
     expect(alice.locator("#message-list .message")).to_have_count(3)  # no duplicates
     # The pushed message (rendered once, for everyone) also reads on each one's own clock.
-    assert_local_times(phil, "America/Los_Angeles", "%b %-d, %Y %-I:%M %p")
-    assert_local_times(alice, "America/New_York", "%b %-d, %Y %-I:%M %p")
+    assert_local_times(phil, "America/Los_Angeles")
+    assert_local_times(alice, "America/New_York")
     expect(alice.get_by_label("Message", exact=True)).to_have_value("")  # the POST has answered
     screenshot(alice, "requests-detail")
 

@@ -1,0 +1,39 @@
+"""{% local_time %}: a moment for the reader's clock (portal.js), the portal's zone as fallback."""
+
+import datetime as dt
+
+import pytest
+from django.template import Context, Template, TemplateSyntaxError
+
+MOMENT = dt.datetime(2026, 11, 28, 3, 5, tzinfo=dt.UTC)  # 10:05 PM on the 27th in New York
+
+
+def render(source: str, **context) -> str:
+    return Template(source).render(Context(context))
+
+
+@pytest.mark.parametrize(
+    "style, text",
+    [
+        ("short", "11/27/2026 10:05 PM"),
+        ("long", "Nov 27, 2026 10:05 PM"),
+        ("date", "11/27/2026"),
+    ],
+)
+def test_it_writes_the_instant_and_the_portal_zone_text(settings, style, text):
+    settings.TIME_ZONE = "America/New_York"
+    html = render(f'{{% local_time when "{style}" %}}', when=MOMENT)
+    assert html == (
+        f'<time datetime="2026-11-27T22:05:00-05:00" data-local="{style}">{text}</time>'
+    )
+
+
+def test_a_class_comes_first_and_nothing_is_a_dash():
+    html = render('{% local_time when "long" "message__time" %}', when=MOMENT)
+    assert html.startswith('<time class="message__time" datetime="')
+    assert render("{% local_time when %}", when=None) == "—"
+
+
+def test_an_unknown_style_is_a_template_error():
+    with pytest.raises(TemplateSyntaxError):
+        render('{% local_time when "weekday" %}', when=MOMENT)
