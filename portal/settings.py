@@ -275,6 +275,8 @@ if s3_bucket := os.getenv("S3_BUCKET"):
         },
     }
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_MB", 20) * 1024 * 1024
+# All the documents of one message together (keep the proxy's client_max_body_size above it).
+DOCUMENT_MAX_TOTAL_BYTES = env_int("DOCUMENT_MAX_TOTAL_MB", 50) * 1024 * 1024
 # Requests (chat): on S3 the PDF viewer frames a presigned URL, so allow that origin to be framed.
 if os.getenv("S3_BUCKET"):
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["frame-src"].append(

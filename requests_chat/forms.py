@@ -42,19 +42,30 @@ class AttachmentsMixin(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[
-            "documents"
-        ].help_text = f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each."
+        self.fields["documents"].help_text = (
+            f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each and "
+            f"{filesizeformat(settings.DOCUMENT_MAX_TOTAL_BYTES)} per message."
+        )
         # The Upload Document pop-up gives each file its own title (in the files' order).
         getlist = getattr(self.data, "getlist", None)
         self.document_titles = (
             [t.strip()[:200] for t in getlist("document_titles")] if getlist else []
         )
 
+    @property
+    def max_total_bytes(self) -> int:
+        return settings.DOCUMENT_MAX_TOTAL_BYTES
+
     def clean_documents(self) -> list[CheckedPdf]:
         uploads = self.cleaned_data.get("documents") or []
         if len(uploads) > MAX_FILES:
             raise forms.ValidationError(f"Attach at most {MAX_FILES} documents at a time.")
+        if sum(upload.size for upload in uploads) > settings.DOCUMENT_MAX_TOTAL_BYTES:
+            raise forms.ValidationError(
+                "These documents add up to more than "
+                f"{filesizeformat(settings.DOCUMENT_MAX_TOTAL_BYTES)}: "
+                "send some of them in another message."
+            )
         checked, errors = [], []
         for upload in uploads:
             try:

@@ -115,6 +115,14 @@
         fileInput.setAttribute("aria-invalid", "true");
         return;
       }
+      var total = attachedFiles().reduce(function (sum, f) { return sum + f.size; }, file.size);
+      var maxTotal = parseInt(upload.getAttribute("data-max-total") || "0", 10);
+      if (maxTotal && total > maxTotal) {
+        uploadError.textContent = "The documents of one message may add up to " +
+          Math.round(maxTotal / 1048576) + " MB: send this one in another message.";
+        fileInput.setAttribute("aria-invalid", "true");
+        return;
+      }
       var body = new FormData();
       body.append("document", file);
       var token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"];

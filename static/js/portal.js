@@ -69,6 +69,56 @@
     });
   }
 
+  // A failed htmx request says so (it would otherwise change nothing on the page and leave the
+  // user guessing). Forms keep what was typed; the chat form keeps its message id, so a retry
+  // cannot send a message twice.
+  var errorBox = document.querySelector("[data-request-error]");
+  function requestFailed(status) {
+    if (!errorBox) return;
+    var text;
+    if (!status) text = "The portal could not be reached. Check your connection and try again.";
+    else if (status === 413) text = "That is too large to send at once. Send the documents in more than one message.";
+    else if (status === 429) text = "Too many attempts. Wait a minute, then try again.";
+    else if (status === 403) text = "That was refused: you may no longer have access, or the page is out of date. Reload the page.";
+    else if (status === 404) text = "That is no longer available. Reload the page.";
+    else if (status >= 500) text = "Something went wrong on our side. Try again in a moment.";
+    else text = "That could not be done. Reload the page and try again.";
+    errorBox.querySelector("[data-request-error-text]").textContent = text;
+    errorBox.hidden = false;
+  }
+  if (errorBox) {
+    errorBox.querySelector("[data-request-error-close]").addEventListener("click", function () {
+      errorBox.hidden = true;
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !errorBox.hidden) errorBox.hidden = true;
+    });
+  }
+  // Background requests (the chat's polling fallback, badge refreshes) retry by themselves and
+  // interrupt nobody; they are marked with the X-Passive-Request header.
+  function passive(event) {
+    var config = event.detail.requestConfig;
+    return !!(config && config.headers && config.headers["X-Passive-Request"]);
+  }
+  document.addEventListener("htmx:sendError", function (event) {
+    if (!passive(event)) requestFailed(0);
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    if (!passive(event)) requestFailed(event.detail.xhr.status);
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (errorBox && !passive(event)) errorBox.hidden = true;
+  });
+  // A session that ended elsewhere: htmx followed the redirect to the sign-in page; go there
+  // instead of drawing it inside the page.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var url = event.detail.xhr && event.detail.xhr.responseURL;
+    if (url && new URL(url).pathname === "/accounts/login/") {
+      event.detail.shouldSwap = false;
+      window.location.assign(url);
+    }
+  });
+
   // Times on the reader's own clock: the server writes <time datetime="ISO" data-local="style">
   // in the portal's time zone (what shows without JavaScript); here each is rewritten in the
   // browser's zone, in the same format, with the zone named in its title. Chat messages

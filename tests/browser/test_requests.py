@@ -301,3 +301,44 @@ def test_a_pharmacist_finds_the_patient_by_search(cast, browser, portal_url, scr
     expect(prescription.locator("option", has_text="Enbrel")).to_have_count(0)  # Carol's
     assert_accessible(phil, "create request (patient search)")
     screenshot(phil, "requests-create-patient-search", full_page=False)
+
+
+def test_a_failed_send_says_so_and_loses_nothing(cast, page, portal_url, screenshot):
+    """No network, then a proxy refusing the size: each says what happened, the message stays
+    typed, and the retry sends it once."""
+    from requests_chat.models import Message
+    from requests_chat.services import create_request
+
+    chat, _ = create_request(prescription=cast.rx_alice, author=cast.alice, body="First question")
+    sign_in(page, portal_url, cast.phil.email, PASSWORD)
+    complete_mfa(page, cast.phil)
+    page.goto(f"{portal_url}/requests/{chat.pk}/")
+    expect(page.locator("[data-chat-status]")).to_have_text("Live")
+    message = page.get_by_label("Message", exact=True)
+    alert = page.locator("[data-request-error]")
+    send_url = re.compile(r".*/requests/\d+/messages/$")
+
+    page.route(send_url, lambda route: route.abort("internetdisconnected"))
+    message.fill("Refill approved, shipping Monday")
+    page.get_by_role("button", name="SEND MESSAGE").click()
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("The portal could not be reached")
+    expect(message).to_have_value("Refill approved, shipping Monday")
+    screenshot(page, "requests-send-failed", full_page=False)
+    assert_accessible(page, "request details (send failed)")
+    page.keyboard.press("Escape")
+    expect(alert).to_be_hidden()
+
+    page.unroute(send_url)
+    page.route(send_url, lambda route: route.fulfill(status=413, body="Too large"))
+    page.get_by_role("button", name="SEND MESSAGE").click()
+    expect(alert).to_contain_text("too large to send at once")
+    page.get_by_role("button", name="Dismiss").click()
+    expect(alert).to_be_hidden()
+
+    page.unroute(send_url)
+    page.get_by_role("button", name="SEND MESSAGE").click()
+    expect(page.locator("#message-list .message")).to_have_count(2)
+    expect(message).to_have_value("")
+    expect(alert).to_be_hidden()
+    assert Message.objects.filter(body="Refill approved, shipping Monday").count() == 1

@@ -101,3 +101,40 @@ def test_it_refuses_bad_uploads_on_create_and_keeps_what_was_typed(cast, client_
     assert "Any update?" in content
     assert not Request.objects.exists()
     assert stored_files(private_media) == []
+
+
+@pytest.mark.django_db
+def test_documents_adding_up_to_more_than_the_message_limit_are_refused(
+    cast, client_for, settings, private_media
+):
+    """Each file within its own limit, together over the message's: refused, nothing stored."""
+    pdf = make_pdf(pages=3)
+    settings.DOCUMENT_MAX_BYTES = len(pdf) + 100
+    settings.DOCUMENT_MAX_TOTAL_BYTES = 2 * len(pdf) + 100
+    chat = Request.objects.create(prescription=cast.rx_alice, created_by=cast.alice)
+    url = reverse("requests_chat:send", args=[chat.pk])
+    response = client_for(cast.alice).post(
+        url,
+        {
+            "body": "three parts",
+            "client_id": "c1",
+            "documents": [upload(pdf, f"part-{n}.pdf") for n in range(3)],
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert "These documents add up to more than" in response.content.decode()
+    assert "send some of them in another message" in response.content.decode()
+    assert not Message.objects.exists()
+    assert stored_files(private_media) == []
+    # Two of them fit.
+    response = client_for(cast.alice).post(
+        url,
+        {
+            "body": "two parts",
+            "client_id": "c2",
+            "documents": [upload(pdf, f"part-{n}.pdf") for n in range(2)],
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert Document.objects.count() == 2
