@@ -137,6 +137,9 @@ def test_it_chats_live_with_a_pdf(cast, browser, portal_url, screenshot, tmp_pat
     search.fill("avril")
     expect(phil.get_by_role("cell", name="1 unread")).to_be_visible()
     assert_accessible(phil, "requests list (search)")
+    phil.set_viewport_size({"width": 390, "height": 844})
+    screenshot(phil, "requests-list-phone")
+    phil.set_viewport_size({"width": 1366, "height": 900})
     phil.get_by_role("link", name="Humira Pen 40 MG/0.4ML KIT").click()
     expect(phil.locator("#message-list")).to_contain_text(
         "any updates on my patient's prescription"
@@ -301,6 +304,9 @@ def test_a_pharmacist_finds_the_patient_by_search(cast, browser, portal_url, scr
     expect(prescription.locator("option", has_text="Enbrel")).to_have_count(0)  # Carol's
     assert_accessible(phil, "create request (patient search)")
     screenshot(phil, "requests-create-patient-search", full_page=False)
+    phil.set_viewport_size({"width": 390, "height": 844})
+    assert_accessible(phil, "create request (patient search, phone)")
+    screenshot(phil, "requests-create-patient-search-phone", full_page=False)
 
 
 def test_a_failed_send_says_so_and_loses_nothing(cast, page, portal_url, screenshot):
