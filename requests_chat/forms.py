@@ -144,6 +144,7 @@ class PatientOptions:
     query: str
     more: bool  # more patients match than are listed
     searchable: bool  # the search box is shown (many patients, or a search was made)
+    chosen_id: str = ""  # the patient to show selected (asked for, or the one search match)
 
 
 class PatientChoiceField(forms.ModelChoiceField):
@@ -206,7 +207,11 @@ class CreateRequestForm(AttachmentsMixin):
         chosen_id = str(getattr(chosen, "pk", chosen) or "")
         if chosen_id.isdigit() and all(str(p.pk) != chosen_id for p in rows):
             rows[:0] = list(visible.filter(pk=int(chosen_id)))
-        return PatientOptions(rows, query=query, more=more, searchable=searchable)
+        if not chosen_id and query and len(rows) == 1:
+            chosen_id = str(rows[0].pk)  # the only match: chosen, its prescriptions loaded
+        return PatientOptions(
+            rows, query=query, more=more, searchable=searchable, chosen_id=chosen_id
+        )
 
     @staticmethod
     def prescriptions_for(user, patient_id):

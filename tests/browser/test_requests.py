@@ -291,16 +291,18 @@ def test_a_pharmacist_finds_the_patient_by_search(cast, browser, portal_url, scr
     hint = phil.locator("#patient-search-hint")
     expect(hint).to_contain_text("More than 50 patients match “garcia”")
     phil.keyboard.type(" maria07")
-    expect(hint).to_have_text("1 patient matches “garcia maria07”.")
+    expect(hint).to_have_text("1 patient matches “garcia maria07”: Maria07 Garcia is chosen.")
+    prescription = phil.get_by_label("Prescription")
+    expect(prescription.locator("option", has_text="Rx: 8007")).to_have_count(1)  # loaded
     search.fill("03/03/1990")
     phil.keyboard.press("Enter")  # runs the search; does not send the form
-    expect(hint).to_have_text("1 patient matches “03/03/1990”.")
+    expect(hint).to_have_text("1 patient matches “03/03/1990”: Sam Shared is chosen.")
     expect(phil.locator("#create-form .field__error")).to_have_count(0)
     phil.keyboard.press("Tab")  # on to the Patient select
     expect(patient).to_be_focused()
-    patient.select_option(label="Sam Shared (03 March 1990)")
-    prescription = phil.get_by_label("Prescription")
+    expect(patient).to_have_value(str(cast.pat_shared.pk))
     expect(prescription.locator("option", has_text="Dupixent")).to_have_count(1)
+    expect(prescription.locator("option", has_text="Rx: 8007")).to_have_count(0)
     expect(prescription.locator("option", has_text="Enbrel")).to_have_count(0)  # Carol's
     assert_accessible(phil, "create request (patient search)")
     screenshot(phil, "requests-create-patient-search", full_page=False)

@@ -91,7 +91,10 @@ def test_the_options_answer_is_the_select_with_the_hint_out_of_band(cast, few):
         'id="patient-search-hint" class="field__help" aria-live="polite" hx-swap-oob="innerHTML"'
         in body
     )
-    assert "1 patient matches “sam”." in body
+    assert "1 patient matches “sam”: Sam Shared is chosen." in body
+    # the only match is selected, and the select loads its prescriptions at once
+    assert f'<option value="{cast.pat_shared.pk}" selected>' in body
+    assert 'hx-trigger="change, load"' in body
     assert "<html" not in body
 
 
