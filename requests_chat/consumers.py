@@ -1,6 +1,6 @@
 """The live chat of one request: server → browser pushes of rendered message rows.
 
-Clients never write through the socket (messages are POSTed over HTTP, see services.py); what a
+Messages never travel up the socket (they are POSTed over HTTP, see services.py); what a
 client sends is "catch me up after message id N", "I am typing" and "I am still here".
 """
 

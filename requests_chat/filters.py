@@ -32,7 +32,7 @@ class RequestFilter(django_filters.FilterSet):
     def filter_search(self, queryset: QuerySet[Request], name: str, value: str):
         """Every word must match a patient's first or last name (start), the medication (any
         part) or the Rx number (start): "smith humira" finds Jane Smith's Humira request."""
-        for word in value.split()[:MAX_SEARCH_WORDS]:
+        for word in value[:200].split()[:MAX_SEARCH_WORDS]:
             queryset = queryset.filter(
                 Q(prescription__patient__first_name__istartswith=word)
                 | Q(prescription__patient__last_name__istartswith=word)
