@@ -129,11 +129,10 @@ def _write_reads(batch: dict[tuple[int, int], int]) -> list[tuple[int, int]]:
 
 # Presence ("Here now: …"): a key per (request, user) in the shared cache (Redis in
 # production, so every server process sees it), added when a socket opens, kept alive by the
-# page's "here" every PRESENCE_BEAT seconds and deleted when the user's last socket in this
+# page's "here" every 25 seconds (chat.js) and deleted when the user's last socket in this
 # process closes; without a beat it lapses after PRESENCE_TTL (a sleeping laptop, a server
 # process that died). A change is announced to the request's group only when the set of
 # people present changes, so many sockets of one user cost one announcement.
-PRESENCE_BEAT = 25.0  # what the page sends; see chat.js
 PRESENCE_TTL = 75
 PRESENCE_MIN_INTERVAL = 10.0  # "here" sooner than this after the last is dropped unread
 # Open sockets per (request id, user id) in this process.
