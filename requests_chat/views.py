@@ -145,6 +145,7 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
                 flash.success(request, "Your request has been successfully created.")
                 return redirect("requests_chat:detail", chat.pk)
             return render(request, "requests_chat/create.html", {"form": form, **context})
+        audit_patient_options(request, form)  # the form is shown again, patients listed
         if request.htmx:
             response = render(request, "requests_chat/create.html#create-form", {"form": form})
             return reswap(retarget(response, "#create-form"), "outerHTML")
