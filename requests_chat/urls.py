@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/messages/", views.send, name="send"),
     path("<int:pk>/messages/since/", views.messages_since, name="messages_since"),
+    path("<int:pk>/messages/before/", views.messages_before, name="messages_before"),
     path("documents/check/", views.check_document, name="check_document"),
     path("documents/<int:pk>/", views.document, name="document"),
 ]

@@ -29,6 +29,8 @@ from .services import RequestExists, create_request, mark_read, new_client_id, s
 # Catch-up and polling return at most this many messages at once; the client asks again.
 CATCH_UP_LIMIT = 200
 LIST_PAGE_SIZE = 25
+# Request Details opens on the latest messages; "Show earlier messages" loads this many more.
+DETAIL_MESSAGES = 100
 # The document view's own policy: nothing may load from or run in the PDF's context.
 DOCUMENT_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 
@@ -212,8 +214,11 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     patient = chat.prescription.patient
-    chat_messages = list(messages_for(chat))
-    documents = [d for m in chat_messages for d in m.documents.all()]
+    if request.GET.get("all") == "1":  # "Show earlier messages" without JavaScript
+        chat_messages, earlier_than = list(messages_for(chat)), None
+    else:
+        chat_messages, earlier_than = latest_messages(chat, before=None)
+    documents = list(chat.documents.select_related("message").order_by("pk"))
     others = list(
         Request.objects.visible_to(request.user)
         .filter(prescription__patient=patient)
@@ -234,6 +239,7 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "prescription": chat.prescription,
             "patient": patient,
             "chat_messages": chat_messages,
+            "earlier_than": earlier_than,
             "last_id": chat_messages[-1].pk if chat_messages else 0,
             "documents": documents,
             "others": others,
@@ -299,6 +305,45 @@ def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             description=f"{len(rows)} new messages",
         )
     return render(request, "requests_chat/detail.html#message-rows", {"chat_messages": rows})
+
+
+def latest_messages(chat: Request, *, before: int | None) -> tuple[list, int | None]:
+    """The DETAIL_MESSAGES latest messages (before the id `before`, if given), oldest first,
+    and the id to ask "earlier than" next (None when there are no earlier ones)."""
+    rows = messages_for(chat).order_by("-pk")
+    if before is not None:
+        rows = rows.filter(pk__lt=before)
+    rows = list(rows[: DETAIL_MESSAGES + 1])
+    more = len(rows) > DETAIL_MESSAGES
+    rows = rows[:DETAIL_MESSAGES][::-1]
+    return rows, (rows[0].pk if more and rows else None)
+
+
+@login_required
+@require_GET
+def messages_before(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Show earlier messages: the batch before ?before=<id>, and the next such control."""
+    chat = get_object_or_404(
+        Request.objects.visible_to(request.user).select_related("prescription"), pk=pk
+    )
+    try:
+        before = max(int(request.GET.get("before", "")), 0)
+    except ValueError:
+        return HttpResponse(status=400)
+    rows, earlier_than = latest_messages(chat, before=before)
+    if rows:
+        record(
+            request,
+            AuditEvent.Action.VIEW,
+            chat,
+            patient=chat.prescription.patient_id,
+            description=f"{len(rows)} earlier messages",
+        )
+    return render(
+        request,
+        "requests_chat/detail.html#earlier-rows",
+        {"chat": chat, "chat_messages": rows, "earlier_than": earlier_than, "oob": True},
+    )
 
 
 @login_required

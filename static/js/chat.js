@@ -222,13 +222,18 @@
 
   // Rows can arrive twice (the POST answer and the socket) or out of order (catch-up):
   // keep one row per message id, in id order, and remember the highest id seen.
+  var firstTidy = true;
   function tidy() {
     var seen = {};
+    var before = lastId();
     var rows = Array.prototype.slice.call(list.querySelectorAll(":scope > li[data-message-id]"));
     rows.forEach(function (row) {
       var id = row.getAttribute("data-message-id");
       if (seen[id]) { row.remove(); return; }
       seen[id] = true;
+    });
+    // Rows are rendered once for everyone: "mine" is marked here (earlier ones included).
+    chat.querySelectorAll("li[data-message-id]").forEach(function (row) {
       if (row.getAttribute("data-author-id") === userId) row.classList.add("message--mine");
     });
     rows = Array.prototype.slice.call(list.querySelectorAll(":scope > li[data-message-id]"));
@@ -242,7 +247,9 @@
     sorted.forEach(function (row) { max = Math.max(max, parseInt(row.getAttribute("data-message-id"), 10)); });
     list.setAttribute("data-last-id", String(max));
     addDocuments();
-    scroller.scrollTop = scroller.scrollHeight;
+    // To the newest message on opening and when one arrives; not when history is loaded above.
+    if (firstTidy || max > before) scroller.scrollTop = scroller.scrollHeight;
+    firstTidy = false;
   }
   // Documents that arrive in the chat also join the Documents table.
   function addDocuments() {
@@ -302,6 +309,22 @@
       if (pinned) scroller.scrollTop = scroller.scrollHeight;
     }).observe(scroller);
   }
+
+  // "Show earlier messages": the batch goes above, what the reader was looking at stays put,
+  // and the keyboard focus moves on to the next such link (or the messages, at the start).
+  var fromBottom = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "earlier-list") {
+      fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (fromBottom === null || !event.detail.target || event.detail.target.id !== "earlier-list") return;
+    scroller.scrollTop = scroller.scrollHeight - fromBottom;
+    fromBottom = null;
+    var next = chat.querySelector("[data-earlier]");
+    (next || scroller).focus();
+  });
 
   tidy();
   document.addEventListener("htmx:afterSettle", tidy);

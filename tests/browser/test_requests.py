@@ -350,3 +350,43 @@ def test_a_failed_send_says_so_and_loses_nothing(cast, page, portal_url, screens
     expect(message).to_have_value("")
     expect(alert).to_be_hidden()
     assert Message.objects.filter(body="Refill approved, shipping Monday").count() == 1
+
+
+def test_earlier_messages_load_above_without_moving_the_reader(cast, page, portal_url, screenshot):
+    from requests_chat.models import Message
+    from requests_chat.services import create_request
+
+    chat, _ = create_request(prescription=cast.rx_alice, author=cast.alice, body="Message 0")
+    Message.objects.bulk_create(
+        Message(
+            request=chat,
+            author=cast.alice,
+            author_name="Alice Adams",
+            author_role="Prescriber",
+            body=f"Message {n}",
+            client_id=f"m{n}",
+        )
+        for n in range(1, 105)
+    )
+    sign_in(page, portal_url, cast.phil.email, PASSWORD)
+    complete_mfa(page, cast.phil)
+    page.goto(f"{portal_url}/requests/{chat.pk}/")
+    rows = page.locator("[data-chat] li[data-message-id]")
+    expect(rows).to_have_count(100)
+    expect(page.locator("#message-list li").last).to_contain_text("Message 104")
+    at_bottom = "s => s.scrollHeight - s.scrollTop - s.clientHeight < 24"
+    assert page.locator("[data-chat-scroll]").evaluate(at_bottom)
+
+    earlier = page.get_by_role("link", name="Show earlier messages")
+    page.locator("[data-chat-scroll]").evaluate("s => { s.scrollTop = 0; }")
+    shown_before = page.locator("#message-list li").first.bounding_box()["y"]
+    earlier.focus()
+    page.keyboard.press("Enter")
+    expect(rows).to_have_count(105)
+    expect(rows.first).to_contain_text("Message 0")
+    expect(earlier).to_have_count(0)  # the start of the conversation
+    expect(page.locator("[data-chat-scroll]")).to_be_focused()
+    # "Message 5", at the top before, is still where the reader saw it
+    assert abs(page.locator("#message-list li").first.bounding_box()["y"] - shown_before) < 60
+    assert_accessible(page, "request details (earlier messages)")
+    screenshot(page, "requests-earlier-messages", full_page=False)
