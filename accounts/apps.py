@@ -16,3 +16,6 @@ class AccountsConfig(AppConfig):
             receivers.audit_failed_password, dispatch_uid="accounts.audit_failed"
         )
         user_logged_out.connect(receivers.audit_sign_out, dispatch_uid="accounts.audit_logout")
+        user_logged_out.connect(
+            receivers.close_sockets_on_sign_out, dispatch_uid="accounts.close_sockets"
+        )

@@ -26,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.consumers import end_session_sockets
 from prescriptions.models import Prescriber
 
 from .models import DelegateInvite, Delegation, User, hash_token
@@ -88,15 +89,17 @@ def reset_mfa(*, user: User, request: HttpRequest | None = None) -> None:
 
 def end_other_sessions(user: User, keep: str | None = None) -> int:
     """Delete the user's database sessions except `keep` (the current one)."""
-    ended = 0
+    ended = []
     # Sessions are not indexed by user; the idle timeout keeps this table small.
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if session.session_key == keep:
             continue
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            ended.append(session.session_key)  # (delete() clears the key)
             session.delete()
-            ended += 1
-    return ended
+    # Their open pages stop receiving at once (not at their next HTTP request).
+    transaction.on_commit(lambda: end_session_sockets(ended))
+    return len(ended)
 
 
 # Registration: identity questions -----------------------------------------------------------

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from portal.consumers import DirectDispatchMixin
+from portal.consumers import DirectDispatchMixin, SessionBoundMixin
 
 from .services import group_name
 from .views import bell_context
@@ -47,7 +47,7 @@ def render_update(user, ids: list[int]) -> str:
     )
 
 
-class NotificationConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
+class NotificationConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     """One socket per open page of a signed-in, MFA-verified user; joined to `user-<pk>`.
 
     Clients never write through it; the server sends htmx out-of-band swaps.
@@ -62,11 +62,13 @@ class NotificationConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
             return
         self.group = group_name(self.scope["user"].pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_session_group()
         await self.accept()
 
     async def disconnect(self, code):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.leave_session_group()
 
     async def receive(self, text_data=None, bytes_data=None):
         pass  # nothing is accepted from clients

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections.abc import Iterable
+
+from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
+
+logger = logging.getLogger(__name__)
 
 
 class DirectDispatchMixin:
@@ -23,3 +30,53 @@ class DirectDispatchMixin:
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+# Sockets end with the session they were opened in -------------------------------------------
+
+CLOSE_SESSION_ENDED = 4401
+EVENT_SESSION_ENDED = "session.ended"
+
+
+def session_group(session_key: str) -> str:
+    """The channel-layer group of the sockets opened with one session (the key itself is a
+    credential, so only a digest of it goes to Redis)."""
+    return "session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def end_session_sockets(session_keys: Iterable[str]) -> None:
+    """Close every socket opened with these sessions (signed out, or ended by a password
+    change): an open page must not go on receiving patient data after its session is gone."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for key in session_keys:
+        if not key:
+            continue
+        try:
+            async_to_sync(layer.group_send)(session_group(key), {"type": EVENT_SESSION_ENDED})
+        except Exception:
+            # The sockets then end at their next access check; signing out must not fail.
+            logger.exception("Could not close the sockets of an ended session")
+
+
+class SessionBoundMixin:
+    """Joins the socket to its session's group; `session.ended` closes it with 4401."""
+
+    session_group_name: str | None = None
+
+    async def join_session_group(self) -> None:
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        if key:
+            self.session_group_name = session_group(key)
+            await self.channel_layer.group_add(self.session_group_name, self.channel_name)
+
+    async def leave_session_group(self) -> None:
+        if self.session_group_name:
+            await self.channel_layer.group_discard(self.session_group_name, self.channel_name)
+
+    async def session_ended(self, event) -> None:
+        await self.close(code=CLOSE_SESSION_ENDED)

@@ -22,7 +22,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from notifications.services import group_name
-from portal.consumers import DirectDispatchMixin
+from portal.consumers import DirectDispatchMixin, SessionBoundMixin
 
 from .models import Message, ReadState, Request
 from .services import EVENT_UNREAD, render_presence, render_push, render_typing
@@ -166,7 +166,7 @@ def otp_verified(scope) -> bool:
     return device is not None and device.user_id == user.pk and getattr(device, "confirmed", True)
 
 
-class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
+class RequestConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncJsonWebsocketConsumer):
     """ws/requests/<pk>/: joins the request's group if the user may see the request."""
 
     # WebSocket events
@@ -180,6 +180,7 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.join_session_group()
         self.joined = True
         self.present_ids: list[int] = []
         self.others_shown: list[str] = []
@@ -189,6 +190,7 @@ class RequestConsumer(DirectDispatchMixin, AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if self.joined:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            await self.leave_session_group()
             await self.update_presence(leaving=True)
 
     async def receive_json(self, content, **kwargs):

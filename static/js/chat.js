@@ -375,7 +375,12 @@
     // Whatever arrived while we were away (or between page render and now).
     event.detail.socketWrapper.send(JSON.stringify({ type: "catch_up", after: lastId() }), chat);
   });
-  chat.addEventListener("htmx:wsClose", function () {
+  chat.addEventListener("htmx:wsClose", function (event) {
+    // 4401: the session ended (signed out here or elsewhere, or the password changed).
+    if (event.detail.event && event.detail.event.code === 4401) {
+      window.location.assign("/accounts/login/");
+      return;
+    }
     live = false;
     socket = null;
     clearInterval(beat);

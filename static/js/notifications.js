@@ -61,7 +61,11 @@
     }
     opened = true;
   });
-  bell.addEventListener("htmx:wsClose", function () { bell.setAttribute("data-live", "closed"); });
+  bell.addEventListener("htmx:wsClose", function (event) {
+    bell.setAttribute("data-live", "closed");
+    // 4401: the session ended (signed out in another tab, or the password changed).
+    if (event.detail.event && event.detail.event.code === 4401) window.location.assign("/accounts/login/");
+  });
 
   new MutationObserver(syncLabel).observe(button, { childList: true, subtree: true });
   syncLabel();

@@ -390,3 +390,21 @@ def test_earlier_messages_load_above_without_moving_the_reader(cast, page, porta
     assert abs(page.locator("#message-list li").first.bounding_box()["y"] - shown_before) < 60
     assert_accessible(page, "request details (earlier messages)")
     screenshot(page, "requests-earlier-messages", full_page=False)
+
+
+def test_signing_out_in_another_tab_ends_the_open_chat(cast, page, portal_url):
+    """The chat tab stops receiving and goes to the sign-in page when the session ends."""
+    from requests_chat.services import create_request
+
+    chat, _ = create_request(prescription=cast.rx_alice, author=cast.alice, body="First question")
+    sign_in(page, portal_url, cast.phil.email, PASSWORD)
+    complete_mfa(page, cast.phil)
+    page.goto(f"{portal_url}/requests/{chat.pk}/")
+    expect(page.locator("[data-chat-status]")).to_have_text("Live")
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{portal_url}/dashboard/")
+    other_tab.get_by_role("link", name="Sign out").click()
+    other_tab.get_by_role("dialog", name="Sign out?").get_by_role("button", name="Sign out").click()
+    other_tab.wait_for_url("**/accounts/login/**")
+    page.wait_for_url("**/accounts/login/**", timeout=10_000)
+    expect(page.locator("#message-list")).to_have_count(0)
