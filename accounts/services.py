@@ -84,6 +84,9 @@ def reset_mfa(*, user: User, request: HttpRequest | None = None) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     User.objects.filter(pk=user.pk).update(security_stamp=F("security_stamp") + 1)
+    # The new stamp invalidates every session at its next request; ending them now also
+    # closes their open sockets at once.
+    end_other_sessions(user)
     record(request, AuditEvent.Action.SECURITY, user, description=f"MFA reset for {user.email}")
 
 

@@ -81,3 +81,17 @@ async def test_a_password_change_elsewhere_closes_the_other_sessions_sockets(cas
     assert await next_close(laptop_ws) == ENDED
     assert await phone_ws.receive_nothing(timeout=0.3)
     await phone_ws.disconnect()
+
+
+async def test_an_mfa_reset_closes_the_users_sockets(cast, chat):
+    from accounts.services import reset_mfa
+
+    alice = await database_sync_to_async(signed_in)(cast.alice)
+    alice_ws = await open_socket(alice, "/ws/notifications/")
+    phil_ws = await open_socket(
+        await database_sync_to_async(signed_in)(cast.phil), "/ws/notifications/"
+    )
+    await database_sync_to_async(reset_mfa)(user=cast.alice)
+    assert await next_close(alice_ws) == ENDED
+    assert await phil_ws.receive_nothing(timeout=0.3)
+    await phil_ws.disconnect()
