@@ -8,11 +8,25 @@
   document.querySelectorAll("[data-js-hide]").forEach(function (el) { el.hidden = true; });
 
   // Unread badges of the Requests list arrive over the same socket, on every page of the user:
-  // drop them where the page has no such badge (htmx would report a missing swap target).
+  // drop them where the page has no such badge (htmx would report a missing swap target). On
+  // the Requests list, new messages in a request that is not among its rows (another page, a
+  // search, a new request) offer to show the latest instead.
+  var notice = document.querySelector("[data-list-notice]");
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
-    var match = /^\s*<span id="(unread-request-\d+)"/.exec(event.detail.message || "");
-    if (match && !document.getElementById(match[1])) event.preventDefault();
+    var text = event.detail.message || "";
+    var match = /^\s*<span id="(unread-request-\d+)"[^>]*data-unread="(\d+)"/.exec(text);
+    if (!match || document.getElementById(match[1])) return;
+    event.preventDefault();
+    if (notice && parseInt(match[2], 10) > 0) notice.hidden = false;
   });
+  if (notice) {
+    notice.querySelector("[data-list-refresh]").addEventListener("click", function () {
+      notice.hidden = true;
+      window.htmx.ajax("GET", window.location.pathname + window.location.search, {
+        target: "#request-results", swap: "outerHTML",
+      });
+    });
+  }
 
   var bell = document.querySelector("[data-bell]");
   if (!bell) return;

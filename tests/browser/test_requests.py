@@ -408,3 +408,32 @@ def test_signing_out_in_another_tab_ends_the_open_chat(cast, page, portal_url):
     other_tab.wait_for_url("**/accounts/login/**")
     page.wait_for_url("**/accounts/login/**", timeout=10_000)
     expect(page.locator("#message-list")).to_have_count(0)
+
+
+def test_the_requests_list_offers_new_messages_it_does_not_show(
+    cast, browser, portal_url, screenshot
+):
+    """Alice lists only unread requests (none); Phil replies: she is offered the latest."""
+    from requests_chat.services import create_request
+
+    chat, _ = create_request(prescription=cast.rx_alice, author=cast.alice, body="Any news?")
+    alice = signed_in_page(browser, portal_url, cast.alice)
+    alice.goto(f"{portal_url}/requests/?unread=on")
+    expect(alice.get_by_role("heading", name="No requests match your search")).to_be_visible()
+    expect(alice.locator("[data-bell]")).to_have_attribute("data-live", "open")
+    notice = alice.locator("[data-list-notice]")
+    expect(notice).to_be_hidden()
+
+    phil = signed_in_page(browser, portal_url, cast.phil)
+    phil.goto(f"{portal_url}/requests/{chat.pk}/")
+    phil.get_by_label("Message", exact=True).fill("The PA came back approved.")
+    phil.get_by_role("button", name="SEND MESSAGE").click()
+    expect(phil.locator("#message-list .message")).to_have_count(2)
+
+    expect(notice).to_be_visible(timeout=10_000)
+    expect(notice).to_contain_text("New messages in requests not shown below.")
+    assert_accessible(alice, "requests list (new messages offered)")
+    screenshot(alice, "requests-list-new-messages", full_page=False)
+    alice.get_by_role("button", name="Show latest").click()
+    expect(alice.get_by_role("cell", name="1 unread")).to_be_visible()
+    expect(notice).to_be_hidden()
