@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
+from channels.db import DatabaseSyncToAsync
 
 logger = logging.getLogger(__name__)
 
@@ -80,3 +82,29 @@ class SessionBoundMixin:
 
     async def session_ended(self, event) -> None:
         await self.close(code=CLOSE_SESSION_ENDED)
+
+    async def session_is_live(self) -> bool:
+        """Is the socket's session still there, still this user's, and not idle past the limit?
+
+        Read fresh from the session store (the scope holds the copy of the handshake), so that
+        a session deleted or idle on the server ends its sockets even if the page's own idle
+        timer never fired (a suspended tab, a closed laptop lid).
+        """
+        return await DatabaseSyncToAsync(self._session_is_live, thread_sensitive=False)()
+
+    def _session_is_live(self) -> bool:
+        from importlib import import_module
+
+        from django.conf import settings
+
+        from accounts.middleware import IdleTimeoutMiddleware
+
+        key = getattr(self.scope.get("session"), "session_key", None)
+        user = self.scope.get("user")
+        if not key or user is None:
+            return False
+        data = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key).load()
+        if str(data.get("_auth_user_id")) != str(user.pk):
+            return False
+        last = data.get(IdleTimeoutMiddleware.SESSION_KEY)
+        return last is None or time.time() - last <= settings.SESSION_IDLE_MINUTES * 60

@@ -22,7 +22,7 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from notifications.services import group_name
-from portal.consumers import DirectDispatchMixin, SessionBoundMixin
+from portal.consumers import CLOSE_SESSION_ENDED, DirectDispatchMixin, SessionBoundMixin
 
 from .models import Message, ReadState, Request
 from .services import EVENT_UNREAD, render_presence, render_push, render_typing
@@ -207,6 +207,11 @@ class RequestConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncJsonWebsocket
             await self.announce_typing()
             return
         if kind == "here":
+            # The beat also checks the session on the server: deleted or idle too long, the
+            # socket ends (4401) and the page goes to sign-in.
+            if not await self.session_is_live():
+                await self.close(code=CLOSE_SESSION_ENDED)
+                return
             await self.update_presence()
             return
         after = content.get("catch_up") if isinstance(content, dict) else None

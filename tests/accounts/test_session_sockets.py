@@ -95,3 +95,33 @@ async def test_an_mfa_reset_closes_the_users_sockets(cast, chat):
     assert await next_close(alice_ws) == ENDED
     assert await phil_ws.receive_nothing(timeout=0.3)
     await phil_ws.disconnect()
+
+
+@pytest.mark.parametrize("how", ["idle too long", "session deleted"])
+async def test_the_chat_beat_ends_a_session_gone_on_the_server(cast, chat, monkeypatch, how):
+    """Without any sign-out event (a suspended tab whose idle timer never fired, a session
+    removed from the store), the page's next "still here" finds out and the socket ends."""
+    import time
+
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from requests_chat import consumers
+
+    monkeypatch.setattr(consumers, "PRESENCE_MIN_INTERVAL", 0)
+    client = await database_sync_to_async(signed_in)(cast.alice)
+    chat_ws = await open_socket(client, f"/ws/requests/{chat.pk}/")
+    await chat_ws.send_json_to({"type": "here"})  # a live session: nothing happens
+    assert await chat_ws.receive_nothing(timeout=0.3)
+
+    def end_it():
+        store = SessionStore(session_key=client.cookies["sessionid"].value)
+        if how == "session deleted":
+            store.delete()
+        else:
+            store["last_activity"] = time.time() - (settings.SESSION_IDLE_MINUTES + 1) * 60
+            store.save()
+
+    await database_sync_to_async(end_it)()
+    await chat_ws.send_json_to({"type": "here"})
+    assert await next_close(chat_ws) == ENDED
