@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django_otp.oath import TOTP
+from playwright.sync_api import expect
 
 from accounts.models import User
 from prescriptions.models import Prescriber
@@ -155,12 +156,12 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(
     screenshot(page, "accounts-invite-dialog", full_page=False)
     dialog.get_by_role("button", name="Invite Delegate").click()
     page.get_by_text("Invitation sent to dee.legate@example.com.").wait_for()
-    assert page.get_by_role("cell", name="dee.legate@example.com", exact=True).is_visible()
-    assert page.get_by_role("cell", name=cast.bob.get_full_name(), exact=True).is_visible()
+    expect(page.get_by_role("cell", name="dee.legate@example.com", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name=cast.bob.get_full_name(), exact=True)).to_be_visible()
     assert_accessible(page, "administration")
     screenshot(page, "accounts-administration")
     page.set_viewport_size({"width": 390, "height": 844})
-    assert page.get_by_role("button", name="Invite Delegate").is_visible()
+    expect(page.get_by_role("button", name="Invite Delegate")).to_be_visible()
     screenshot(page, "accounts-administration-phone")
     page.set_viewport_size({"width": 1366, "height": 900})
 
@@ -169,9 +170,9 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(
     page.context.clear_cookies()
     page.goto(link)
     page.get_by_role("heading", name="Complete your account").wait_for()
-    assert page.get_by_text(
-        "Email must match with the email where you received the invite."
-    ).is_visible()
+    expect(
+        page.get_by_text("Email must match with the email where you received the invite.")
+    ).to_be_visible()
     page.get_by_label("First name").fill("Dee")
     page.get_by_label("Last name").fill("Legate")
     page.get_by_label("Email").fill("wrong@example.com")
@@ -181,9 +182,9 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(
     page.get_by_role("button", name="Complete Registration").click()
     dialog = page.get_by_role("dialog", name="We could not complete this step")
     dialog.wait_for()
-    assert dialog.get_by_text(
-        "Email must match with the email where you received the invite."
-    ).is_visible()
+    expect(
+        dialog.get_by_text("Email must match with the email where you received the invite.")
+    ).to_be_visible()
     dialog.get_by_role("button", name="OK").click()
     page.get_by_label("Email").fill("dee.legate@example.com")
     page.get_by_label(re.compile(r"^Password\W*$")).fill(NEW_PASSWORD)
@@ -196,7 +197,7 @@ def test_a_prescriber_invites_a_delegate_who_registers_from_the_email(
     sign_in(page, url, "dee.legate@example.com", NEW_PASSWORD)
     complete_mfa(page, User.objects.get(email="dee.legate@example.com"))
     page.wait_for_url(f"{url}/dashboard/**")
-    assert page.get_by_role("cell", name="AVRIL LAVIGNE").first.is_visible()
+    expect(page.get_by_role("cell", name="AVRIL LAVIGNE").first).to_be_visible()
     assert page.get_by_role("link", name="Administration").count() == 0
     page.get_by_role("link", name="Profile").click()
     page.get_by_role("heading", name="Your profile").wait_for()
