@@ -35,6 +35,13 @@ DETAIL_MESSAGES = 100
 DOCUMENT_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 
 
+def visible_chat(request: AuthedHttpRequest, pk: int) -> Request:
+    """The request `pk` if this user may see it (with its prescription), else 404."""
+    return get_object_or_404(
+        Request.objects.visible_to(request.user).select_related("prescription"), pk=pk
+    )
+
+
 def messages_for(chat: Request):
     """A request's messages in order, each with its documents, without N+1 queries."""
     return chat.messages.order_by("pk").prefetch_related(
@@ -252,9 +259,7 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """The HTMX (or plain) POST of the chat form; answers with the same message-row partial."""
-    chat = get_object_or_404(
-        Request.objects.visible_to(request.user).select_related("prescription"), pk=pk
-    )
+    chat = visible_chat(request, pk)
     form = MessageForm(request.POST, request.FILES)
     if not form.is_valid():
         if request.htmx:
@@ -287,9 +292,7 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Polling fallback and catch-up: the messages after ?after=<id>, as message rows."""
-    chat = get_object_or_404(
-        Request.objects.visible_to(request.user).select_related("prescription"), pk=pk
-    )
+    chat = visible_chat(request, pk)
     try:
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:
@@ -323,9 +326,7 @@ def latest_messages(chat: Request, *, before: int | None) -> tuple[list, int | N
 @require_GET
 def messages_before(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Show earlier messages: the batch before ?before=<id>, and the next such control."""
-    chat = get_object_or_404(
-        Request.objects.visible_to(request.user).select_related("prescription"), pk=pk
-    )
+    chat = visible_chat(request, pk)
     try:
         before = max(int(request.GET.get("before", "")), 0)
     except ValueError:
