@@ -44,7 +44,7 @@ class RequestConsumer(PortalConsumer):
 
     # type: (tokens per second, burst). A page sends "typing" every 2.5 s at most, "here"
     # every 25 s and "catch_up" on (re)connecting: these never bother a page, only a flood.
-    frame_limits = {"typing": (1.0, 10.0), "here": (0.2, 5.0), "catch_up": (0.5, 5.0)}
+    frame_limits = {"typing": (1.0, 10.0), "here": (0.2, 5.0), "catch_up": (0.2, 3.0)}
 
     chat: Request | None = None
 

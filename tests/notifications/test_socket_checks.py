@@ -46,3 +46,20 @@ async def test_it_refuses_a_foreign_origin(cast):
     communicator = WebsocketCommunicator(bare, "/ws/notifications/", headers=headers)
     connected, code = await communicator.connect(timeout=5)
     assert (connected, code) == (False, CLOSE_FORBIDDEN)
+
+
+async def test_a_flood_of_frames_is_closed_and_a_bad_frame_is_not(cast):
+    """Clients send nothing on this socket: a stray frame is dropped, a flood is closed."""
+    from portal.consumers import CLOSE_RATE_LIMITED
+
+    communicator, connected, _ = await connect(await sync_to_async(session_cookie)(cast.alice))
+    assert connected
+    await communicator.send_to(text_data='{"after": 1e400}')
+    await communicator.send_to(bytes_data=b"\x00")
+    assert await communicator.receive_nothing(timeout=0.2)
+    for _ in range(100):
+        await communicator.send_to(text_data="{}")
+    assert await communicator.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": CLOSE_RATE_LIMITED,
+    }
