@@ -121,11 +121,16 @@ class Notification(models.Model):
     def title(self) -> str:
         """One line for the feed (in-app only: the reader may see the prescription)."""
         who = str(self.actor) if self.actor_id and self.actor else ""
+        # One action, one notification: a request or message names the documents it carries.
+        documents = self.data.get("documents", 0) if isinstance(self.data, dict) else 0
+        carrying = ""
+        if isinstance(documents, int) and documents > 0:
+            carrying = f" with {documents} document{'s' if documents != 1 else ''}"
         match self.activity:
             case Activity.NEW_REQUEST:
-                return f"New request from {who}" if who else "New request"
+                return (f"New request from {who}" if who else "New request") + carrying
             case Activity.NEW_MESSAGE:
-                return f"New message from {who}" if who else "New message"
+                return (f"New message from {who}" if who else "New message") + carrying
             case Activity.NEW_DOCUMENT:
                 return f"New document from {who}" if who else "New document"
             case Activity.STATUS_CHANGE:

@@ -27,6 +27,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.urls import reverse
 
+from portal.consumers import user_group
 from prescriptions.models import users_reaching
 
 from .models import Activity, Notification, NotificationPreference, NotificationSettings
@@ -41,8 +42,8 @@ BATCH_SIZE = 1000
 EVENT_IDS_MAX = 5
 
 
-def group_name(user_id: int) -> str:
-    return f"user-{user_id}"
+# The channel-layer group of a user's open pages (one name for every app: portal.consumers).
+group_name = user_group
 
 
 # Who may see what ------------------------------------------------------------------------------

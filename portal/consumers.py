@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
+from channels.generic.websocket import AsyncWebsocketConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +113,256 @@ class SessionBoundMixin:
             return False
         last = data.get(IdleTimeoutMiddleware.SESSION_KEY)
         return last is None or time.time() - last <= settings.SESSION_IDLE_MINUTES * 60
+
+
+# Shared vocabulary ---------------------------------------------------------------------------
+
+# Close codes a page may see (chat.js acts on them); 4xxx mirror the HTTP statuses they mean.
+CLOSE_FORBIDDEN = 4403  # not signed in, no second factor, inactive, foreign origin, no access
+CLOSE_RATE_LIMITED = 4429  # the client kept sending frames far faster than any page does
+CLOSE_UNAVAILABLE = 4503  # the channel layer (Redis) is down: the page polls, then reconnects
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group of one user's open pages (the notifications socket)."""
+    return f"user-{user_id}"
+
+
+def otp_verified(scope) -> bool:
+    """Is the socket's user signed in, active, and past the second factor in this session?
+
+    What django-otp's middleware checks for HTTP (it does not run for websockets). Synchronous:
+    call it on a database thread.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    user = scope.get("user")
+    session = scope.get("session")
+    if user is None or not user.is_authenticated or not user.is_active or session is None:
+        return False
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    if not persistent_id:
+        return False
+    device = Device.from_persistent_id(persistent_id, for_verify=False)
+    return device is not None and device.user_id == user.pk and getattr(device, "confirmed", True)
+
+
+def origin_allowed(scope) -> bool:
+    """Does the handshake come from one of our own pages? (The same test as channels'
+    AllowedHostsOriginValidator in asgi.py, repeated here so that no consumer depends on how it
+    is mounted.)"""
+    from urllib.parse import urlparse
+
+    from django.conf import settings
+    from django.http.request import validate_host
+
+    origin = next((v for k, v in scope.get("headers", ()) if k == b"origin"), None)
+    if not origin:
+        return False
+    try:
+        host = urlparse(origin.decode("latin1")).hostname
+    except ValueError:
+        return False
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = ["localhost", "127.0.0.1", "[::1]"]
+    return bool(host) and validate_host(host, allowed)
+
+
+# Client frames: validated, rate-limited, never fatal ------------------------------------------
+
+# A frame larger than this is refused unread (the biggest a page sends is a catch-up with the
+# ids it holds).
+MAX_FRAME_CHARS = 16_384
+# The largest number a frame may carry (a 64-bit database id).
+MAX_ID = 2**63 - 1
+
+
+class BadFrame(ValueError):
+    """A client frame that is not what the protocol allows; it is dropped, the socket stays."""
+
+
+@dataclass
+class TokenBucket:
+    """`burst` frames at once, then `rate` per second. Past the burst frames are dropped; a
+    client that keeps sending into an empty bucket (a debt of another `burst`) is abusive."""
+
+    rate: float
+    burst: float
+    tokens: float | None = None
+    at: float = 0.0
+
+    def take(self) -> str:
+        """ "ok", "drop" (too soon) or "abuse" (far too many)."""
+        now = time.monotonic()
+        if self.tokens is None:
+            self.tokens = self.burst
+        else:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens -= 1
+        if self.tokens >= 0:
+            return "ok"
+        return "abuse" if self.tokens < -self.burst else "drop"
+
+
+def parse_frame(text: str | None) -> dict[str, Any]:
+    """The JSON object of a client frame, or BadFrame (never OverflowError, RecursionError…)."""
+    if text is None or len(text) > MAX_FRAME_CHARS:
+        raise BadFrame("missing or too large")
+
+    def no_constant(name: str) -> Any:
+        raise BadFrame(f"{name} is not a number a frame may carry")
+
+    try:
+        # Floats stay text: no frame field is a float, and "1e400" must not become infinity.
+        content = json.loads(text, parse_constant=no_constant, parse_float=str)
+    except (ValueError, RecursionError) as error:  # int() of 5,000 digits is a ValueError too
+        raise BadFrame("not JSON") from error
+    if not isinstance(content, dict):
+        raise BadFrame("not an object")
+    return content
+
+
+def id_field(content: dict[str, Any], name: str, *, default: int | None = None) -> int:
+    """A non-negative id-sized integer field (not a bool, float, string or huge number)."""
+    value = content.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        raise BadFrame(f"{name} must be an id")
+    return value
+
+
+def id_list_field(content: dict[str, Any], name: str, *, limit: int) -> list[int]:
+    """A list of at most `limit` ids (missing: empty)."""
+    value = content.get(name, [])
+    if not isinstance(value, list) or len(value) > limit:
+        raise BadFrame(f"{name} must be a list of at most {limit} ids")
+    return [id_field({"id": item}, "id") for item in value]
+
+
+class PortalConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
+    """What every socket of the portal does before and around its own work.
+
+    On connect: the origin is ours, the user is signed in, active and past the second factor
+    (`otp_verified`), and `may_open()` (the subclass's access check) agrees; else the handshake
+    is refused with CLOSE_FORBIDDEN. Then the socket joins `groups()` and its session's group
+    (a sign-out elsewhere closes it with CLOSE_SESSION_ENDED); if the channel layer is down it
+    is refused cleanly with CLOSE_UNAVAILABLE instead of failing the handshake.
+
+    Client frames are JSON objects with a "type"; each type the subclass accepts is listed in
+    `frame_limits` (type: (rate per second, burst)) and handled by `frame_<type>(content)`.
+    Malformed, unknown, oversized or too-frequent frames are dropped (and logged); a client
+    sending far too many is closed with CLOSE_RATE_LIMITED. An error in a handler is logged and
+    never ends the socket.
+    """
+
+    frame_limits: ClassVar[dict[str, tuple[float, float]]] = {}
+    # Frames of no accepted type (or not parseable) share one bucket.
+    invalid_limit: ClassVar[tuple[float, float]] = (1.0, 10.0)
+
+    user: Any = None
+    opened: bool = False
+
+    # WebSocket events
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        self.buckets = {
+            kind: TokenBucket(rate, burst)
+            for kind, (rate, burst) in {**self.frame_limits, "": self.invalid_limit}.items()
+        }
+        if not origin_allowed(self.scope) or not await self._may_open():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        try:
+            for group in self.groups_to_join():
+                await self.channel_layer.group_add(group, self.channel_name)
+            await self.join_session_group()
+        except Exception:
+            # Redis down: a clean refusal the page understands (it polls meanwhile), not a 500.
+            logger.exception("Channel layer unavailable: socket refused")
+            await self._leave_groups()
+            await self.close(code=CLOSE_UNAVAILABLE)
+            return
+        self.opened = True
+        await self.accept()
+        await self.on_open()
+
+    async def disconnect(self, code: int) -> None:
+        if not self.opened:
+            return
+        self.opened = False
+        try:
+            await self.on_close()
+        except Exception:
+            logger.exception("Error while closing a socket")
+        await self._leave_groups()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            content = parse_frame(text_data)
+            kind = content.get("type")
+            if not isinstance(kind, str) or kind not in self.frame_limits:
+                raise BadFrame("unknown type")
+        except BadFrame as error:
+            logger.info("Dropped a client frame: %s", error)
+            await self._charge("")
+            return
+        if not await self._charge(kind):
+            return
+        try:
+            await getattr(self, f"frame_{kind}")(content)
+        except BadFrame as error:
+            logger.info("Dropped a %r frame: %s", kind, error)
+        except Exception:
+            logger.exception("Error handling a %r frame (the socket stays open)", kind)
+
+    # Subclass hooks
+
+    def groups_to_join(self) -> list[str]:
+        return []
+
+    def may_open(self) -> bool:
+        """The socket's own access check, on a database thread (the user is verified)."""
+        return True
+
+    async def on_open(self) -> None:
+        pass
+
+    async def on_close(self) -> None:
+        pass
+
+    # Helpers
+
+    async def _may_open(self) -> bool:
+        if self.user is None or not self.user.is_authenticated:
+            return False
+        return await DatabaseSyncToAsync(self._check_open, thread_sensitive=False)()
+
+    def _check_open(self) -> bool:
+        return otp_verified(self.scope) and self.may_open()
+
+    async def _charge(self, kind: str) -> bool:
+        """Take a token for a frame of `kind`; False if the frame is to be dropped."""
+        verdict = self.buckets[kind].take()
+        if verdict == "abuse":
+            logger.warning("Closing a socket that floods %r frames", kind or "invalid")
+            await self.close(code=CLOSE_RATE_LIMITED)
+        return verdict == "ok"
+
+    async def _leave_groups(self) -> None:
+        for group in self.groups_to_join():
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
+        with contextlib.suppress(Exception):
+            await self.leave_session_group()
+
+
+# Ready-made HTML for one user's open pages (their notifications socket forwards it as is).
+EVENT_USER_HTML = "user.html"
+
+
+def user_html_event(html: str) -> dict[str, str]:
+    """The channel-layer event that shows `html` (out-of-band swaps) on a user's pages."""
+    return {"type": EVENT_USER_HTML, "html": html}

@@ -19,6 +19,14 @@ from .models import Message, ReadState
 if TYPE_CHECKING:
     from accounts.models import User
 
+# A catch-up (socket or polling) sends at most this many messages: the newest of those the page
+# lacks; a page lacking more gets the next older ones when it asks again.
+CATCH_UP_LIMIT = 100
+# A page names at most this many ids it holds above its "complete through" mark.
+HAVE_LIMIT = 500
+# The largest id a client may name (a 64-bit primary key).
+MAX_ID = 2**63 - 1
+
 
 def unread_messages(user: User, prescription_ids: list[int] | None = None) -> QuerySet[Message]:
     """Messages this user may read, did not write, and has not read yet.
@@ -81,3 +89,34 @@ def prescription_ids_with_unread(user: User) -> QuerySet:
 
 def unread_total(user: User) -> int:
     return unread_messages(user).count()
+
+
+def messages_lacking(
+    request_id: int, *, after: int, have: Iterable[int], limit: int
+) -> tuple[list[Message], int | None]:
+    """What a page holding every message up to `after`, and the ids `have` above it, lacks.
+
+    Returns the newest `limit` of those messages (oldest first, with their documents) and the
+    id the page then holds everything up to ("complete through"), or None when it lacks more
+    than `limit` (it asks again, and gets the next older ones). The caller has checked that the
+    user may see the request.
+
+    Catch-up goes by what the page lacks, never by "after the highest id shown": the page's own
+    reply (rendered from its POST) can be newer than a message it missed.
+    """
+    from django.db.models import Prefetch
+
+    from .models import Document
+
+    messages = Message.objects.filter(request_id=request_id)
+    # The newest id first: the messages of one request commit in id order (send_message locks
+    # the request before a message takes its id), so every message up to it is visible now.
+    latest = messages.order_by("-pk").values_list("pk", flat=True).first() or 0
+    lacking = list(
+        messages.filter(pk__gt=after, pk__lte=latest)
+        .exclude(pk__in=list(have))
+        .prefetch_related(Prefetch("documents", queryset=Document.objects.order_by("pk")))
+        .order_by("-pk")[: limit + 1]
+    )
+    complete = len(lacking) <= limit
+    return lacking[:limit][::-1], (latest if complete else None)

@@ -1,16 +1,19 @@
 """Writes of the requests app: create a request, send a message (with PDFs), mark as read.
 
 A message is saved first; only after the transaction commits is it broadcast (ids only) to the
-request's channel-layer group, and are notifications asked for. A broadcast failure (Redis down)
-is logged and never undoes or fails the send: open pages fall back to polling.
+request's channel-layer group, and are notifications asked for. Who may read it (the audience)
+is computed once, after commit, and handed to the push, the notification and the unread
+announcement alike. A broadcast failure (Redis down) is logged and never undoes or fails the
+send: open pages catch up with their next "still here" beat, or by polling.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -18,12 +21,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tasks import task
+
+from portal.consumers import user_group, user_html_event
 
 from .documents import CheckedPdf
 from .models import Document, Message, ReadState, Request
+from .render import render_push, render_unread_badge
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -32,8 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EVENT_MESSAGE = "chat.message"
-# To a user's own group (the notifications socket of each open page): an unread count changed.
-EVENT_UNREAD = "chat.unread"
 
 
 class RequestExists(Exception):
@@ -56,20 +58,24 @@ def create_request(
     client_id: str = "",
     files: Sequence[tuple[str, CheckedPdf]] = (),
 ) -> tuple[Request, Message]:
-    """Open the request of `prescription` with its first message; RequestExists if there is one."""
+    """Open the request of `prescription` with its first message; RequestExists if there is one.
+
+    One action, one notification: "new request" (naming its documents, if any), not also a
+    "new message" and a "new document" for the same first message.
+    """
     existing = Request.objects.filter(prescription=prescription).first()
     if existing:
         raise RequestExists(existing)
     try:
         with transaction.atomic():
             chat = Request.objects.create(prescription=prescription, created_by=author)
-            message, _ = send_message(
+            message, _ = _store_message(
                 request=chat, author=author, body=body, client_id=client_id, files=files
             )
     except IntegrityError:
         # Two people opened a request for the same Rx at the same moment: the first one wins.
         raise RequestExists(Request.objects.get(prescription=prescription)) from None
-    transaction.on_commit(lambda: _notify("new_request", chat, author))
+    transaction.on_commit(lambda: message_committed(message, activity="new_request"))
     return chat, message
 
 
@@ -81,10 +87,29 @@ def send_message(
     client_id: str = "",
     files: Sequence[tuple[str, CheckedPdf]] = (),
 ) -> tuple[Message, bool]:
-    """Store a message (and its checked PDFs), then broadcast it after commit.
+    """Store a message (and its checked PDFs), then broadcast and notify after commit.
 
     Idempotent by `client_id`: a retried send returns the stored message and `created=False`.
     """
+    message, created = _store_message(
+        request=request, author=author, body=body, client_id=client_id, files=files
+    )
+    if created:
+        # A message of documents only is "new document"; with words too, a "new message"
+        # that names its documents.
+        activity = "new_document" if files and not body.strip() else "new_message"
+        transaction.on_commit(lambda: message_committed(message, activity=activity))
+    return message, created
+
+
+def _store_message(
+    *,
+    request: Request,
+    author: User,
+    body: str,
+    client_id: str,
+    files: Sequence[tuple[str, CheckedPdf]],
+) -> tuple[Message, bool]:
     client_id = (client_id or new_client_id())[:64]
     existing = Message.objects.filter(request=request, client_id=client_id).first()
     if existing:
@@ -93,6 +118,9 @@ def send_message(
     try:
         with transaction.atomic():
             now = timezone.now()
+            # The request's row is locked first, so that the messages of one request take
+            # their ids and commit in the same order (catch-up relies on it).
+            Request.objects.filter(pk=request.pk).update(last_message_at=now)
             message = Message.objects.create(
                 request=request,
                 author=author,
@@ -120,7 +148,6 @@ def send_message(
                     page_count=pdf.page_count,
                     uploaded_by=author,
                 )
-            Request.objects.filter(pk=request.pk).update(last_message_at=now)
             # The author's own messages are never unread for them: nothing to announce.
             mark_read(user=author, request=request, message_id=message.pk, announce=False)
     except IntegrityError:
@@ -132,57 +159,63 @@ def send_message(
         for key in stored:
             default_storage.delete(key)
         raise
-    has_files = bool(files)
     # Once, for the pushed row and the sender's own response alike.
     prefetch_related_objects(
         [message], Prefetch("documents", queryset=Document.objects.order_by("pk"))
     )
-    transaction.on_commit(lambda: broadcast_message(message))
-    transaction.on_commit(lambda: _notify("new_message", message, author))
-    if has_files:
-        transaction.on_commit(lambda: _notify("new_document", message, author))
     return message, True
 
 
-def render_push(message: Message) -> str:
-    """The message row as pushed to sockets (it does not depend on who is watching)."""
-    return render_to_string("requests_chat/detail.html#message-push", {"message": message})
+def message_committed(message: Message, *, activity: str) -> None:
+    """After commit: who may read the message is computed here, once, from the database as it
+    is now, and handed to the live push and to the notification task (which also announces
+    the unread badges); nothing downstream asks again."""
+    try:
+        audience = sorted(message.request.audience())
+    except Exception:
+        logger.exception("Could not compute the audience of message %s", message.pk)
+        return
+    broadcast_message(message, audience)
+    from .tasks import notify_chat_event  # noqa: PLC0415 (tasks imports this module)
+
+    documents = len(message.documents.all())  # prefetched
+    try:
+        notify_chat_event.enqueue(
+            activity,
+            message.pk,
+            message.author_id,
+            audience,
+            {"documents": documents} if documents else {},
+        )
+    except Exception:
+        # A notification problem must never fail the chat itself.
+        logger.exception("Could not queue notification %s for message %s", activity, message.pk)
 
 
-def render_typing(name: str, role: str) -> str:
-    """'<name> (<role>) is typing…', as an out-of-band swap of the chat's typing line."""
-    return render_to_string("requests_chat/detail.html#typing", {"name": name, "role": role})
-
-
-def render_presence(others: list[str]) -> str:
-    """Who else has this chat open now ("name (role)" each), as an out-of-band swap."""
-    return render_to_string("requests_chat/detail.html#presence", {"others": others, "oob": True})
-
-
-def push_event(message: Message) -> dict:
+def push_event(message: Message, audience: Iterable[int]) -> dict[str, Any]:
     """The channel-layer event for a new message: its row, rendered once, and who may read it.
 
-    The audience is computed here, once per message from the database as it is after the
-    commit, instead of once per socket in every process: each consumer only tests membership,
-    so a push costs no query and no rendering on the receiving side, and a user who lost access
-    before the message was sent is not in it (their socket is closed).
+    Each consumer only tests membership, so a push costs no query and no rendering on the
+    receiving side, and a user who lost access before the message was sent is not in it (their
+    socket is closed).
     """
     return {
         "type": EVENT_MESSAGE,
         "message_id": message.pk,
         "request_id": message.request_id,
         "html": render_push(message),
-        "audience": sorted(message.request.audience()),
+        "audience": sorted(audience),
     }
 
 
-def broadcast_message(message: Message) -> bool:
+def broadcast_message(message: Message, audience: Iterable[int]) -> bool:
     """Push `message` to everyone watching its request (in every server process)."""
     try:
-        event = push_event(message)
+        event = push_event(message, audience)
         async_to_sync(get_channel_layer().group_send)(message.request.group_name, event)
     except Exception:
-        # Redis down or full: the message is stored; clients catch up by polling or reconnect.
+        # Redis down or full: the message is stored; pages catch up with their next beat, or
+        # by polling while their socket is down.
         logger.exception("Could not broadcast message %s", message.pk)
         return False
     return True
@@ -194,79 +227,70 @@ def mark_read(*, user: User, request: Request, message_id: int, announce: bool =
     With `announce`, the user's other open pages are told after commit, so that unread badges
     (the Requests list) drop at once.
     """
-    updated = ReadState.objects.filter(
-        user=user, request=request, last_read_message_id__lt=message_id
-    ).update(last_read_message_id=message_id, updated_at=timezone.now())
-    if not updated and not ReadState.objects.filter(user=user, request=request).exists():
-        try:
-            with transaction.atomic():
-                ReadState.objects.create(
-                    user=user, request=request, last_read_message_id=message_id
+    mark_read_many({(user.pk, request.pk): message_id}, announce=announce)
+
+
+def mark_read_many(reads: dict[tuple[int, int], int], *, announce: bool = True) -> None:
+    """Move read markers forward, {(user id, request id): message id} (never back).
+
+    One call for a batch (the chat sockets' markers of a few seconds); with `announce`, the
+    users whose marker moved are told after commit (their unread badges).
+    """
+    now = timezone.now()
+    moved: dict[int, list[int]] = defaultdict(list)
+    for (user_id, request_id), message_id in reads.items():
+        updated = ReadState.objects.filter(
+            user_id=user_id, request_id=request_id, last_read_message_id__lt=message_id
+        ).update(last_read_message_id=message_id, updated_at=now)
+        if (
+            not updated
+            and not ReadState.objects.filter(user_id=user_id, request_id=request_id).exists()
+        ):
+            try:
+                with transaction.atomic():
+                    ReadState.objects.create(
+                        user_id=user_id, request_id=request_id, last_read_message_id=message_id
+                    )
+                updated = 1
+            except IntegrityError:
+                # Created meanwhile by another request or process: move that one instead.
+                updated = ReadState.objects.filter(
+                    user_id=user_id, request_id=request_id, last_read_message_id__lt=message_id
+                ).update(last_read_message_id=message_id, updated_at=now)
+        if updated:
+            moved[request_id].append(user_id)
+    if announce:
+        for request_id, user_ids in moved.items():
+            transaction.on_commit(
+                lambda request_id=request_id, user_ids=user_ids: announce_unread(
+                    request_id, user_ids
                 )
-            updated = 1
-        except IntegrityError:
-            mark_read(user=user, request=request, message_id=message_id, announce=announce)
-            return
-    if updated and announce:
-        request_id, user_id = request.pk, user.pk
-        transaction.on_commit(lambda: announce_unread(request_id, [user_id]))
+            )
 
 
 def announce_unread(request_id: int, user_ids: Iterable[int]) -> None:
-    """Tell these users' open pages that their unread count for a request may have changed.
+    """Push these users' unread badge for a request to their open pages (the Requests list).
 
-    The event names the request only; each user's socket counts their own unread messages
-    (through `visible_to`) before showing anything. Best effort: a page that misses it shows the
-    right count on its next load.
+    Each badge is counted for its user through `visible_to` and rendered here; the
+    notifications socket only forwards ready HTML (it knows nothing of requests). Best effort:
+    a page that misses it shows the right count on its next load.
     """
-    from notifications.services import group_name  # noqa: PLC0415 (notifications imports this app)
+    from accounts.models import User  # noqa: PLC0415
 
     user_ids = sorted(set(user_ids))
     layer = get_channel_layer()
     if layer is None or not user_ids:
         return
-
-    async def send_all() -> None:
-        for user_id in user_ids:
-            await layer.group_send(
-                group_name(user_id), {"type": EVENT_UNREAD, "request_id": request_id}
-            )
-
     try:
+        events = [
+            (user_group(user.pk), user_html_event(render_unread_badge(user, request_id)))
+            for user in User.objects.filter(pk__in=user_ids, is_active=True)
+        ]
+
+        async def send_all() -> None:
+            for group, event in events:
+                await layer.group_send(group, event)
+
         async_to_sync(send_all)()
     except Exception:
         logger.exception("Could not announce unread counts of request %s", request_id)
-
-
-def _notify(activity: str, obj, actor: User) -> None:
-    """The one place that hands events to the notifications app (after commit).
-
-    The fan-out (recipients, preferences, rows, pushes, emails) runs as a background task, so
-    the sender's request — and the process's event loop that is delivering the message to its
-    sockets at that moment — does not pay for it. Inline in development and tests.
-    """
-    try:
-        notify_chat_event.enqueue(activity, obj._meta.label_lower, obj.pk, actor.pk)
-    except Exception:
-        # A notification problem must never fail the chat itself.
-        logger.exception("Could not queue notification %s for %r", activity, obj)
-
-
-@task()
-def notify_chat_event(activity: str, model: str, pk: int, actor_id: int) -> None:
-    """Background half of `_notify`: load the request or message again and notify."""
-    from accounts.models import User  # noqa: PLC0415
-    from notifications.services import notify  # noqa: PLC0415 (notifications imports this app)
-
-    model_class = Message if model == Message._meta.label_lower else Request
-    obj = model_class.objects.filter(pk=pk).first()
-    actor = User.objects.filter(pk=actor_id).first()
-    if obj is None:
-        return  # deleted meanwhile: nothing left to tell anyone about
-    try:
-        notify(activity=activity, obj=obj, actor=actor)
-    except Exception:
-        logger.exception("notify(%s) failed for %r", activity, obj)
-    if activity == "new_message":
-        # Unread badges of everyone else who may read the request (whatever their preferences).
-        announce_unread(obj.request_id, obj.request.audience() - {actor_id})

@@ -23,11 +23,9 @@ from prescriptions.models import Prescription, reachable_prescriber_ids
 from .filters import RequestFilter
 from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
 from .models import Document, Request
-from .selectors import unread_by_request
+from .selectors import CATCH_UP_LIMIT, HAVE_LIMIT, MAX_ID, messages_lacking, unread_by_request
 from .services import RequestExists, create_request, mark_read, new_client_id, send_message
 
-# Catch-up and polling return at most this many messages at once; the client asks again.
-CATCH_UP_LIMIT = 200
 LIST_PAGE_SIZE = 25
 # Request Details opens on the latest messages; "Show earlier messages" loads this many more.
 DETAIL_MESSAGES = 100
@@ -226,14 +224,15 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     else:
         chat_messages, earlier_than = latest_messages(chat, before=None)
     documents = list(chat.documents.select_related("message").order_by("pk"))
-    others = list(
+    # The patient's other requests (the side card), not the people in this chat (presence).
+    other_requests = list(
         Request.objects.visible_to(request.user)
         .filter(prescription__patient=patient)
         .exclude(pk=chat.pk)
         .select_related("prescription__prescriber")
     )
-    unread = unread_by_request(request.user, [o.pk for o in others])
-    for other in others:
+    unread = unread_by_request(request.user, [o.pk for o in other_requests])
+    for other in other_requests:
         other.unread = unread.get(other.pk, 0)
     if chat_messages:
         mark_read(user=request.user, request=chat, message_id=chat_messages[-1].pk)
@@ -249,7 +248,7 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "earlier_than": earlier_than,
             "last_id": chat_messages[-1].pk if chat_messages else 0,
             "documents": documents,
-            "others": others,
+            "other_requests": other_requests,
             "form": MessageForm(initial={"client_id": new_client_id()}),
         },
     )
@@ -291,13 +290,21 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """Polling fallback and catch-up: the messages after ?after=<id>, as message rows."""
+    """Polling fallback: the messages the page lacks, as message rows, and "complete through".
+
+    ?after=<id>: the page holds every message up to it; ?have=<id>,<id>…: the ones it holds
+    above it (its own replies, pushed rows). Like the socket's catch-up, never simply "after the
+    highest id shown".
+    """
     chat = visible_chat(request, pk)
     try:
-        after = max(int(request.GET.get("after", "0")), 0)
+        after = min(max(int(request.GET.get("after", "0")), 0), MAX_ID)
     except ValueError:
         after = 0
-    rows = list(messages_for(chat).filter(pk__gt=after)[:CATCH_UP_LIMIT])
+    have = [int(i) for i in request.GET.get("have", "").split(",")[:HAVE_LIMIT] if i.isdigit()]
+    rows, complete_through = messages_lacking(
+        chat.pk, after=after, have=[i for i in have if i <= MAX_ID], limit=CATCH_UP_LIMIT
+    )
     if rows:
         mark_read(user=request.user, request=chat, message_id=rows[-1].pk)
         record(
@@ -307,7 +314,11 @@ def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             patient=chat.prescription.patient_id,
             description=f"{len(rows)} new messages",
         )
-    return render(request, "requests_chat/detail.html#message-rows", {"chat_messages": rows})
+    return render(
+        request,
+        "requests_chat/detail.html#message-rows",
+        {"chat_messages": rows, "complete_through": complete_through, "sync": True},
+    )
 
 
 def latest_messages(chat: Request, *, before: int | None) -> tuple[list, int | None]:

@@ -1,6 +1,8 @@
 /* Requests: the create form (prescriber field, drag-and-drop) and the live chat.
    Messages arrive as HTML over the htmx ws extension (out-of-band appends to #message-list);
-   when the socket is down, a hidden poller asks for "messages after the last id" instead. */
+   when the socket is down (or the server says pushes are not working), a hidden poller asks
+   for what the page lacks instead. Catch-up always names what the page holds: every message up
+   to "complete through", and the ids above it; never just "after the highest id shown". */
 (function () {
   "use strict";
 
@@ -220,6 +222,21 @@
 
   function lastId() { return parseInt(list.getAttribute("data-last-id") || "0", 10); }
 
+  // The page holds every message up to this id (the render, then the server's word after each
+  // catch-up); above it, exactly the rows it shows (its own replies, pushed rows).
+  var completeThrough = lastId();
+  var HAVE_LIMIT = 500;
+  function held() {
+    var ids = [];
+    chat.querySelectorAll("li[data-message-id]").forEach(function (row) {
+      var id = parseInt(row.getAttribute("data-message-id"), 10);
+      if (id > completeThrough) ids.push(id);
+    });
+    ids.sort(function (a, b) { return a - b; });
+    return ids.slice(-HAVE_LIMIT);
+  }
+  function holding(type) { return { type: type, after: completeThrough, have: held() }; }
+
   // Rows can arrive twice (the POST answer and the socket) or out of order (catch-up):
   // keep one row per message id, in id order, and remember the highest id seen.
   var firstTidy = true;
@@ -247,6 +264,7 @@
     sorted.forEach(function (row) { max = Math.max(max, parseInt(row.getAttribute("data-message-id"), 10)); });
     list.setAttribute("data-last-id", String(max));
     addDocuments();
+    readSync();
     // To the newest message on opening and when one arrives; not when history is loaded above.
     if (firstTidy || max > before) scroller.scrollTop = scroller.scrollHeight;
     firstTidy = false;
@@ -335,6 +353,21 @@
     status.textContent = text;
     status.classList.toggle("chat__status--live", !!ok);
   }
+  var POLLING = "checking for new messages every few seconds";
+  // The server's bookkeeping element (#chat-sync, swapped in by the socket and the poller):
+  // "you now hold every message up to N", and whether live pushes work right now.
+  var pushesWork = true;
+  function readSync() {
+    var sync = document.getElementById("chat-sync");
+    if (!sync) return;
+    var through = parseInt(sync.getAttribute("data-complete-through") || "0", 10);
+    if (through > completeThrough) completeThrough = through;
+    var works = sync.getAttribute("data-live") !== "0";
+    if (works === pushesWork || !socket) return;
+    pushesWork = works;
+    live = works;  // while pushes do not work the poller runs, socket or not
+    setStatus(works ? "Live" : "Live updates interrupted; " + POLLING, works);
+  }
   // "<name> is typing…": this page says so at most every few seconds while its user types; the
   // line the server pushes for someone else fades after a few seconds or with their message.
   var socket = null;
@@ -368,16 +401,25 @@
     live = true;
     socket = event.detail.socketWrapper;
     clearInterval(beat);
+    // The beat also says what the page holds: a push it missed comes with the answer.
     beat = setInterval(function () {
-      if (socket) socket.send(JSON.stringify({ type: "here" }), chat);
+      if (socket) socket.send(JSON.stringify(holding("here")), chat);
     }, 25000);
+    pushesWork = true;
     setStatus("Live", true);
     // Whatever arrived while we were away (or between page render and now).
-    event.detail.socketWrapper.send(JSON.stringify({ type: "catch_up", after: lastId() }), chat);
+    event.detail.socketWrapper.send(JSON.stringify(holding("catch_up")), chat);
   });
+  // Close codes of portal/consumers.py.
+  var CLOSED_BECAUSE = {
+    4403: "You no longer have access to this request; reload the page",
+    4429: "Disconnected (too many messages from this page); " + POLLING,
+    4503: "Live updates unavailable; " + POLLING,
+  };
   chat.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail.event && event.detail.event.code;
     // 4401: the session ended (signed out here or elsewhere, or the password changed).
-    if (event.detail.event && event.detail.event.code === 4401) {
+    if (code === 4401) {
       window.location.assign("/accounts/login/");
       return;
     }
@@ -386,7 +428,7 @@
     clearInterval(beat);
     var presence = document.getElementById("chat-presence");
     if (presence) presence.textContent = "";  // unknown until the socket is back
-    setStatus("Reconnecting… new messages are checked every few seconds", false);
+    setStatus(CLOSED_BECAUSE[code] || "Reconnecting… " + POLLING, false);
   });
   chat.addEventListener("htmx:wsError", function () { live = false; });
 
@@ -394,7 +436,8 @@
   document.addEventListener("htmx:configRequest", function (event) {
     if (!event.detail.elt.hasAttribute("data-chat-poll")) return;
     if (live) { event.preventDefault(); return; }
-    event.detail.parameters.after = lastId();
+    event.detail.parameters.after = completeThrough;
+    event.detail.parameters.have = held().join(",");
   });
 
   // The send form: a fresh client id after each stored message (a retry reuses the old one).

@@ -86,3 +86,30 @@ async def test_a_removed_delegate_gets_no_badge(cast):
     )
     assert await unread_frames(bob, chat.pk) == []
     await bob.disconnect()
+
+
+async def test_rows_shown_in_an_open_chat_clear_the_badge_of_the_users_other_pages(
+    cast, monkeypatch
+):
+    """The chat socket's batched read markers (services.mark_read_many, from its own threads)
+    announce the new count too."""
+    from requests_chat import live
+    from tests.requests_chat.test_request_consumer import cookie_for as chat_cookie
+    from tests.requests_chat.test_request_consumer import join, receive_from
+
+    monkeypatch.setattr(live, "READ_MARK_DELAY", 0.5)  # after the message's own announcement
+    chat, _ = await sync_to_async(create_request)(
+        prescription=cast.rx_alice, author=cast.alice, body="Any update?"
+    )
+    bell = await bell_socket(cast.alice)
+    chat_ws, connected, _ = await join(await sync_to_async(chat_cookie)(cast.alice), chat.pk)
+    assert connected
+    await sync_to_async(send_message)(
+        request=chat, author=cast.phil, body="Approved", client_id="a"
+    )
+    assert "Approved" in await receive_from(chat_ws)
+    # 1 from the message's announcement, then 0 once the chat page showed it.
+    assert await unread_frames(bell, chat.pk) == [1]
+    assert await unread_frames(bell, chat.pk) == [0]
+    await chat_ws.disconnect()
+    await bell.disconnect()

@@ -122,7 +122,7 @@ def close_socket_db_threads(django_db_setup):
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
-    from requests_chat.consumers import close_db_connections
+    from requests_chat.live import close_db_connections
 
     close_db_connections()
     # And the one the tests' own database_sync_to_async calls used.

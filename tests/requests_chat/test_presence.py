@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 from django.core.cache import cache
 
 from requests_chat import consumers
+from requests_chat import presence as presence_module
 from requests_chat.consumers import presence_key
 from requests_chat.services import create_request
 
@@ -20,7 +21,7 @@ def chat(cast):
     cache.delete_many(
         [presence_key(chat.pk, u.pk) for u in (cast.alice, cast.bob, cast.phil, cast.carol)]
     )
-    consumers._local_sockets.clear()
+    presence_module._local_sockets.clear()
     return chat
 
 

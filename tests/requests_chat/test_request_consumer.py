@@ -37,10 +37,14 @@ async def join(cookie: bytes, pk: int, origin: bytes = b"http://localhost"):
     return communicator, connected, code
 
 
-# Presence updates ("Here now: …") arrive whenever someone joins or leaves; the tests of
-# messages and typing look past them (presence has tests of its own, test_presence.py).
+# Presence updates ("Here now: …") arrive whenever someone joins or leaves, and the page's
+# bookkeeping ("complete through", test_catch_up.py) after a catch-up; the tests of messages
+# and typing look past them (presence has tests of its own, test_presence.py).
 def is_presence(output: dict) -> bool:
-    return output.get("type") == "websocket.send" and 'id="chat-presence"' in output.get("text", "")
+    text = output.get("text", "")
+    return output.get("type") == "websocket.send" and (
+        'id="chat-presence"' in text or 'id="chat-sync"' in text
+    )
 
 
 async def next_output(communicator, timeout: float = 3) -> dict:
@@ -190,10 +194,10 @@ async def test_it_catches_up_on_reconnect(cast, chat):
 
 
 async def test_it_marks_pushed_messages_read(cast, chat, monkeypatch):
-    from requests_chat import consumers
+    from requests_chat import live
     from requests_chat.models import ReadState
 
-    monkeypatch.setattr(consumers, "READ_MARK_DELAY", 0.01)
+    monkeypatch.setattr(live, "READ_MARK_DELAY", 0.01)
     cookie = await database_sync_to_async(cookie_for)(cast.alice)
     communicator, connected, _ = await join(cookie, chat.pk)
     message, _ = await post(chat, cast.phil, "Read me", "r-1")

@@ -1,0 +1,52 @@
+"""The HTML the chat pushes to pages: message rows, typing, presence, unread badges, sync.
+
+Rendered once per event wherever possible (a pushed row does not depend on who watches it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.template.loader import render_to_string
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+    from .models import Message
+
+
+def render_push(message: Message) -> str:
+    """The message row as pushed to sockets (it does not depend on who is watching)."""
+    return render_to_string("requests_chat/detail.html#message-push", {"message": message})
+
+
+def render_typing(name: str, role: str) -> str:
+    """'<name> (<role>) is typing…', as an out-of-band swap of the chat's typing line."""
+    return render_to_string("requests_chat/detail.html#typing", {"name": name, "role": role})
+
+
+def render_presence(people_here: list[str]) -> str:
+    """Who else has this chat open now ("name (role)" each), as an out-of-band swap."""
+    return render_to_string(
+        "requests_chat/detail.html#presence", {"people_here": people_here, "oob": True}
+    )
+
+
+def render_sync(*, complete_through: int | None = None, live: bool = True) -> str:
+    """The page's bookkeeping element: "you now hold every message up to this id" and whether
+    live pushes work (False: the channel layer is down, the page polls meanwhile)."""
+    return render_to_string(
+        "requests_chat/detail.html#chat-sync",
+        {"complete_through": complete_through, "live": live, "oob": True},
+    )
+
+
+def render_unread_badge(user: User, request_id: int) -> str:
+    """The user's unread badge for one request (the Requests list), counted through visible_to."""
+    from .selectors import unread_by_request
+
+    unread = unread_by_request(user, [request_id]).get(request_id, 0)
+    return render_to_string(
+        "requests_chat/list.html#unread-count",
+        {"chat": {"pk": request_id, "unread": unread}, "oob": True},
+    )

@@ -1,0 +1,44 @@
+"""Background work of the chat (Django's tasks API: inline in development and tests, a
+database queue worked by `manage.py db_worker` in production)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django_tasks import task
+
+from .models import Message
+from .services import announce_unread
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def notify_chat_event(
+    activity: str,
+    message_id: int,
+    actor_id: int | None,
+    audience: list[int],
+    data: dict[str, Any],
+) -> None:
+    """Notify the audience of a new message (computed once, at commit) about it, and update
+    their unread badges.
+
+    The fan-out (preferences, rows, pushes, emails) runs here, so the sender's request, and the
+    process's event loop that is delivering the message to its sockets at that moment, do not
+    pay for it.
+    """
+    from accounts.models import User  # noqa: PLC0415
+    from notifications.services import notify  # noqa: PLC0415
+
+    message = Message.objects.select_related("request__prescription").filter(pk=message_id).first()
+    if message is None:
+        return  # deleted meanwhile: nothing left to tell anyone about
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        notify(activity=activity, obj=message, actor=actor, recipients=audience, data=data)
+    except Exception:
+        logger.exception("notify(%s) failed for message %s", activity, message_id)
+    # Unread badges of everyone else who may read the request (whatever their preferences).
+    announce_unread(message.request_id, set(audience) - {actor_id})
