@@ -348,6 +348,8 @@ def main() -> None:
                 "127.0.0.1",
                 "-p",
                 str(port),
+                "--websocket-max-message-size",
+                "65536",
                 "portal.asgi:application",
             ],
         }[args.server]
@@ -423,6 +425,8 @@ def uvicorn_command(port: int, *extra: str) -> list[str]:
         "warning",
         "--ws-per-message-deflate",
         "false",
+        "--ws-max-size",
+        "65536",
         *extra,
     ]
 
