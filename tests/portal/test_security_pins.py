@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -307,3 +308,91 @@ def test_websocket_frames_are_capped_wherever_uvicorn_starts():
         text = (BASE_DIR / script).read_text()
         assert '"--ws-max-size"' in text, script
         assert '"--websocket-max-message-size"' in text, script
+
+
+# Dependency audit and outbound URLs ------------------------------------------------------------
+
+
+def load_bin(name: str):
+    import importlib.machinery
+    import importlib.util
+
+    module_name = name.replace("-", "_")
+    loader = importlib.machinery.SourceFileLoader(module_name, str(BASE_DIR / "bin" / name))
+    spec = importlib.util.spec_from_loader(module_name, loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    loader.exec_module(module)
+    return module
+
+
+def test_the_advisory_check_fails_on_a_known_vulnerable_pin(tmp_path, capsys):
+    checker = load_bin("check-advisories")
+    lock = tmp_path / "requirements.lock"
+    # Django 5.2.7: CVE-2025-64459 (SQL injection through _connector), fixed in 5.2.8.
+    lock.write_text("django==5.2.7\n    # via -r requirements.in\nrequests==2.34.2\n")
+    assert checker.main([str(lock)]) == 1
+    out = capsys.readouterr().out
+    assert "VULNERABLE django==5.2.7: CVE-2025-64459" in out
+    assert "fixed in 4.2.26, 5.1.14, 5.2.8" in out
+    lock.write_text("Django==5.2.8\n")
+    assert checker.main([str(lock)]) == 0
+
+
+def test_the_advisory_check_passes_the_lock_and_says_what_it_did_not_check(capsys):
+    checker = load_bin("check-advisories")
+    assert checker.main([]) == 0
+    out = capsys.readouterr().out
+    # It says how many pins an online refresh covered instead of a bare all-clear.
+    assert "checked online" in out
+    assert "No known vulnerabilities found" not in out
+
+
+def test_strict_mode_fails_on_pins_no_online_refresh_covered(tmp_path):
+    checker = load_bin("check-advisories")
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("requests==2.34.2\n")
+    snapshot = tmp_path / "advisories.json"
+    snapshot.write_text('{"checked_online": {"requests": "2.34.2"}, "packages": {}}')
+    assert checker.main([str(lock), "--snapshot", str(snapshot), "--strict"]) == 0
+    lock.write_text("requests==2.34.3\n")
+    assert checker.main([str(lock), "--snapshot", str(snapshot), "--strict"]) == 1
+    assert checker.main([str(lock), "--snapshot", str(snapshot)]) == 0
+
+
+def test_the_refresh_keeps_osv_ranges_per_package():
+    refresher = load_bin("refresh-advisories")
+    vuln = {
+        "affected": [
+            {
+                "package": {"ecosystem": "PyPI", "name": "Django"},
+                "ranges": [
+                    {
+                        "type": "ECOSYSTEM",
+                        "events": [
+                            {"introduced": "5.2"},
+                            {"fixed": "5.2.8"},
+                            {"introduced": "5.1"},
+                            {"fixed": "5.1.14"},
+                        ],
+                    },
+                    {"type": "GIT", "events": [{"introduced": "abc"}]},
+                ],
+            },
+            {"package": {"ecosystem": "npm", "name": "django"}, "ranges": []},
+        ]
+    }
+    ranges, versions = refresher.ranges_for(vuln, "django")
+    assert ranges == [
+        {"introduced": "5.2", "fixed": "5.2.8"},
+        {"introduced": "5.1", "fixed": "5.1.14"},
+    ]
+    assert versions == []
+
+
+def test_the_sms_backend_refuses_urls_that_are_not_http(settings):
+    from invites.sms import HTTPSMSBackend, SMSError
+
+    settings.SMS_PROVIDER_URL = "file:///etc/passwd"
+    with pytest.raises(SMSError, match="must be an http"):
+        HTTPSMSBackend().send(to="+12155550100", body="x")
