@@ -7,4 +7,5 @@ COPY . .
 RUN useradd --create-home portal && chown -R portal /app
 USER portal
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "portal.asgi:application"]
+# Websocket messages capped at 64 KiB, as in docker-compose.yml.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536", "portal.asgi:application"]

@@ -81,6 +81,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Hardening: Cache-Control no-store on every dynamic response (above all that may answer),
+    # then control characters refused before the session, auth or any view reads the input.
+    "portal.middleware.NoStoreMiddleware",
+    "portal.middleware.ControlCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -227,7 +231,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        # 'self' covers ws(s):// to this host (CSP Level 3); no other host may be reached.
+        "connect-src": ["'self'"],
         "frame-src": ["'self'", "blob:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
@@ -336,11 +341,15 @@ TIME_ZONE = os.getenv("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
 
-# Logging: to stderr, one line per record.
+# Logging: to stderr, one line per record. Query strings are redacted (search parameters hold
+# patient names and birth dates): on the console handler, and on the servers' request-line
+# loggers by portal.http.configure_logging (SAFE_PARAMETERS such as page and sort keep values).
+LOGGING_CONFIG = "portal.http.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_query": {"()": "portal.http.RedactQueryStrings"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_query"]}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "WARNING")},
     # Django's own default config gives the "django" logger a console handler of its own, so
     # each of its records (the development server's request lines, the reloader) would also

@@ -31,10 +31,26 @@ def database_url_for_tests() -> str:
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-def start_asgi(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """Start `daphne` or `uvicorn` serving portal.asgi on 127.0.0.1:port; wait until it listens."""
+def start_asgi(
+    kind: str, port: int, env: dict[str, str], *, access_log: bool = False
+) -> subprocess.Popen:
+    """Start `daphne` or `uvicorn` serving portal.asgi on 127.0.0.1:port; wait until it listens.
+
+    uvicorn gets the same websocket frame cap as in docker-compose.yml; `access_log` keeps its
+    request lines (at INFO) in the server's log file.
+    """
     command = {
-        "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        "daphne": [
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket-max-message-size",
+            "65536",
+            "portal.asgi:application",
+        ],
         "uvicorn": [
             "-m",
             "uvicorn",
@@ -43,9 +59,13 @@ def start_asgi(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen:
             "127.0.0.1",
             "--port",
             str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
+            "--ws-max-size",
+            "65536",
+            *(
+                ["--log-level", "info"]
+                if access_log
+                else ["--no-access-log", "--log-level", "warning"]
+            ),
         ],
     }[kind]
     (BASE_DIR / "artifacts").mkdir(exist_ok=True)

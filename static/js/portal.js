@@ -73,10 +73,12 @@
   // user guessing). Forms keep what was typed; the chat form keeps its message id, so a retry
   // cannot send a message twice.
   var errorBox = document.querySelector("[data-request-error]");
-  function requestFailed(status) {
+  function requestFailed(status, xhr) {
     if (!errorBox) return;
     var text;
-    if (!status) text = "The portal could not be reached. Check your connection and try again.";
+    // A refusal the server explains (control characters in a field): show its words.
+    if (status === 400 && xhr && xhr.getResponseHeader("X-Refused-Reason")) text = xhr.responseText;
+    else if (!status) text = "The portal could not be reached. Check your connection and try again.";
     else if (status === 413) text = "That is too large to send at once. Send the documents in more than one message.";
     else if (status === 429) text = "Too many attempts. Wait a minute, then try again.";
     else if (status === 403) text = "That was refused: you may no longer have access, or the page is out of date. Reload the page.";
@@ -104,7 +106,7 @@
     if (!passive(event)) requestFailed(0);
   });
   document.addEventListener("htmx:responseError", function (event) {
-    if (!passive(event)) requestFailed(event.detail.xhr.status);
+    if (!passive(event)) requestFailed(event.detail.xhr.status, event.detail.xhr);
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (errorBox && !passive(event)) errorBox.hidden = true;
