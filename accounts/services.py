@@ -13,7 +13,6 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -27,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.log import record
 from audit.models import AuditEvent
 from portal.consumers import end_session_sockets
+from portal.security import throttle_counts, throttle_hit
 from prescriptions.models import Prescriber
 
 from .models import DelegateInvite, Delegation, User, hash_token
@@ -207,21 +207,17 @@ def _attempt_keys(npi: str, client: str) -> list[str]:
 
 def verification_locked(npi: str, client: str) -> bool:
     keys = _attempt_keys(npi, client)
-    counts = cache.get_many(keys)
+    counts = throttle_counts(keys)
     return (
-        counts.get(keys[0], 0) >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS
-        or counts.get(keys[1], 0) >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT
+        counts[keys[0]] >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS
+        or counts[keys[1]] >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT
     )
 
 
 def count_failed_verification(npi: str, client: str) -> None:
     window = settings.REGISTRATION_VERIFY_WINDOW_MINUTES * 60
     for key in _attempt_keys(npi, client):
-        cache.add(key, 0, window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
+        throttle_hit(key, window)
 
 
 # Registration: accounts ---------------------------------------------------------------------

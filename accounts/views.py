@@ -8,13 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from audit.log import client_ip, record
+from audit.log import record
 from audit.models import AuditEvent
+from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
 
 from . import services
@@ -44,11 +45,7 @@ def needs_mfa(user) -> bool:
 
 
 def _safe_next(request: HttpRequest, value: str | None) -> str:
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return reverse(settings.LOGIN_REDIRECT_URL)
+    return safe_next(request, value) or reverse(settings.LOGIN_REDIRECT_URL)
 
 
 class SignInView(LoginView):

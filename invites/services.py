@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from portal.security import hash_token, throttle_hit
 
 from .models import Clinic, ClinicMembership, ClinicPatient, Invite, default_expiry, generate_code
 from .validation import dedupe_keys, validate_patient
@@ -374,13 +375,7 @@ class Throttled(Exception):
 
 def _hit(key: str, limit: int) -> bool:
     """Count one attempt under `key`; True when the limit is exceeded."""
-    cache.add(key, 0, CODE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, CODE_WINDOW_SECONDS)
-        count = 1
-    return count > limit
+    return throttle_hit(key, CODE_WINDOW_SECONDS) > limit
 
 
 def find_invite_by_code(
@@ -411,8 +406,6 @@ def find_invite_by_code(
 
 
 def find_invite_by_token(token: str) -> Invite | None:
-    from .models import hash_token
-
     return (
         Invite.objects.live()
         .select_related("clinic", "provider__user")

@@ -12,13 +12,14 @@ from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
-from audit.log import client_ip, record
+from audit.log import record
 from audit.models import AuditEvent
+from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
 
 from . import services
@@ -85,12 +86,8 @@ def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
 
 
 def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    target = request.POST.get("next") or request.GET.get("next")
+    return safe_next(request, target) or default
 
 
 @login_required

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -10,6 +9,8 @@ from collections.abc import Iterable
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
+
+from portal.security import hash_token
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ EVENT_SESSION_ENDED = "session.ended"
 def session_group(session_key: str) -> str:
     """The channel-layer group of the sockets opened with one session (the key itself is a
     credential, so only a digest of it goes to Redis)."""
-    return "session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+    return "session-" + hash_token(session_key)[:40]
 
 
 def end_session_sockets(session_keys: Iterable[str]) -> None:
