@@ -7,4 +7,4 @@ COPY . .
 RUN useradd --create-home portal && chown -R portal /app
 USER portal
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "portal.asgi:application"]
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "portal.asgi:application"]

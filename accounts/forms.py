@@ -26,6 +26,12 @@ class SignInForm(AuthenticationForm):
     }
 
 
+class EmailSignInForm(forms.Form):
+    email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Authentication code",

@@ -20,16 +20,17 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.log import record
 from audit.models import AuditEvent
 from portal.consumers import end_session_sockets
-from portal.security import throttle_counts, throttle_hit
+from portal.security import hash_token, throttle_counts, throttle_hit
 from prescriptions.models import Prescriber
 
-from .models import DelegateInvite, Delegation, User, hash_token
+from .models import DelegateInvite, Delegation, User
 from .signals import invite_accepted
 
 RECOVERY_CODE_COUNT = 10
@@ -103,6 +104,70 @@ def end_other_sessions(user: User, keep: str | None = None) -> int:
     # Their open pages stop receiving at once (not at their next HTTP request).
     transaction.on_commit(lambda: end_session_sockets(ended))
     return len(ended)
+
+
+# Sign-in links by email (the way in while the password path is locked) ------------------
+
+SIGN_IN_SALT = "accounts.sign_in_link"
+# Cache-key prefix of the link-request counters (tests use a fresh one each).
+SIGN_IN_PREFIX = "accounts:signin-link"
+
+
+def _sign_in_fingerprint(user: User) -> str:
+    # Changes when the user signs in (last_login), or the password, email or a factor changes:
+    # a link works once, and an older link dies with any of those.
+    value = f"{user.pk}:{user.password}:{user.security_stamp}:{user.email}:{user.last_login}"
+    return salted_hmac(SIGN_IN_SALT, value, algorithm="sha256").hexdigest()[:32]
+
+
+def sign_in_link(user: User) -> str:
+    """An absolute one-time sign-in link for `user`, valid SIGN_IN_LINK_MINUTES."""
+    token = signing.dumps({"u": user.pk, "f": _sign_in_fingerprint(user)}, salt=SIGN_IN_SALT)
+    return settings.SITE_URL + reverse("accounts:email_sign_in_confirm", args=[token])
+
+
+def user_from_sign_in_token(token: str) -> User | None:
+    """The active user a sign-in link was issued to, or None if it is forged, old or used."""
+    try:
+        data = signing.loads(token, salt=SIGN_IN_SALT, max_age=settings.SIGN_IN_LINK_MINUTES * 60)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = User.objects.filter(pk=data.get("u"), is_active=True).first()
+    if user is None or not hmac.compare_digest(_sign_in_fingerprint(user), str(data.get("f"))):
+        return None
+    return user
+
+
+def send_sign_in_link(*, email: str, client: str, request: HttpRequest | None = None) -> bool:
+    """Email a one-time sign-in link to the account with this address, if there is one.
+
+    Throttled per address and per client (no mail bombing); the caller answers the same
+    whether or not anything was sent. The link skips only the password: the second factor is
+    still asked. Returns whether an email went out.
+    """
+    email = email.strip().lower()
+    window = 15 * 60
+    too_many = [
+        throttle_hit(f"{SIGN_IN_PREFIX}:email:{hash_token(email)}", window)
+        > settings.SIGN_IN_LINK_REQUESTS_PER_EMAIL,
+        throttle_hit(f"{SIGN_IN_PREFIX}:client:{client}", window)
+        > settings.SIGN_IN_LINK_REQUESTS_PER_CLIENT,
+    ]
+    if any(too_many):
+        return False
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        return False
+    send_portal_email(
+        to=user.email,
+        subject="Your sign-in link",
+        template="accounts/email/sign_in_link.txt",
+        context={"link": sign_in_link(user), "minutes": settings.SIGN_IN_LINK_MINUTES},
+    )
+    record(request, AuditEvent.Action.SECURITY, user, description="Sign-in link sent by email")
+    return True
 
 
 # Registration: identity questions -----------------------------------------------------------

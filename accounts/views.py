@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
@@ -23,6 +23,7 @@ from .forms import (
     ChangeEmailForm,
     ChangePasswordForm,
     CodeForm,
+    EmailSignInForm,
     IdentityForm,
     InviteDelegateForm,
     InviteRegistrationForm,
@@ -78,6 +79,42 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("accounts:login")
     return render(request, "accounts/sign_out.html")
+
+
+# Sign-in link by email: the way in while the password path is locked (second factor still
+# asked), so a lock-out someone else caused never shuts the real user out.
+
+
+@require_http_methods(["GET", "POST"])
+def email_sign_in(request: HttpRequest) -> HttpResponse:
+    form = EmailSignInForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    if request.method == "POST" and form.is_valid():
+        services.send_sign_in_link(
+            email=form.cleaned_data["email"],
+            client=client_ip(request) or "unknown",
+            request=request,
+        )
+        # The same answer whether or not the address has an account.
+        return redirect("accounts:email_sign_in_sent")
+    return render(request, "accounts/email_sign_in.html", {"form": form})
+
+
+def email_sign_in_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/email_sign_in_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def email_sign_in_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button, POST signs in: mail scanners that open links must not use it up."""
+    user = services.user_from_sign_in_token(token)
+    if user is None:
+        return render(request, "accounts/email_sign_in_invalid.html", status=410)
+    if request.method == "GET":
+        return render(request, "accounts/email_sign_in_confirm.html", {"email": user.email})
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if needs_mfa(request.user):
+        return redirect("accounts:mfa")
+    return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 @require_http_methods(["POST"])

@@ -10,6 +10,7 @@ def fresh_attempt_counters(monkeypatch):
     """Identity-check attempt counters live in the cache (Redis in CI, shared): use fresh keys
     instead of clearing a cache other tests and processes rely on."""
     monkeypatch.setattr(services, "ATTEMPT_PREFIX", f"test-idv:{uuid.uuid4().hex}")
+    monkeypatch.setattr(services, "SIGN_IN_PREFIX", f"test-signin:{uuid.uuid4().hex}")
 
 
 @pytest.fixture

@@ -84,3 +84,18 @@ def test_throttle_counts_in_a_window(settings):
 )
 def test_safe_next_keeps_only_this_site(target, expected):
     assert safe_next(RequestFactory().get("/"), target) == expected
+
+
+def test_compose_trusts_only_the_proxy_address():
+    import yaml
+    from django.conf import settings
+
+    compose = yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())
+    services = compose["services"]
+    proxy_ip = services["proxy"]["networks"]["default"]["ipv4_address"]
+    assert services["web1"]["environment"]["TRUSTED_PROXIES"] == proxy_ip
+    uvicorn = services["web2"]["command"]
+    assert uvicorn[uvicorn.index("--forwarded-allow-ips") + 1] == proxy_ip
+    # daphne cannot limit whose X-Forwarded-For it believes: it must not read it at all.
+    assert "--proxy-headers" not in services["web1"]["command"]
+    assert "--proxy-headers" not in (settings.BASE_DIR / "Dockerfile").read_text()
