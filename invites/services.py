@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,11 +29,13 @@ CSV_MAX_ROWS = getattr(settings, "INVITE_CSV_MAX_ROWS", 10_000)
 CSV_MAX_BYTES = getattr(settings, "INVITE_CSV_MAX_BYTES", 2 * 1024 * 1024)
 # Deliveries are queued in batches: one task per batch keeps a 10,000-row import quick.
 DELIVERY_BATCH = 200
-# Code entry throttles (per client IP, and for everyone together), per window.
+# Code entry throttles (per client address; failures for everyone together), per window.
 CODE_WINDOW_SECONDS = 15 * 60
 CODE_ATTEMPTS_PER_IP = getattr(settings, "INVITE_CODE_ATTEMPTS_PER_IP", 10)
 CODE_ATTEMPTS_GLOBAL = getattr(settings, "INVITE_CODE_ATTEMPTS_GLOBAL", 300)
 THROTTLE_PREFIX = "invites:code"
+
+logger = logging.getLogger(__name__)
 
 
 # Creating and delivering ---------------------------------------------------------------------
@@ -373,23 +378,44 @@ class Throttled(Exception):
     pass
 
 
-def _hit(key: str, limit: int) -> bool:
-    """Count one attempt under `key`; True when the limit is exceeded."""
-    return throttle_hit(key, CODE_WINDOW_SECONDS) > limit
-
-
 def find_invite_by_code(
     *, code: str, last_name: str = "", date_of_birth: dt.date | None = None, client: str
 ) -> Invite | None:
     """The live invite matching the code AND the patient's last name (or date of birth).
 
-    Every attempt counts against the client's and the global throttle (raising Throttled);
-    a right code with the wrong name counts against the invite, which retires after five.
+    `client` is the trusted client address (`portal.security.client_ip`). Two throttles:
+
+    - per client: past CODE_ATTEMPTS_PER_IP failed attempts in the window, every attempt from
+      that client is refused (Throttled), the right one too;
+    - for everyone together: failures only are counted, and past CODE_ATTEMPTS_GLOBAL only
+      failures are refused. A flood of wrong guesses from many addresses must not turn away
+      the patients who type their right code and name.
+
+    A right code with the wrong name also counts against the invite, which retires after five.
     """
-    if _hit(f"{THROTTLE_PREFIX}:ip:{client}", CODE_ATTEMPTS_PER_IP) or _hit(
-        f"{THROTTLE_PREFIX}:all", CODE_ATTEMPTS_GLOBAL
-    ):
+    client_key = f"{THROTTLE_PREFIX}:ip:{client}"
+    # Counted before the lookup, so that concurrent requests cannot all slip under the limit;
+    # a success is handed back below.
+    if throttle_hit(client_key, CODE_WINDOW_SECONDS) > CODE_ATTEMPTS_PER_IP:
         raise Throttled
+    invite = _matching_invite(code, last_name, date_of_birth)
+    if invite is not None:
+        with contextlib.suppress(ValueError):  # the window ended meanwhile
+            cache.decr(client_key)
+        return invite
+    failures = throttle_hit(f"{THROTTLE_PREFIX}:all", CODE_WINDOW_SECONDS)
+    if failures == CODE_ATTEMPTS_GLOBAL + 1:
+        logger.warning(
+            "Invite codes: %s failed attempts from all clients in %s minutes; refusing failures",
+            failures,
+            CODE_WINDOW_SECONDS // 60,
+        )
+    if failures > CODE_ATTEMPTS_GLOBAL:
+        raise Throttled
+    return None
+
+
+def _matching_invite(code: str, last_name: str, date_of_birth: dt.date | None) -> Invite | None:
     invite = Invite.objects.live().select_related("clinic").filter(code=code.strip()).first()
     if invite is None:
         return None

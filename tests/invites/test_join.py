@@ -125,10 +125,65 @@ def test_code_entry_is_throttled_globally(client, invite, monkeypatch):
         client.__class__(REMOTE_ADDR=f"10.0.0.{i}").post(
             CODE_URL, {"code": "000000", "last_name": "X"}
         )
+    # Past the global limit, wrong guesses are refused from any client ...
+    response = client.__class__(REMOTE_ADDR="10.0.1.2").post(
+        CODE_URL, {"code": "000001", "last_name": "X"}
+    )
+    assert response.status_code == 429
+    # ... but a real patient with the right code and name still gets in (it used to get 429).
     response = client.__class__(REMOTE_ADDR="10.0.1.1").post(
         CODE_URL, {"code": invite.code, "last_name": "Lovelace"}
     )
+    assert response.status_code == 302 and response.url == ACCOUNT_URL
+
+
+def test_rotating_forwarded_headers_buys_no_guesses(client, invite, settings):
+    settings.TRUSTED_PROXIES = []
+    for i in range(services.CODE_ATTEMPTS_PER_IP):
+        join(client, f"{i:06d}", "Nobody", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+    response = join(client, invite.code, HTTP_X_FORWARDED_FOR="203.0.113.250")
     assert response.status_code == 429
+
+
+def test_behind_the_proxy_the_limit_is_per_real_client(invite, settings):
+    from django.test import Client
+
+    settings.TRUSTED_PROXIES = ["172.30.0.10"]
+    proxy = Client(REMOTE_ADDR="172.30.0.10")
+    for i in range(services.CODE_ATTEMPTS_PER_IP):
+        proxy.post(
+            CODE_URL,
+            {"code": f"{i:06d}", "last_name": "Nobody"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{i}, 198.51.100.7",
+        )
+    spoofed = proxy.post(
+        CODE_URL,
+        {"code": invite.code, "last_name": "Lovelace"},
+        HTTP_X_FORWARDED_FOR="203.0.113.99, 198.51.100.7",
+    )
+    assert spoofed.status_code == 429
+    # A patient behind the same proxy, from another address, is not affected.
+    other = Client(REMOTE_ADDR="172.30.0.10")
+    response = other.post(
+        CODE_URL, {"code": invite.code, "last_name": "Lovelace"}, HTTP_X_FORWARDED_FOR="192.0.2.5"
+    )
+    assert response.status_code == 302
+
+
+def test_right_codes_do_not_count_against_a_shared_address(client, clinics, monkeypatch):
+    """A clinic's front-desk tablet: many patients join from one address."""
+    monkeypatch.setattr(services, "CODE_ATTEMPTS_PER_IP", 2)
+    invites = services.create_invites(
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[
+            {"first_name": f"P{i}", "last_name": "Lovelace", "email": "", "mobile": ""}
+            for i in range(4)
+        ],
+    )
+    for invite in invites:
+        assert join(client, invite.code).status_code == 302
 
 
 def test_the_account_page_needs_a_found_invite(client, db):
