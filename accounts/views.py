@@ -45,6 +45,12 @@ def needs_mfa(user) -> bool:
     return user.is_authenticated and not user.is_patient and not (verified and verified())
 
 
+def rotate_session(request: HttpRequest) -> None:
+    """A new session key at every privilege change (second factor passed, factors or email
+    changed, sudo mode): a cookie captured before it does not carry the new rights."""
+    request.session.cycle_key()
+
+
 def _safe_next(request: HttpRequest, value: str | None) -> str:
     return safe_next(request, value) or reverse(settings.LOGIN_REDIRECT_URL)
 
@@ -152,6 +158,7 @@ def mfa_setup(request: AuthedHttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            rotate_session(request)
             request.session[RECOVERY_KEY] = services.issue_recovery_codes(user)
             record(
                 request,
@@ -224,6 +231,7 @@ def mfa_verify(request: AuthedHttpRequest) -> HttpResponse:
         allowed = device is not None and device.verify_is_allowed()[0]
         if allowed and device.verify_token(code):
             otp_login(request, device)
+            rotate_session(request)
             if device is static:
                 left = device.token_set.count()
                 record(
@@ -595,6 +603,7 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
     old = request.user.email
     request.user.email = form.cleaned_data["email"]
     request.user.save(update_fields=["email"])
+    rotate_session(request)
     services.send_portal_email(
         to=old,
         subject="Your email address was changed",
@@ -614,6 +623,7 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def new_recovery_codes(request: AuthedHttpRequest) -> HttpResponse:
+    rotate_session(request)
     request.session[RECOVERY_KEY] = services.issue_recovery_codes(request.user)
     request.session[MFA_NEXT_KEY] = reverse("accounts:profile")
     record(
