@@ -121,10 +121,8 @@ class RegistrationForm(forms.Form):
             raise ValidationError(
                 "This NPI is not in our prescriber directory.", code="npi_unknown"
             )
-        if User.objects.filter(prescriber=prescriber).exists():
-            raise ValidationError(
-                "An account is already registered for this NPI.", code="npi_taken"
-            )
+        # An NPI that already has an account goes on like any other (no enumeration); its
+        # owner is told by email at the last step.
         self.prescriber = prescriber
         return npi
 

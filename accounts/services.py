@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.mail import send_mail
@@ -299,6 +300,13 @@ def send_portal_email(*, to: str, subject: str, template: str, context: dict) ->
     send_mail(f"{settings.PRODUCT_NAME}: {subject}", body, None, [to])
 
 
+def queue_portal_email(*, to: str, subject: str, template: str, context: dict) -> None:
+    """`send_portal_email` from a background task (the context must be JSON: strings)."""
+    from .tasks import send_portal_email_task
+
+    send_portal_email_task.enqueue(to, subject, template, context)
+
+
 def register_prescriber(
     *,
     email: str,
@@ -309,43 +317,61 @@ def register_prescriber(
     password: str,
     request: HttpRequest | None = None,
 ) -> User | None:
-    """Create the prescriber account, or, when the email is taken, only send a notice.
+    """Create the prescriber account, or, when the email or the NPI already has an account,
+    only tell that account's owner (no patient data in either email).
 
-    The caller answers the same either way (no account enumeration).
+    The caller answers the same either way, and it takes as long: the password is hashed and
+    one email is queued in every case (no account enumeration, by text or by timing).
     """
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        send_portal_email(
-            to=email,
-            subject="Registration attempt",
-            template="accounts/email/already_registered.txt",
-            context={
-                "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
-                "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
-            },
-        )
-        return None
-    with transaction.atomic():
-        prescriber = Prescriber.objects.select_for_update().get(npi=npi)
-        if User.objects.filter(prescriber=prescriber).exists():
-            raise ValueError("NPI already registered")
-        user = User.objects.create_user(
-            email,
-            password,
-            first_name=first_name,
-            last_name=last_name,
-            phone=phone,
-            role=User.Role.PRESCRIBER,
-            prescriber=prescriber,
-        )
+    hashed = make_password(password)
+    links = {
+        "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
+        "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
+    }
+    owner = User.objects.filter(email__iexact=email).first()
+    if owner is None:
+        with transaction.atomic():
+            prescriber = Prescriber.objects.select_for_update().get(npi=npi)
+            owner = User.objects.filter(prescriber=prescriber).first()
+            if owner is None:
+                user = User.objects.create(
+                    email=email,
+                    password=hashed,
+                    first_name=first_name,
+                    last_name=last_name,
+                    phone=phone,
+                    role=User.Role.PRESCRIBER,
+                    prescriber=prescriber,
+                )
+        if owner is None:
+            queue_portal_email(
+                to=email,
+                subject="Your account is ready",
+                template="accounts/email/registered.txt",
+                context=links,
+            )
+            record(
+                request,
+                AuditEvent.Action.CREATE,
+                user,
+                user=user,
+                description=f"Prescriber registered (NPI {npi})",
+            )
+            return user
+    queue_portal_email(
+        to=owner.email,
+        subject="Registration attempt",
+        template="accounts/email/already_registered.txt",
+        context=links,
+    )
     record(
         request,
-        AuditEvent.Action.CREATE,
-        user,
-        user=user,
-        description=f"Prescriber registered (NPI {npi})",
+        AuditEvent.Action.SECURITY,
+        owner,
+        description=f"Registration attempt for an existing account (NPI {npi})",
     )
-    return user
+    return None
 
 
 # Invitations --------------------------------------------------------------------------------

@@ -370,25 +370,17 @@ def register_password(request: HttpRequest) -> HttpResponse:
     form = SetPasswordForm(request.POST or None, user_data=reg)
     if request.method == "POST":
         if form.is_valid():
-            try:
-                services.register_prescriber(
-                    email=reg["email"],
-                    first_name=reg["first_name"],
-                    last_name=reg["last_name"],
-                    phone=reg["phone"],
-                    npi=reg["npi"],
-                    password=form.cleaned_data["password1"],
-                    request=request,
-                )
-            except ValueError:
-                return _registration_error(
-                    request,
-                    "accounts/register_password.html",
-                    {
-                        "form": form,
-                        "error": "An account is already registered for this NPI.",
-                    },
-                )
+            # The same page (and about the same time) whether or not the email or the NPI
+            # already had an account: that account's owner gets an email instead.
+            services.register_prescriber(
+                email=reg["email"],
+                first_name=reg["first_name"],
+                last_name=reg["last_name"],
+                phone=reg["phone"],
+                npi=reg["npi"],
+                password=form.cleaned_data["password1"],
+                request=request,
+            )
             request.session.pop(REGISTRATION_KEY, None)
             return redirect("accounts:register_done")
         return _registration_error(request, "accounts/register_password.html", {"form": form})

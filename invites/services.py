@@ -452,3 +452,48 @@ def accept_invite(*, invite: Invite, user: User) -> ClinicPatient:
     invite.token_hash = None
     invite.save(update_fields=["status", "accepted_at", "token_hash"])
     return link
+
+
+def join_with_new_account(*, invite: Invite, email: str, password: str) -> User | None:
+    """Create the patient's account and join the invite's clinic with it; or, when the email
+    already has an account, create nothing and tell that account's owner by email.
+
+    The caller answers the same either way, and it takes as long: the password is hashed and
+    one email (no patient data, not even the clinic's name) is queued in every case.
+    """
+    from django.contrib.auth.hashers import make_password
+    from django.urls import reverse
+
+    from accounts.models import User
+    from accounts.services import queue_portal_email
+
+    email = email.strip().lower()
+    hashed = make_password(password)
+    links = {
+        "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
+        "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
+    }
+    user = None
+    if not User.objects.filter(email__iexact=email).exists():
+        try:
+            with transaction.atomic():
+                user = User.objects.create(
+                    email=email,
+                    password=hashed,
+                    first_name=invite.first_name,
+                    last_name=invite.last_name,
+                    phone=invite.mobile,
+                    role=User.Role.PATIENT,
+                )
+                accept_invite(invite=invite, user=user)
+        except IntegrityError:  # the same email registered a moment ago
+            user = None
+    queue_portal_email(
+        to=email,
+        subject="Your account is ready" if user else "Account creation attempt",
+        template="invites/email/account_created.txt"
+        if user
+        else "invites/email/account_exists.txt",
+        context=links,
+    )
+    return user
