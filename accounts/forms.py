@@ -32,6 +32,18 @@ class EmailSignInForm(forms.Form):
     )
 
 
+class SudoForm(forms.Form):
+    """The password, or a code from the authenticator app, given again before a security
+    action (sudo mode)."""
+
+    secret = forms.CharField(
+        label="Password or authentication code",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Authentication code",

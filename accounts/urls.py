@@ -38,6 +38,7 @@ urlpatterns = [
     path("invite/<str:token>/", views.invite, name="invite"),
     # Profile and password reset
     path("profile/", views.profile, name="profile"),
+    path("profile/confirm/", views.sudo, name="sudo"),
     path("profile/password/", views.change_password, name="change_password"),
     path("profile/email/", views.change_email, name="change_email"),
     path("profile/recovery-codes/", views.new_recovery_codes, name="new_recovery_codes"),

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
@@ -19,6 +19,7 @@ from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
 
 from . import services
+from .decorators import grant_sudo_mode, require_sudo_mode
 from .forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -30,6 +31,7 @@ from .forms import (
     RegistrationForm,
     SetPasswordForm,
     SignInForm,
+    SudoForm,
 )
 from .models import DelegateInvite, Delegation, User
 from .validators import PASSWORD_REQUIREMENT
@@ -65,6 +67,13 @@ class SignInView(LoginView):
         context["timed_out"] = self.request.GET.get("timeout") == "1"
         context["idle_minutes"] = settings.SESSION_IDLE_MINUTES
         return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if not needs_mfa(self.request.user):
+            # The password was just given: that is the whole sign-in for a patient.
+            grant_sudo_mode(self.request)
+        return response
 
     def get_success_url(self) -> str:
         url = super().get_success_url()
@@ -159,6 +168,7 @@ def mfa_setup(request: AuthedHttpRequest) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             rotate_session(request)
+            grant_sudo_mode(request)
             request.session[RECOVERY_KEY] = services.issue_recovery_codes(user)
             record(
                 request,
@@ -232,6 +242,7 @@ def mfa_verify(request: AuthedHttpRequest) -> HttpResponse:
         if allowed and device.verify_token(code):
             otp_login(request, device)
             rotate_session(request)
+            grant_sudo_mode(request)
             if device is static:
                 left = device.token_set.count()
                 record(
@@ -588,6 +599,7 @@ def change_password(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@require_sudo_mode
 def change_email(request: AuthedHttpRequest) -> HttpResponse:
     form = ChangeEmailForm(request.POST, user=request.user)
     if not form.is_valid():
@@ -614,6 +626,7 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@require_sudo_mode
 def new_recovery_codes(request: AuthedHttpRequest) -> HttpResponse:
     rotate_session(request)
     request.session[RECOVERY_KEY] = services.issue_recovery_codes(request.user)
@@ -622,6 +635,52 @@ def new_recovery_codes(request: AuthedHttpRequest) -> HttpResponse:
         request, AuditEvent.Action.SECURITY, request.user, description="New recovery codes issued"
     )
     return redirect("accounts:recovery_codes")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sudo(request: AuthedHttpRequest) -> HttpResponse:
+    """Confirm it's you (password or a code from the authenticator app) before a security
+    action; then back to `next`."""
+    user = request.user
+    next_url = request.POST.get("next") or request.GET.get("next")
+    form = SudoForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        secret = form.cleaned_data["secret"]
+        totp = services.confirmed_totp(user)
+        code = "".join(secret.split())
+        if totp is not None and code.isdigit() and len(code) == totp.digits:
+            confirmed = totp.verify_is_allowed()[0] and totp.verify_token(code)
+            if not confirmed:
+                record(
+                    request, AuditEvent.Action.LOGIN_FAILED, user, description="Sudo: wrong code"
+                )
+        else:
+            # Through django-axes: wrong passwords here count towards the lock-out (and are
+            # audited by the failed-sign-in receiver).
+            confirmed = authenticate(request, username=user.email, password=secret) == user
+        if confirmed:
+            rotate_session(request)
+            grant_sudo_mode(request)
+            record(request, AuditEvent.Action.SECURITY, user, description="Sudo mode: confirmed")
+            return redirect(safe_next(request, next_url) or reverse("accounts:profile"))
+        form.add_error(
+            "secret",
+            "That is not your password or a current code. Try again."
+            if totp is not None
+            else "That is not your password. Try again.",
+        )
+    return render(
+        request,
+        "accounts/sudo.html",
+        {
+            "form": form,
+            "next": safe_next(request, next_url) or "",
+            "has_totp": services.confirmed_totp(user) is not None,
+            "sudo_minutes": settings.SUDO_MINUTES,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # Password reset: Django's views; the second factor is still asked at the next sign-in.

@@ -1,3 +1,4 @@
+import time
 import uuid
 
 import pytest
@@ -18,3 +19,20 @@ def no_otp_throttle(settings):
     """django-otp delays the next try after a wrong code; tests that retry at once turn it off."""
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
     settings.OTP_STATIC_THROTTLE_FACTOR = 0
+
+
+@pytest.fixture
+def client_for(client):
+    """`client_for(user)`: the test client signed in as that user with the second factor just
+    passed, which (as a real sign-in does) also starts sudo mode."""
+    from accounts.decorators import SUDO_KEY
+    from tests.conftest import sign_in
+
+    def _client_for(user):
+        sign_in(client, user)
+        session = client.session
+        session[SUDO_KEY] = time.time()
+        session.save()
+        return client
+
+    return _client_for
