@@ -26,6 +26,24 @@ class SignInForm(AuthenticationForm):
     }
 
 
+class EmailSignInForm(forms.Form):
+    email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
+
+class SudoForm(forms.Form):
+    """The password, or a code from the authenticator app, given again before a security
+    action (sudo mode)."""
+
+    secret = forms.CharField(
+        label="Password or authentication code",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Authentication code",
@@ -115,10 +133,8 @@ class RegistrationForm(forms.Form):
             raise ValidationError(
                 "This NPI is not in our prescriber directory.", code="npi_unknown"
             )
-        if User.objects.filter(prescriber=prescriber).exists():
-            raise ValidationError(
-                "An account is already registered for this NPI.", code="npi_taken"
-            )
+        # An NPI that already has an account goes on like any other (no enumeration); its
+        # owner is told by email at the last step.
         self.prescriber = prescriber
         return npi
 

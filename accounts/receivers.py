@@ -1,30 +1,6 @@
-from audit.log import record
-from audit.models import AuditEvent
 from portal.consumers import end_session_sockets
 
-
-def audit_lockout(sender, request, username=None, ip_address=None, **kwargs) -> None:
-    """django-axes locked sign-in for this username/client: leave an audit entry."""
-    record(
-        request,
-        AuditEvent.Action.LOCKED_OUT,
-        description=f"Sign-in locked for {username or 'unknown'} from {ip_address}",
-    )
-
-
-def audit_failed_password(sender, credentials, request=None, **kwargs) -> None:
-    """A wrong email or password on the sign-in form (the account may or may not exist)."""
-    username = str(credentials.get("username") or credentials.get("email") or "")[:254]
-    record(
-        request,
-        AuditEvent.Action.LOGIN_FAILED,
-        description=f"Wrong email or password for {username}",
-    )
-
-
-def audit_sign_out(sender, request, user=None, **kwargs) -> None:
-    if user is not None:
-        record(request, AuditEvent.Action.LOGOUT, user, user=user)
+# Sign-in, sign-out, failed sign-in and lock-out audit events: audit/signals.py (only there).
 
 
 def close_sockets_on_sign_out(sender, request, user=None, **kwargs) -> None:

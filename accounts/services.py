@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -21,15 +21,17 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.log import record
 from audit.models import AuditEvent
 from portal.consumers import end_session_sockets
+from portal.security import hash_token, throttle_counts, throttle_hit
 from prescriptions.models import Prescriber
 
-from .models import DelegateInvite, Delegation, User, hash_token
+from .models import DelegateInvite, Delegation, User
 from .signals import invite_accepted
 
 RECOVERY_CODE_COUNT = 10
@@ -103,6 +105,70 @@ def end_other_sessions(user: User, keep: str | None = None) -> int:
     # Their open pages stop receiving at once (not at their next HTTP request).
     transaction.on_commit(lambda: end_session_sockets(ended))
     return len(ended)
+
+
+# Sign-in links by email (the way in while the password path is locked) ------------------
+
+SIGN_IN_SALT = "accounts.sign_in_link"
+# Cache-key prefix of the link-request counters (tests use a fresh one each).
+SIGN_IN_PREFIX = "accounts:signin-link"
+
+
+def _sign_in_fingerprint(user: User) -> str:
+    # Changes when the user signs in (last_login), or the password, email or a factor changes:
+    # a link works once, and an older link dies with any of those.
+    value = f"{user.pk}:{user.password}:{user.security_stamp}:{user.email}:{user.last_login}"
+    return salted_hmac(SIGN_IN_SALT, value, algorithm="sha256").hexdigest()[:32]
+
+
+def sign_in_link(user: User) -> str:
+    """An absolute one-time sign-in link for `user`, valid SIGN_IN_LINK_MINUTES."""
+    token = signing.dumps({"u": user.pk, "f": _sign_in_fingerprint(user)}, salt=SIGN_IN_SALT)
+    return settings.SITE_URL + reverse("accounts:email_sign_in_confirm", args=[token])
+
+
+def user_from_sign_in_token(token: str) -> User | None:
+    """The active user a sign-in link was issued to, or None if it is forged, old or used."""
+    try:
+        data = signing.loads(token, salt=SIGN_IN_SALT, max_age=settings.SIGN_IN_LINK_MINUTES * 60)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = User.objects.filter(pk=data.get("u"), is_active=True).first()
+    if user is None or not hmac.compare_digest(_sign_in_fingerprint(user), str(data.get("f"))):
+        return None
+    return user
+
+
+def send_sign_in_link(*, email: str, client: str, request: HttpRequest | None = None) -> bool:
+    """Email a one-time sign-in link to the account with this address, if there is one.
+
+    Throttled per address and per client (no mail bombing); the caller answers the same
+    whether or not anything was sent. The link skips only the password: the second factor is
+    still asked. Returns whether an email went out.
+    """
+    email = email.strip().lower()
+    window = 15 * 60
+    too_many = [
+        throttle_hit(f"{SIGN_IN_PREFIX}:email:{hash_token(email)}", window)
+        > settings.SIGN_IN_LINK_REQUESTS_PER_EMAIL,
+        throttle_hit(f"{SIGN_IN_PREFIX}:client:{client}", window)
+        > settings.SIGN_IN_LINK_REQUESTS_PER_CLIENT,
+    ]
+    if any(too_many):
+        return False
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        return False
+    send_portal_email(
+        to=user.email,
+        subject="Your sign-in link",
+        template="accounts/email/sign_in_link.txt",
+        context={"link": sign_in_link(user), "minutes": settings.SIGN_IN_LINK_MINUTES},
+    )
+    record(request, AuditEvent.Action.SECURITY, user, description="Sign-in link sent by email")
+    return True
 
 
 # Registration: identity questions -----------------------------------------------------------
@@ -207,21 +273,17 @@ def _attempt_keys(npi: str, client: str) -> list[str]:
 
 def verification_locked(npi: str, client: str) -> bool:
     keys = _attempt_keys(npi, client)
-    counts = cache.get_many(keys)
+    counts = throttle_counts(keys)
     return (
-        counts.get(keys[0], 0) >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS
-        or counts.get(keys[1], 0) >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT
+        counts[keys[0]] >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS
+        or counts[keys[1]] >= settings.REGISTRATION_VERIFY_MAX_ATTEMPTS_PER_CLIENT
     )
 
 
 def count_failed_verification(npi: str, client: str) -> None:
     window = settings.REGISTRATION_VERIFY_WINDOW_MINUTES * 60
     for key in _attempt_keys(npi, client):
-        cache.add(key, 0, window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
+        throttle_hit(key, window)
 
 
 # Registration: accounts ---------------------------------------------------------------------
@@ -238,6 +300,13 @@ def send_portal_email(*, to: str, subject: str, template: str, context: dict) ->
     send_mail(f"{settings.PRODUCT_NAME}: {subject}", body, None, [to])
 
 
+def queue_portal_email(*, to: str, subject: str, template: str, context: dict) -> None:
+    """`send_portal_email` from a background task (the context must be JSON: strings)."""
+    from .tasks import send_portal_email_task
+
+    send_portal_email_task.enqueue(to, subject, template, context)
+
+
 def register_prescriber(
     *,
     email: str,
@@ -248,43 +317,61 @@ def register_prescriber(
     password: str,
     request: HttpRequest | None = None,
 ) -> User | None:
-    """Create the prescriber account, or, when the email is taken, only send a notice.
+    """Create the prescriber account, or, when the email or the NPI already has an account,
+    only tell that account's owner (no patient data in either email).
 
-    The caller answers the same either way (no account enumeration).
+    The caller answers the same either way, and it takes as long: the password is hashed and
+    one email is queued in every case (no account enumeration, by text or by timing).
     """
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        send_portal_email(
-            to=email,
-            subject="Registration attempt",
-            template="accounts/email/already_registered.txt",
-            context={
-                "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
-                "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
-            },
-        )
-        return None
-    with transaction.atomic():
-        prescriber = Prescriber.objects.select_for_update().get(npi=npi)
-        if User.objects.filter(prescriber=prescriber).exists():
-            raise ValueError("NPI already registered")
-        user = User.objects.create_user(
-            email,
-            password,
-            first_name=first_name,
-            last_name=last_name,
-            phone=phone,
-            role=User.Role.PRESCRIBER,
-            prescriber=prescriber,
-        )
+    hashed = make_password(password)
+    links = {
+        "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
+        "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
+    }
+    owner = User.objects.filter(email__iexact=email).first()
+    if owner is None:
+        with transaction.atomic():
+            prescriber = Prescriber.objects.select_for_update().get(npi=npi)
+            owner = User.objects.filter(prescriber=prescriber).first()
+            if owner is None:
+                user = User.objects.create(
+                    email=email,
+                    password=hashed,
+                    first_name=first_name,
+                    last_name=last_name,
+                    phone=phone,
+                    role=User.Role.PRESCRIBER,
+                    prescriber=prescriber,
+                )
+        if owner is None:
+            queue_portal_email(
+                to=email,
+                subject="Your account is ready",
+                template="accounts/email/registered.txt",
+                context=links,
+            )
+            record(
+                request,
+                AuditEvent.Action.CREATE,
+                user,
+                user=user,
+                description=f"Prescriber registered (NPI {npi})",
+            )
+            return user
+    queue_portal_email(
+        to=owner.email,
+        subject="Registration attempt",
+        template="accounts/email/already_registered.txt",
+        context=links,
+    )
     record(
         request,
-        AuditEvent.Action.CREATE,
-        user,
-        user=user,
-        description=f"Prescriber registered (NPI {npi})",
+        AuditEvent.Action.SECURITY,
+        owner,
+        description=f"Registration attempt for an existing account (NPI {npi})",
     )
-    return user
+    return None
 
 
 # Invitations --------------------------------------------------------------------------------

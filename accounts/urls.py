@@ -9,6 +9,9 @@ urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
     path("sign-out/", views.sign_out, name="sign_out"),
     path("session/keep-alive/", views.keep_alive, name="keep_alive"),
+    path("login/email/", views.email_sign_in, name="email_sign_in"),
+    path("login/email/sent/", views.email_sign_in_sent, name="email_sign_in_sent"),
+    path("login/email/<str:token>/", views.email_sign_in_confirm, name="email_sign_in_confirm"),
     # Second factor
     path("mfa/", views.mfa, name="mfa"),
     path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
@@ -35,6 +38,7 @@ urlpatterns = [
     path("invite/<str:token>/", views.invite, name="invite"),
     # Profile and password reset
     path("profile/", views.profile, name="profile"),
+    path("profile/confirm/", views.sudo, name="sudo"),
     path("profile/password/", views.change_password, name="change_password"),
     path("profile/email/", views.change_email, name="change_email"),
     path("profile/recovery-codes/", views.new_recovery_codes, name="new_recovery_codes"),

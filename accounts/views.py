@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
@@ -8,26 +8,30 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from audit.log import client_ip, record
+from audit.log import record
 from audit.models import AuditEvent
+from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
 
 from . import services
+from .decorators import grant_sudo_mode, require_sudo_mode
 from .forms import (
     ChangeEmailForm,
     ChangePasswordForm,
     CodeForm,
+    EmailSignInForm,
     IdentityForm,
     InviteDelegateForm,
     InviteRegistrationForm,
     RegistrationForm,
     SetPasswordForm,
     SignInForm,
+    SudoForm,
 )
 from .models import DelegateInvite, Delegation, User
 from .validators import PASSWORD_REQUIREMENT
@@ -43,12 +47,14 @@ def needs_mfa(user) -> bool:
     return user.is_authenticated and not user.is_patient and not (verified and verified())
 
 
+def rotate_session(request: HttpRequest) -> None:
+    """A new session key at every privilege change (second factor passed, factors or email
+    changed, sudo mode): a cookie captured before it does not carry the new rights."""
+    request.session.cycle_key()
+
+
 def _safe_next(request: HttpRequest, value: str | None) -> str:
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return reverse(settings.LOGIN_REDIRECT_URL)
+    return safe_next(request, value) or reverse(settings.LOGIN_REDIRECT_URL)
 
 
 class SignInView(LoginView):
@@ -61,6 +67,13 @@ class SignInView(LoginView):
         context["timed_out"] = self.request.GET.get("timeout") == "1"
         context["idle_minutes"] = settings.SESSION_IDLE_MINUTES
         return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if not needs_mfa(self.request.user):
+            # The password was just given: that is the whole sign-in for a patient.
+            grant_sudo_mode(self.request)
+        return response
 
     def get_success_url(self) -> str:
         url = super().get_success_url()
@@ -81,6 +94,42 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("accounts:login")
     return render(request, "accounts/sign_out.html")
+
+
+# Sign-in link by email: the way in while the password path is locked (second factor still
+# asked), so a lock-out someone else caused never shuts the real user out.
+
+
+@require_http_methods(["GET", "POST"])
+def email_sign_in(request: HttpRequest) -> HttpResponse:
+    form = EmailSignInForm(request.POST or None, initial={"email": request.GET.get("email", "")})
+    if request.method == "POST" and form.is_valid():
+        services.send_sign_in_link(
+            email=form.cleaned_data["email"],
+            client=client_ip(request) or "unknown",
+            request=request,
+        )
+        # The same answer whether or not the address has an account.
+        return redirect("accounts:email_sign_in_sent")
+    return render(request, "accounts/email_sign_in.html", {"form": form})
+
+
+def email_sign_in_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/email_sign_in_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def email_sign_in_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button, POST signs in: mail scanners that open links must not use it up."""
+    user = services.user_from_sign_in_token(token)
+    if user is None:
+        return render(request, "accounts/email_sign_in_invalid.html", status=410)
+    if request.method == "GET":
+        return render(request, "accounts/email_sign_in_confirm.html", {"email": user.email})
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if needs_mfa(request.user):
+        return redirect("accounts:mfa")
+    return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 @require_http_methods(["POST"])
@@ -118,6 +167,8 @@ def mfa_setup(request: AuthedHttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            rotate_session(request)
+            grant_sudo_mode(request)
             request.session[RECOVERY_KEY] = services.issue_recovery_codes(user)
             record(
                 request,
@@ -190,6 +241,8 @@ def mfa_verify(request: AuthedHttpRequest) -> HttpResponse:
         allowed = device is not None and device.verify_is_allowed()[0]
         if allowed and device.verify_token(code):
             otp_login(request, device)
+            rotate_session(request)
+            grant_sudo_mode(request)
             if device is static:
                 left = device.token_set.count()
                 record(
@@ -328,25 +381,17 @@ def register_password(request: HttpRequest) -> HttpResponse:
     form = SetPasswordForm(request.POST or None, user_data=reg)
     if request.method == "POST":
         if form.is_valid():
-            try:
-                services.register_prescriber(
-                    email=reg["email"],
-                    first_name=reg["first_name"],
-                    last_name=reg["last_name"],
-                    phone=reg["phone"],
-                    npi=reg["npi"],
-                    password=form.cleaned_data["password1"],
-                    request=request,
-                )
-            except ValueError:
-                return _registration_error(
-                    request,
-                    "accounts/register_password.html",
-                    {
-                        "form": form,
-                        "error": "An account is already registered for this NPI.",
-                    },
-                )
+            # The same page (and about the same time) whether or not the email or the NPI
+            # already had an account: that account's owner gets an email instead.
+            services.register_prescriber(
+                email=reg["email"],
+                first_name=reg["first_name"],
+                last_name=reg["last_name"],
+                phone=reg["phone"],
+                npi=reg["npi"],
+                password=form.cleaned_data["password1"],
+                request=request,
+            )
             request.session.pop(REGISTRATION_KEY, None)
             return redirect("accounts:register_done")
         return _registration_error(request, "accounts/register_password.html", {"form": form})
@@ -554,6 +599,7 @@ def change_password(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@require_sudo_mode
 def change_email(request: AuthedHttpRequest) -> HttpResponse:
     form = ChangeEmailForm(request.POST, user=request.user)
     if not form.is_valid():
@@ -561,6 +607,7 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
     old = request.user.email
     request.user.email = form.cleaned_data["email"]
     request.user.save(update_fields=["email"])
+    rotate_session(request)
     services.send_portal_email(
         to=old,
         subject="Your email address was changed",
@@ -579,13 +626,61 @@ def change_email(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@require_sudo_mode
 def new_recovery_codes(request: AuthedHttpRequest) -> HttpResponse:
+    rotate_session(request)
     request.session[RECOVERY_KEY] = services.issue_recovery_codes(request.user)
     request.session[MFA_NEXT_KEY] = reverse("accounts:profile")
     record(
         request, AuditEvent.Action.SECURITY, request.user, description="New recovery codes issued"
     )
     return redirect("accounts:recovery_codes")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sudo(request: AuthedHttpRequest) -> HttpResponse:
+    """Confirm it's you (password or a code from the authenticator app) before a security
+    action; then back to `next`."""
+    user = request.user
+    next_url = request.POST.get("next") or request.GET.get("next")
+    form = SudoForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        secret = form.cleaned_data["secret"]
+        totp = services.confirmed_totp(user)
+        code = "".join(secret.split())
+        if totp is not None and code.isdigit() and len(code) == totp.digits:
+            confirmed = totp.verify_is_allowed()[0] and totp.verify_token(code)
+            if not confirmed:
+                record(
+                    request, AuditEvent.Action.LOGIN_FAILED, user, description="Sudo: wrong code"
+                )
+        else:
+            # Through django-axes: wrong passwords here count towards the lock-out (and are
+            # audited by the failed-sign-in receiver).
+            confirmed = authenticate(request, username=user.email, password=secret) == user
+        if confirmed:
+            rotate_session(request)
+            grant_sudo_mode(request)
+            record(request, AuditEvent.Action.SECURITY, user, description="Sudo mode: confirmed")
+            return redirect(safe_next(request, next_url) or reverse("accounts:profile"))
+        form.add_error(
+            "secret",
+            "That is not your password or a current code. Try again."
+            if totp is not None
+            else "That is not your password. Try again.",
+        )
+    return render(
+        request,
+        "accounts/sudo.html",
+        {
+            "form": form,
+            "next": safe_next(request, next_url) or "",
+            "has_totp": services.confirmed_totp(user) is not None,
+            "sudo_minutes": settings.SUDO_MINUTES,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # Password reset: Django's views; the second factor is still asked at the next sign-in.

@@ -7,15 +7,9 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from portal.security import client_ip
+
 from .models import AuditEvent
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    # Behind the proxy (docker-compose), the first X-Forwarded-For hop is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
 
 
 def record(

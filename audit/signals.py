@@ -1,5 +1,7 @@
-"""Sign-in, sign-out and failed sign-ins go to the audit trail."""
+"""Sign-in, sign-out, failed sign-ins and lock-outs go to the audit trail: the only receivers
+of these signals that write audit events (one event per action)."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -7,18 +9,31 @@ from .log import record
 from .models import AuditEvent
 
 
-@receiver(user_logged_in)
-def on_login(sender, request, user, **kwargs):
+@receiver(user_logged_in, dispatch_uid="audit.on_login")
+def on_login(sender, request, user, **kwargs) -> None:
     record(request, AuditEvent.Action.LOGIN, user=user)
 
 
-@receiver(user_logged_out)
-def on_logout(sender, request, user, **kwargs):
+@receiver(user_logged_out, dispatch_uid="audit.on_logout")
+def on_logout(sender, request, user, **kwargs) -> None:
     if user is not None:
-        record(request, AuditEvent.Action.LOGOUT, user=user)
+        record(request, AuditEvent.Action.LOGOUT, user, user=user)
 
 
-@receiver(user_login_failed)
-def on_login_failed(sender, credentials, request=None, **kwargs):
+@receiver(user_login_failed, dispatch_uid="audit.on_login_failed")
+def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    """A wrong email or password (the account may or may not exist)."""
     email = str(credentials.get("username") or credentials.get("email") or "")[:254]
-    record(request, AuditEvent.Action.LOGIN_FAILED, description=f"Failed sign-in for {email}")
+    record(
+        request, AuditEvent.Action.LOGIN_FAILED, description=f"Wrong email or password for {email}"
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="audit.on_locked_out")
+def on_locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
+    """django-axes locked sign-in for this account."""
+    record(
+        request,
+        AuditEvent.Action.LOCKED_OUT,
+        description=f"Sign-in locked for {username or 'unknown'} from {ip_address}",
+    )

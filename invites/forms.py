@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import password_validation
 
+from accounts.forms import PasswordFieldsMixin
 from accounts.models import User
-from accounts.validators import PASSWORD_REQUIREMENT
 
 from .validation import MSG_FIRST, MSG_LAST, NAME_MAX, clean_email, clean_mobile
 
@@ -84,48 +83,28 @@ class JoinCodeForm(forms.Form):
         return data
 
 
-class JoinAccountForm(forms.Form):
+class JoinAccountForm(PasswordFieldsMixin):
+    """Email and password of a new patient account. Whether the email already has an account
+    is not checked here: the answer must not say (join_with_new_account tells the owner)."""
+
     email = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=PASSWORD_REQUIREMENT + ".",
-    )
-    password2 = forms.CharField(
-        label="Confirm Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    field_order = ["email", "password1", "password2"]
 
     def __init__(self, *args, first_name: str = "", last_name: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.first_name, self.last_name = first_name, last_name
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email already exists. Sign in with it below to join, or use another email."
-            )
-        return email
+        return self.cleaned_data["email"].strip().lower()
 
-    def clean(self):
-        data = super().clean()
-        p1, p2 = data.get("password1"), data.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords do not match.")
-        elif p1:
-            probe = User(
-                email=data.get("email", ""), first_name=self.first_name, last_name=self.last_name
-            )
-            try:
-                password_validation.validate_password(p1, probe)
-            except forms.ValidationError as exc:
-                self.add_error("password1", exc)
-        return data
+    def password_user(self) -> User:
+        return User(
+            email=self.cleaned_data.get("email", ""),
+            first_name=self.first_name,
+            last_name=self.last_name,
+        )
 
 
 class JoinSignInForm(forms.Form):

@@ -7,7 +7,6 @@ Every model a clinic member can reach has a `visible_to(user)` queryset method b
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from typing import TYPE_CHECKING, Self
 
@@ -15,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+
+from portal.security import hash_token
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -137,10 +138,6 @@ class InviteQuerySet(models.QuerySet["Invite"]):
 
 def generate_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def default_expiry() -> dt.datetime:

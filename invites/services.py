@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from portal.security import hash_token, throttle_hit
 
 from .models import Clinic, ClinicMembership, ClinicPatient, Invite, default_expiry, generate_code
 from .validation import dedupe_keys, validate_patient
@@ -25,11 +29,13 @@ CSV_MAX_ROWS = getattr(settings, "INVITE_CSV_MAX_ROWS", 10_000)
 CSV_MAX_BYTES = getattr(settings, "INVITE_CSV_MAX_BYTES", 2 * 1024 * 1024)
 # Deliveries are queued in batches: one task per batch keeps a 10,000-row import quick.
 DELIVERY_BATCH = 200
-# Code entry throttles (per client IP, and for everyone together), per window.
+# Code entry throttles (per client address; failures for everyone together), per window.
 CODE_WINDOW_SECONDS = 15 * 60
 CODE_ATTEMPTS_PER_IP = getattr(settings, "INVITE_CODE_ATTEMPTS_PER_IP", 10)
 CODE_ATTEMPTS_GLOBAL = getattr(settings, "INVITE_CODE_ATTEMPTS_GLOBAL", 300)
 THROTTLE_PREFIX = "invites:code"
+
+logger = logging.getLogger(__name__)
 
 
 # Creating and delivering ---------------------------------------------------------------------
@@ -372,29 +378,44 @@ class Throttled(Exception):
     pass
 
 
-def _hit(key: str, limit: int) -> bool:
-    """Count one attempt under `key`; True when the limit is exceeded."""
-    cache.add(key, 0, CODE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, CODE_WINDOW_SECONDS)
-        count = 1
-    return count > limit
-
-
 def find_invite_by_code(
     *, code: str, last_name: str = "", date_of_birth: dt.date | None = None, client: str
 ) -> Invite | None:
     """The live invite matching the code AND the patient's last name (or date of birth).
 
-    Every attempt counts against the client's and the global throttle (raising Throttled);
-    a right code with the wrong name counts against the invite, which retires after five.
+    `client` is the trusted client address (`portal.security.client_ip`). Two throttles:
+
+    - per client: past CODE_ATTEMPTS_PER_IP failed attempts in the window, every attempt from
+      that client is refused (Throttled), the right one too;
+    - for everyone together: failures only are counted, and past CODE_ATTEMPTS_GLOBAL only
+      failures are refused. A flood of wrong guesses from many addresses must not turn away
+      the patients who type their right code and name.
+
+    A right code with the wrong name also counts against the invite, which retires after five.
     """
-    if _hit(f"{THROTTLE_PREFIX}:ip:{client}", CODE_ATTEMPTS_PER_IP) or _hit(
-        f"{THROTTLE_PREFIX}:all", CODE_ATTEMPTS_GLOBAL
-    ):
+    client_key = f"{THROTTLE_PREFIX}:ip:{client}"
+    # Counted before the lookup, so that concurrent requests cannot all slip under the limit;
+    # a success is handed back below.
+    if throttle_hit(client_key, CODE_WINDOW_SECONDS) > CODE_ATTEMPTS_PER_IP:
         raise Throttled
+    invite = _matching_invite(code, last_name, date_of_birth)
+    if invite is not None:
+        with contextlib.suppress(ValueError):  # the window ended meanwhile
+            cache.decr(client_key)
+        return invite
+    failures = throttle_hit(f"{THROTTLE_PREFIX}:all", CODE_WINDOW_SECONDS)
+    if failures == CODE_ATTEMPTS_GLOBAL + 1:
+        logger.warning(
+            "Invite codes: %s failed attempts from all clients in %s minutes; refusing failures",
+            failures,
+            CODE_WINDOW_SECONDS // 60,
+        )
+    if failures > CODE_ATTEMPTS_GLOBAL:
+        raise Throttled
+    return None
+
+
+def _matching_invite(code: str, last_name: str, date_of_birth: dt.date | None) -> Invite | None:
     invite = Invite.objects.live().select_related("clinic").filter(code=code.strip()).first()
     if invite is None:
         return None
@@ -411,8 +432,6 @@ def find_invite_by_code(
 
 
 def find_invite_by_token(token: str) -> Invite | None:
-    from .models import hash_token
-
     return (
         Invite.objects.live()
         .select_related("clinic", "provider__user")
@@ -433,3 +452,48 @@ def accept_invite(*, invite: Invite, user: User) -> ClinicPatient:
     invite.token_hash = None
     invite.save(update_fields=["status", "accepted_at", "token_hash"])
     return link
+
+
+def join_with_new_account(*, invite: Invite, email: str, password: str) -> User | None:
+    """Create the patient's account and join the invite's clinic with it; or, when the email
+    already has an account, create nothing and tell that account's owner by email.
+
+    The caller answers the same either way, and it takes as long: the password is hashed and
+    one email (no patient data, not even the clinic's name) is queued in every case.
+    """
+    from django.contrib.auth.hashers import make_password
+    from django.urls import reverse
+
+    from accounts.models import User
+    from accounts.services import queue_portal_email
+
+    email = email.strip().lower()
+    hashed = make_password(password)
+    links = {
+        "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
+        "reset_url": settings.SITE_URL + reverse("accounts:password_reset"),
+    }
+    user = None
+    if not User.objects.filter(email__iexact=email).exists():
+        try:
+            with transaction.atomic():
+                user = User.objects.create(
+                    email=email,
+                    password=hashed,
+                    first_name=invite.first_name,
+                    last_name=invite.last_name,
+                    phone=invite.mobile,
+                    role=User.Role.PATIENT,
+                )
+                accept_invite(invite=invite, user=user)
+        except IntegrityError:  # the same email registered a moment ago
+            user = None
+    queue_portal_email(
+        to=email,
+        subject="Your account is ready" if user else "Account creation attempt",
+        template="invites/email/account_created.txt"
+        if user
+        else "invites/email/account_exists.txt",
+        context=links,
+    )
+    return user

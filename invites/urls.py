@@ -16,6 +16,7 @@ urlpatterns = [
     path("invites/<int:pk>/remove/", views.remove, name="remove"),
     path("join/", views.join_code, name="join_code"),
     path("join/account/", views.join_account, name="join_account"),
+    path("join/done/", views.join_done, name="join_done"),
     path("join/<str:token>/", views.join_link, name="join_link"),
     path("joined/<int:pk>/", views.joined, name="joined"),
 ]

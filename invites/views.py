@@ -12,13 +12,14 @@ from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
-from audit.log import client_ip, record
+from audit.log import record
 from audit.models import AuditEvent
+from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
 
 from . import services
@@ -29,6 +30,7 @@ SESSION_CLINIC = "invites_clinic_id"
 SESSION_PROVIDER = "invites_provider_id"
 SESSION_SENT = "invites_last_sent"
 SESSION_JOIN = "invites_join_invite_id"
+SESSION_JOIN_DONE = "invites_join_done_clinic_id"
 PAGE_SIZE = 25
 
 # Invited Patients columns: key -> (heading, sort field)
@@ -85,12 +87,8 @@ def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
 
 
 def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    target = request.POST.get("next") or request.GET.get("next")
+    return safe_next(request, target) or default
 
 
 @login_required
@@ -470,24 +468,38 @@ def join_account(request: HttpRequest) -> HttpResponse:
         )
         return redirect("invites:joined", pk=pending.clinic_id)
     if request.method == "POST" and not signing_in and form.is_valid():
-        user = User.objects.create_user(
-            form.cleaned_data["email"],
-            form.cleaned_data["password1"],
-            first_name=pending.first_name,
-            last_name=pending.last_name,
-            phone=pending.mobile,
-            role=User.Role.PATIENT,
+        user = services.join_with_new_account(
+            invite=pending,
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
         )
-        services.accept_invite(invite=pending, user=user)
+        record(
+            request,
+            AuditEvent.Action.CREATE if user else AuditEvent.Action.SECURITY,
+            pending,
+            description="patient joined clinic"
+            if user
+            else "join: account form with an email that already has an account (owner emailed)",
+        )
+        # The same answer whether or not the email already had an account: no sign-in here
+        # (a new session would tell them apart); the patient signs in next.
         request.session.pop(SESSION_JOIN, None)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        record(request, AuditEvent.Action.CREATE, pending, description="patient joined clinic")
-        return redirect("invites:joined", pk=pending.clinic_id)
+        request.session[SESSION_JOIN_DONE] = pending.clinic_id
+        return redirect("invites:join_done")
     return render(
         request,
         "invites/join_account.html",
         {"form": form, "sign_in_form": sign_in_form, "invite": pending},
     )
+
+
+def join_done(request: HttpRequest) -> HttpResponse:
+    clinic_id = request.session.get(SESSION_JOIN_DONE)
+    if clinic_id is None:
+        return redirect("invites:join_code")
+    next_url = reverse("invites:joined", args=[clinic_id])
+    login_url = f"{reverse('accounts:login')}?{urlencode({'next': next_url})}"
+    return render(request, "invites/join_done.html", {"login_url": login_url})
 
 
 @login_required

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_otp.decorators import otp_required
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.security import safe_next
 from portal.types import AuthedHttpRequest
 
 from . import services
@@ -56,10 +55,7 @@ def mark_all_read(request: AuthedHttpRequest) -> HttpResponse:
         return render(
             request, "notifications/_bell.html#ws-update", {"bell": bell_context(request.user)}
         )
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
-        back = ""
-    return redirect(back or "notifications:list")
+    return redirect(safe_next(request, request.POST.get("next")) or "notifications:list")
 
 
 @login_required
@@ -72,12 +68,7 @@ def open_notification(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if notification.read_at is None:
         notification.mark_read()
         transaction.on_commit(lambda: services.broadcast(request.user.pk))
-    target = notification.target_url
-    if not url_has_allowed_host_and_scheme(
-        target, set(settings.ALLOWED_HOSTS), request.is_secure()
-    ):
-        target = "/"
-    return redirect(target)
+    return redirect(safe_next(request, notification.target_url) or "/")
 
 
 @login_required

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import time
@@ -15,6 +14,8 @@ from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
+
+from portal.security import hash_token
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ EVENT_SESSION_ENDED = "session.ended"
 def session_group(session_key: str) -> str:
     """The channel-layer group of the sockets opened with one session (the key itself is a
     credential, so only a digest of it goes to Redis)."""
-    return "session-" + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+    return "session-" + hash_token(session_key)[:40]
 
 
 def end_session_sockets(session_keys: Iterable[str]) -> None:

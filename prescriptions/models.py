@@ -7,7 +7,6 @@ user goes through a `visible_to(user)` queryset method.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,6 +17,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+
+from portal.security import hash_token
 
 from .npi import validate_npi
 
@@ -203,20 +204,16 @@ class IngestToken(models.Model):
     def __str__(self) -> str:
         return f"{self.pharmacy} · {self.label or self.pk}"
 
-    @staticmethod
-    def hash(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
     @classmethod
     def issue(cls, *, pharmacy: Pharmacy, label: str = "") -> tuple[IngestToken, str]:
         token = secrets.token_urlsafe(32)
-        return cls.objects.create(pharmacy=pharmacy, label=label, digest=cls.hash(token)), token
+        return cls.objects.create(pharmacy=pharmacy, label=label, digest=hash_token(token)), token
 
     @classmethod
     def authenticate(cls, token: str) -> IngestToken | None:
         found = (
             cls.objects.select_related("pharmacy")
-            .filter(digest=cls.hash(token), revoked_at__isnull=True)
+            .filter(digest=hash_token(token), revoked_at__isnull=True)
             .first()
         )
         if found:

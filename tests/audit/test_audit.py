@@ -6,7 +6,9 @@ from audit.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_it_is_append_only(cast, rf):
+def test_it_is_append_only(cast, rf, settings):
+    # The request reached us through our own proxies (127.0.0.1, then 10.0.0.1).
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
     request = rf.get("/dashboard/", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
     request.user = cast.alice
     event = record(request, AuditEvent.Action.VIEW, cast.pat_alice, patient=cast.pat_alice)
@@ -17,6 +19,13 @@ def test_it_is_append_only(cast, rf):
         event.save()
     with pytest.raises(RuntimeError):
         event.delete()
+
+
+def test_it_records_the_real_address_not_a_spoofed_header(cast, rf, settings):
+    settings.TRUSTED_PROXIES = []
+    request = rf.get("/dashboard/", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="198.51.100.4")
+    request.user = cast.alice
+    assert record(request, AuditEvent.Action.VIEW).ip_address == "198.51.100.4"
 
 
 def test_the_dashboard_is_audited(client_for, cast):

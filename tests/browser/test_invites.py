@@ -135,6 +135,12 @@ def test_a_clinic_admin_invites_patients_and_one_joins(
     create.get_by_label("Password").first.fill("Blue-Harbor-Lamp-73")
     create.get_by_label("Confirm Password").fill("Blue-Harbor-Lamp-73")
     create.get_by_role("button", name="Create account and join").click()
+    # The same answer as for an email that already had an account: the patient signs in next.
+    assert patient.get_by_role("heading", name="Sign in to continue").is_visible()
+    patient.get_by_role("link", name="Sign in").click()
+    patient.get_by_label("Email").fill("ada@example.com")
+    patient.get_by_label("Password").fill("Blue-Harbor-Lamp-73")
+    patient.get_by_role("button", name="Sign in").click()
     assert patient.get_by_role(
         "heading", name="You have joined Riverside Family Clinic"
     ).is_visible()

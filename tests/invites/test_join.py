@@ -1,4 +1,6 @@
 import datetime as dt
+import html
+import re
 
 import pytest
 from django.urls import reverse
@@ -11,6 +13,7 @@ from tests.conftest import PASSWORD
 
 CODE_URL = reverse("invites:join_code")
 ACCOUNT_URL = reverse("invites:join_account")
+DONE_URL = reverse("invites:join_done")
 GOOD_PASSWORD = "Blue-Harbor-Lamp-73"
 
 
@@ -24,6 +27,13 @@ def invite(clinics):
             {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "mobile": ""}
         ],
     )[0]
+
+
+def without_csrf(response) -> str:
+    """The page without its CSRF tokens (masked differently on every render)."""
+    return re.sub(
+        r'(csrftoken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", response.content.decode()
+    )
 
 
 def join(client, code, last_name="Lovelace", **extra):
@@ -47,6 +57,13 @@ def test_a_patient_joins_with_code_and_last_name(client, invite, clinics):
     assert link.clinic == clinics.a and link.provider == clinics.prov_alice
     invite.refresh_from_db()
     assert invite.status == Invite.Status.ACCEPTED and invite.accepted_at is not None
+    # The patient signs in next (the answer must not differ for an email that had an account).
+    assert response.url == DONE_URL
+    page = client.get(DONE_URL).content.decode()
+    login_url = re.search(r'href="(/accounts/login/\?next=[^"]+)"', page).group(1)
+    response = client.post(
+        html.unescape(login_url), {"username": "ada@example.com", "password": GOOD_PASSWORD}
+    )
     assert "You have joined Riverside Family Clinic" in client.get(response.url).content.decode()
 
 
@@ -125,10 +142,65 @@ def test_code_entry_is_throttled_globally(client, invite, monkeypatch):
         client.__class__(REMOTE_ADDR=f"10.0.0.{i}").post(
             CODE_URL, {"code": "000000", "last_name": "X"}
         )
+    # Past the global limit, wrong guesses are refused from any client ...
+    response = client.__class__(REMOTE_ADDR="10.0.1.2").post(
+        CODE_URL, {"code": "000001", "last_name": "X"}
+    )
+    assert response.status_code == 429
+    # ... but a real patient with the right code and name still gets in (it used to get 429).
     response = client.__class__(REMOTE_ADDR="10.0.1.1").post(
         CODE_URL, {"code": invite.code, "last_name": "Lovelace"}
     )
+    assert response.status_code == 302 and response.url == ACCOUNT_URL
+
+
+def test_rotating_forwarded_headers_buys_no_guesses(client, invite, settings):
+    settings.TRUSTED_PROXIES = []
+    for i in range(services.CODE_ATTEMPTS_PER_IP):
+        join(client, f"{i:06d}", "Nobody", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+    response = join(client, invite.code, HTTP_X_FORWARDED_FOR="203.0.113.250")
     assert response.status_code == 429
+
+
+def test_behind_the_proxy_the_limit_is_per_real_client(invite, settings):
+    from django.test import Client
+
+    settings.TRUSTED_PROXIES = ["172.30.0.10"]
+    proxy = Client(REMOTE_ADDR="172.30.0.10")
+    for i in range(services.CODE_ATTEMPTS_PER_IP):
+        proxy.post(
+            CODE_URL,
+            {"code": f"{i:06d}", "last_name": "Nobody"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{i}, 198.51.100.7",
+        )
+    spoofed = proxy.post(
+        CODE_URL,
+        {"code": invite.code, "last_name": "Lovelace"},
+        HTTP_X_FORWARDED_FOR="203.0.113.99, 198.51.100.7",
+    )
+    assert spoofed.status_code == 429
+    # A patient behind the same proxy, from another address, is not affected.
+    other = Client(REMOTE_ADDR="172.30.0.10")
+    response = other.post(
+        CODE_URL, {"code": invite.code, "last_name": "Lovelace"}, HTTP_X_FORWARDED_FOR="192.0.2.5"
+    )
+    assert response.status_code == 302
+
+
+def test_right_codes_do_not_count_against_a_shared_address(client, clinics, monkeypatch):
+    """A clinic's front-desk tablet: many patients join from one address."""
+    monkeypatch.setattr(services, "CODE_ATTEMPTS_PER_IP", 2)
+    invites = services.create_invites(
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[
+            {"first_name": f"P{i}", "last_name": "Lovelace", "email": "", "mobile": ""}
+            for i in range(4)
+        ],
+    )
+    for invite in invites:
+        assert join(client, invite.code).status_code == 302
 
 
 def test_the_account_page_needs_a_found_invite(client, db):
@@ -137,10 +209,55 @@ def test_the_account_page_needs_a_found_invite(client, db):
 
 def test_it_refuses_an_email_that_already_has_an_account(client, invite, cast):
     join(client, invite.code)
-    html = create_account(client, email=cast.alice.email).content.decode()
-    assert "already exists" in html
+    response = create_account(client, email=cast.alice.email)
+    # It used to say "An account with this email already exists" to anyone with an invite.
+    assert "already exists" not in client.get(response.url).content.decode()
     invite.refresh_from_db()
     assert invite.status == Invite.Status.PENDING
+    cast.alice.refresh_from_db()
+    assert not cast.alice.check_password(GOOD_PASSWORD)  # nothing of hers changed
+
+
+def test_a_taken_email_gets_the_same_answer_and_its_owner_an_email(client, clinics, cast):
+    """Same status, page and work (one password hash, one email) for a new and a taken
+    address; the owner's email carries no patient data."""
+    from django.core import mail
+    from django.test import Client
+
+    ada, eve = services.create_invites(
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=[
+            {"first_name": "Ada", "last_name": "Lovelace", "email": "", "mobile": ""},
+            {"first_name": "Eve", "last_name": "Byron", "email": "", "mobile": ""},
+        ],
+    )
+    join(client, ada.code)
+    new = create_account(client, email="ada@example.com")
+    other = Client()
+    join(other, eve.code, "Byron")
+    taken = create_account(other, email=cast.alice.email.upper())
+    assert (new.status_code, new.url) == (taken.status_code, taken.url) == (302, DONE_URL)
+    assert without_csrf(client.get(DONE_URL)) == without_csrf(other.get(DONE_URL))
+    assert "_auth_user_id" not in client.session and "_auth_user_id" not in other.session
+    assert [m.to for m in mail.outbox] == [["ada@example.com"], [cast.alice.email]]
+    notice = mail.outbox[1].body
+    assert "already has an account" in notice
+    for phi in ("Riverside", "Eve", "Byron", "Lovelace"):
+        assert phi not in notice
+    assert User.objects.filter(email__iexact=cast.alice.email).count() == 1
+
+
+def test_the_join_form_hashes_the_password_either_way(client, invite, cast, monkeypatch):
+    from django.contrib.auth import hashers
+
+    hashed = []
+    real = hashers.make_password
+    monkeypatch.setattr(hashers, "make_password", lambda p: hashed.append(p) or real(p))
+    join(client, invite.code)
+    create_account(client, email=cast.alice.email)
+    assert hashed == [GOOD_PASSWORD]
 
 
 def test_codes_are_six_digits_and_unique_among_live_invites(clinics):
