@@ -259,8 +259,11 @@ class Command(BaseCommand):
                 )
             users[email] = user
         jane, john = prescribers[0], prescribers[1]
-        User.objects.filter(pk=users["prescriber@demo.test"].pk).update(prescriber=jane)
-        User.objects.filter(pk=users["prescriber2@demo.test"].pk).update(prescriber=john)
+        # Set on the objects returned too: _conversations reads jane's prescriber_id from them
+        # (an .update() alone left it None on a fresh database, so no chat was seeded).
+        for email, prescriber in (("prescriber@demo.test", jane), ("prescriber2@demo.test", john)):
+            users[email].prescriber = prescriber
+            users[email].save(update_fields=["prescriber"])
         Delegation.objects.get_or_create(delegate=users["delegate@demo.test"], prescriber=jane)
         group, _ = CareGroup.objects.get_or_create(
             name="Immunology & Oncology team", defaults={"pharmacy": pharmacies[0]}
