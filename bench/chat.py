@@ -104,7 +104,11 @@ def setup_database(clients: int):
     group.prescribers.add(prescriber)
     group.pharmacists.add(phil)
     patient = Patient.objects.create(
-        pharmacy_patient_id="B-1", first_name="Pat", last_name="Bench", date_of_birth="1980-01-01"
+        pharmacy=pharmacy,
+        pharmacy_patient_id="B-1",
+        first_name="Pat",
+        last_name="Bench",
+        date_of_birth="1980-01-01",
     )
     rx = Prescription.objects.create(
         pharmacy_rx_id="BRX1",

@@ -62,8 +62,16 @@ class StatusChangeInline(admin.TabularInline):
 
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
-    list_display = ["pharmacy_patient_id", "last_name", "first_name", "date_of_birth", "state"]
-    list_filter = ["sex", "state"]
+    list_display = [
+        "pharmacy_patient_id",
+        "pharmacy",
+        "last_name",
+        "first_name",
+        "date_of_birth",
+        "state",
+    ]
+    list_filter = ["pharmacy", "sex", "state"]
+    list_select_related = ["pharmacy"]
     search_fields = ["pharmacy_patient_id", "last_name", "first_name", "email", "phone"]
 
 

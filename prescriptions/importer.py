@@ -1,9 +1,17 @@
 """Upsert patients and prescriptions from the pharmacy's records (CSV/JSON files, ingest API).
 
-Records are keyed by the pharmacy's ids (`patient_id`, `rx_id`): importing the same data twice
-changes nothing. Each record is validated in full before anything is written, so a bad record is
-reported and skipped, never half-written. Work is done in batches with a handful of queries each,
-so memory stays flat and 100,000 rows take seconds.
+Records are keyed by the pharmacy and its ids, (pharmacy, `patient_id`) and (pharmacy, `rx_id`):
+two pharmacies may use the same ids without touching each other's records, and importing the same
+data twice changes nothing. An import with a fixed pharmacy (the ingest token's, or the command's
+`--pharmacy`) writes only that pharmacy's records; a record naming another is refused.
+
+Per-row results, nothing half-done: every value of a record is validated (types, control
+characters, lengths against the model, ASCII digits, dates, states) before that record reaches
+the database, and a bad record is reported by its row number and field and skipped while the good
+ones are written. The whole call runs in one transaction, so a failure the validation could not
+foresee (a concurrent import, a lost connection, an unreadable line further down the file) rolls
+every batch back and is reported as `ImportAborted`: the database is as it was. Work is done in
+batches with a handful of queries each, so memory stays flat and 100,000 rows take seconds.
 """
 
 from __future__ import annotations
@@ -14,13 +22,15 @@ import datetime as dt
 import io
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -71,6 +81,68 @@ ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 BATCH_SIZE = 2000
 MAX_ERRORS_KEPT = 1000
 
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    model_field = model._meta.get_field(name)
+    assert isinstance(model_field, models.Field) and model_field.max_length is not None
+    return model_field.max_length
+
+
+# The longest value each column may hold: the model field's own max_length where the column is
+# stored as given, so the database never sees a value it would refuse (PostgreSQL) or silently
+# keep longer than declared (SQLite). Columns that are looked up or normalised get a bound on
+# the raw text.
+COLUMN_MAX_LENGTH = {
+    "patient_id": _max_length(Patient, "pharmacy_patient_id"),
+    "patient_first_name": _max_length(Patient, "first_name"),
+    "patient_last_name": _max_length(Patient, "last_name"),
+    "patient_dob": 10,
+    "rx_id": _max_length(Prescription, "pharmacy_rx_id"),
+    "rx_number": _max_length(Prescription, "rx_number"),
+    "medication_name": _max_length(Prescription, "medication_name"),
+    "status": 60,
+    "prescriber_npi": _max_length(Prescriber, "npi"),
+    "patient_sex": 10,
+    "patient_phone": 30,
+    "patient_email": _max_length(Patient, "email"),
+    "patient_address": _max_length(Patient, "address_line1"),
+    "patient_city": _max_length(Patient, "city"),
+    "patient_state": _max_length(Patient, "state"),
+    "patient_zip": _max_length(Patient, "zip_code"),
+    "strength": _max_length(Prescription, "strength"),
+    "form": _max_length(Prescription, "dosage_form"),
+    "last_shipped": 10,
+    "next_fill": 10,
+    "priority": _max_length(Prescription, "priority"),
+    "refills_remaining": 6,
+    "written_date": 10,
+    "pharmacy": _max_length(Pharmacy, "code"),
+    "status_date": 10,
+}
+assert set(COLUMN_MAX_LENGTH) == set(ALL_COLUMNS)
+
+# No field here is free text over several lines: every C0/C1 control character is refused (NUL,
+# tab and newline included), as are lone surrogates (PostgreSQL cannot store them), the Unicode
+# line and paragraph separators, and the bidirectional overrides that can disguise a name.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", re.ASCII)
+_ZIP = re.compile(r"[0-9]{5}(-?[0-9]{4})?", re.ASCII)
+_PHONE_PUNCTUATION = re.compile(r"[ ()+./-]")
+# Any date outside this range is a typo or a placeholder (0001-01-01, 9999-12-31).
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+# USPS codes: the states, DC, the territories and the armed forces' "states".
+# fmt: off
+US_STATES = frozenset({
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL",
+    "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE",
+    "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD",
+    "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI",
+    "UM", "FM", "MH", "PW", "AA", "AE", "AP",
+})
+# fmt: on
+
 _STATUS_LOOKUP = {s.value: s.value for s in Status} | {s.label.lower(): s.value for s in Status}
 _SEX_LOOKUP = {
     "f": "F",
@@ -95,11 +167,11 @@ _PATIENT_FIELDS = [
     "state",
     "zip_code",
 ]
+# The pharmacy is part of a prescription's key, not a value: it never changes on update.
 _RX_FIELDS = [
     "rx_number",
     "patient_id",
     "prescriber_id",
-    "pharmacy_id",
     "medication_name",
     "strength",
     "dosage_form",
@@ -113,7 +185,18 @@ _RX_FIELDS = [
 
 
 class ImportFileError(Exception):
-    """The file as a whole cannot be imported (nothing was changed)."""
+    """The file or body as a whole cannot be imported (nothing was changed)."""
+
+
+class ImportAborted(ImportFileError):
+    """The database refused a batch: the whole import was rolled back (nothing was changed).
+
+    `retry` is true when sending the same data again should work (a concurrent import).
+    """
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 @dataclass
@@ -154,24 +237,74 @@ class RowError(Exception):
     pass
 
 
-def _parse_date(value: str, column: str, *, required: bool = False) -> dt.date | None:
-    value = (value or "").strip()
+@dataclass(frozen=True)
+class BadRow:
+    """A row the file reader could not turn into a record (reported by clean_record)."""
+
+    message: str
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, float):
+        return "a decimal number"
+    return type(value).__name__
+
+
+def _text(record: dict[str, Any], key: str) -> str:
+    """The column's value as clean text: a string (or a whole number, from JSON), stripped of
+    surrounding spaces, no longer than COLUMN_MAX_LENGTH, without control characters."""
+    max_length = COLUMN_MAX_LENGTH[key]
+    value = record.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**max_length:
+            raise RowError(f"{key} is longer than {max_length} characters.")
+        value = str(value)
+    if not isinstance(value, str):
+        raise RowError(f"{key} must be text, not {_json_type(value)}.")
+    value = value.strip(" \t\r\n")
+    if len(value) > max_length:
+        raise RowError(f"{key} is longer than {max_length} characters ({len(value)} given).")
+    if bad := _FORBIDDEN.search(value):
+        raise RowError(
+            f"{key} contains a control character (U+{ord(bad.group()):04X}) "
+            f"at position {bad.start() + 1}."
+        )
+    return value
+
+
+def _parse_date(
+    value: str, key: str, *, required: bool = False, latest: dt.date = LATEST_DATE
+) -> dt.date | None:
+    """A date from already clean text (see _text): ISO or US, within a sane range."""
     if not value:
         if required:
-            raise RowError(f"{column} is required.")
+            raise RowError(f"{key} is required.")
         return None
-    day = parse_day(value)
-    if day:
-        return day
-    raise RowError(f"{column} '{value}' is not a date (use YYYY-MM-DD).")
+    day = parse_day(value) if _DATE_SHAPE.fullmatch(value) else None
+    if day is None:
+        raise RowError(f"{key} '{value}' is not a date (use YYYY-MM-DD).")
+    if not EARLIEST_DATE <= day <= latest:
+        raise RowError(
+            f"{key} '{value}' is out of range ({EARLIEST_DATE.isoformat()} to {latest.isoformat()})."
+        )
+    return day
 
 
-def _text(record: dict[str, Any], key: str, max_length: int) -> str:
-    value = record.get(key)
-    value = "" if value is None else str(value).strip()
-    if len(value) > max_length:
-        raise RowError(f"{key} is longer than {max_length} characters.")
-    return value
+def _whole_number(value: str, key: str) -> int | None:
+    if not value:
+        return None
+    # str.isdigit() accepts "²" and "٣"; a count in a pharmacy file is written with 0-9.
+    if not _ASCII_DIGITS.fullmatch(value):
+        raise RowError(f"{key} '{value}' is not a whole number (digits 0-9 only).")
+    return int(value)
 
 
 @dataclass
@@ -184,74 +317,89 @@ class CleanRow:
     npi: str
     pharmacy_code: str
     status_at: dt.datetime | None
+    pharmacy_id: int = 0  # set by Importer._resolve
 
 
-def clean_record(row: int, record: dict[str, Any]) -> CleanRow:
-    """Validate one record completely, or raise RowError with a message for the report."""
+def clean_record(row: int, record: Any) -> CleanRow:
+    """Validate one record completely, or raise RowError with a message for the report.
+
+    Whatever passes here can be written as is: the database is never the validator.
+    """
+    if isinstance(record, BadRow):
+        raise RowError(record.message)
     if not isinstance(record, dict):
-        raise RowError("Each record must be an object.")
-    if "__error__" in record:
-        raise RowError(record["__error__"])
-    missing = [c for c in REQUIRED_COLUMNS if not str(record.get(c) or "").strip()]
+        raise RowError(f"Each record must be an object, not {_json_type(record)}.")
+    unknown = [k for k in record if k not in COLUMN_MAX_LENGTH]
+    if unknown:
+        shown = ", ".join(repr(k)[:40] if isinstance(k, str) else "?" for k in unknown[:5])
+        raise RowError(f"Unknown fields: {shown}.")
+    # Every field's type, length and characters first, so messages below may quote values.
+    values = {key: _text(record, key) for key in ALL_COLUMNS}
+    missing = [c for c in REQUIRED_COLUMNS if not values[c]]
     if missing:
         raise RowError("Missing value for " + ", ".join(missing) + ".")
-    npi = _text(record, "prescriber_npi", 10)
+    npi = values["prescriber_npi"]
     if not is_valid_npi(npi):
         raise RowError(f"prescriber_npi '{npi}' is not a valid NPI.")
-    status = _STATUS_LOOKUP.get(_text(record, "status", 60).lower())
+    status = _STATUS_LOOKUP.get(values["status"].lower())
     if status is None:
-        raise RowError(f"status '{record.get('status')}' is not a known status.")
-    sex = _SEX_LOOKUP.get(_text(record, "patient_sex", 10).lower())
+        raise RowError(f"status '{values['status']}' is not a known status.")
+    sex = _SEX_LOOKUP.get(values["patient_sex"].lower())
     if sex is None:
-        raise RowError(f"patient_sex '{record.get('patient_sex')}' is not F, M, X or U.")
-    email = _text(record, "patient_email", 254)
+        raise RowError(f"patient_sex '{values['patient_sex']}' is not F, M, X or U.")
+    email = values["patient_email"]
     if email:
         try:
             validate_email(email)
         except ValidationError:
             raise RowError(f"patient_email '{email}' is not an email address.") from None
-    phone = re.sub(r"[^0-9]", "", _text(record, "patient_phone", 30))
-    refills_raw = _text(record, "refills_remaining", 6)
-    refills = None
-    if refills_raw:
-        if not refills_raw.isdigit():
-            raise RowError(f"refills_remaining '{refills_raw}' is not a whole number.")
-        refills = int(refills_raw)
-    status_date = _parse_date(_text(record, "status_date", 20), "status_date")
-    dob = _parse_date(_text(record, "patient_dob", 20), "patient_dob", required=True)
+    phone = _PHONE_PUNCTUATION.sub("", values["patient_phone"])
+    if phone and not (_ASCII_DIGITS.fullmatch(phone) and len(phone) <= 20):
+        raise RowError(f"patient_phone '{values['patient_phone']}' is not a phone number.")
+    state = values["patient_state"]
+    if state and state.upper() not in US_STATES:
+        raise RowError(f"patient_state '{state}' is not a US state code (PA, NY, …).")
+    zip_code = values["patient_zip"]
+    if zip_code and not _ZIP.fullmatch(zip_code):
+        raise RowError(f"patient_zip '{zip_code}' is not a ZIP code (12345 or 12345-6789).")
+    refills = _whole_number(values["refills_remaining"], "refills_remaining")
+    today = timezone.localdate()
+    dob = _parse_date(values["patient_dob"], "patient_dob", required=True, latest=today)
     assert dob is not None
-    if dob > timezone.localdate():
-        raise RowError("patient_dob is in the future.")
+    # A status is reported when it happens; a day of slack for the sender's time zone.
+    status_date = _parse_date(
+        values["status_date"], "status_date", latest=today + dt.timedelta(days=1)
+    )
     return CleanRow(
         row=row,
-        patient_key=_text(record, "patient_id", 64),
+        patient_key=values["patient_id"],
         patient={
-            "first_name": _text(record, "patient_first_name", 100),
-            "last_name": _text(record, "patient_last_name", 100),
+            "first_name": values["patient_first_name"],
+            "last_name": values["patient_last_name"],
             "date_of_birth": dob,
             "sex": sex,
-            "phone": phone[:20],
+            "phone": phone,
             "email": email,
-            "address_line1": _text(record, "patient_address", 200),
-            "city": _text(record, "patient_city", 100),
-            "state": _text(record, "patient_state", 2).upper(),
-            "zip_code": _text(record, "patient_zip", 10),
+            "address_line1": values["patient_address"],
+            "city": values["patient_city"],
+            "state": state.upper(),
+            "zip_code": zip_code,
         },
-        rx_key=_text(record, "rx_id", 64),
+        rx_key=values["rx_id"],
         rx={
-            "rx_number": _text(record, "rx_number", 32),
-            "medication_name": _text(record, "medication_name", 200),
-            "strength": _text(record, "strength", 100),
-            "dosage_form": _text(record, "form", 100),
+            "rx_number": values["rx_number"],
+            "medication_name": values["medication_name"],
+            "strength": values["strength"],
+            "dosage_form": values["form"],
             "status": status,
-            "last_shipped": _parse_date(_text(record, "last_shipped", 20), "last_shipped"),
-            "next_fill": _parse_date(_text(record, "next_fill", 20), "next_fill"),
-            "priority": _text(record, "priority", 40),
+            "last_shipped": _parse_date(values["last_shipped"], "last_shipped"),
+            "next_fill": _parse_date(values["next_fill"], "next_fill"),
+            "priority": values["priority"],
             "refills_remaining": refills,
-            "written_date": _parse_date(_text(record, "written_date", 20), "written_date"),
+            "written_date": _parse_date(values["written_date"], "written_date"),
         },
         npi=npi,
-        pharmacy_code=_text(record, "pharmacy", 30),
+        pharmacy_code=values["pharmacy"],
         status_at=(
             timezone.make_aware(dt.datetime.combine(status_date, dt.time(12)))
             if status_date
@@ -260,24 +408,56 @@ def clean_record(row: int, record: dict[str, Any]) -> CleanRow:
     )
 
 
+def _keyed(field_name: str, keys: Iterable[tuple[int, str]]) -> Q:
+    """A filter matching (pharmacy_id, external id) pairs: one IN list per pharmacy."""
+    by_pharmacy: dict[int, list[str]] = defaultdict(list)
+    for pharmacy_id, key in keys:
+        by_pharmacy[pharmacy_id].append(key)
+    query = Q(pk__in=[])
+    for pharmacy_id, ids in by_pharmacy.items():
+        query |= Q(pharmacy_id=pharmacy_id, **{f"{field_name}__in": ids})
+    return query
+
+
 class Importer:
-    """Runs batches of records through validation and a bulk upsert."""
+    """Runs batches of records through validation and a bulk upsert, in one transaction."""
 
     def __init__(self, *, pharmacy: Pharmacy | None = None) -> None:
-        # A fixed pharmacy (the ingest token's) overrides and constrains the `pharmacy` column.
+        # A fixed pharmacy (the ingest token's, the command's --pharmacy) is the only one this
+        # import may write: a record naming another pharmacy is refused.
         self.fixed_pharmacy = pharmacy
         self.result = ImportResult()
         self._prescribers: dict[str, int | None] = {}
         self._pharmacies: dict[str, int | None] = {}
-        self._seen_rx: set[str] = set()
+        self._seen_rx: set[tuple[int, str]] = set()
         self._default_pharmacy_id: int | None = pharmacy.pk if pharmacy else None
+        self._batch_rows = (0, 0)
 
-    def run(self, records: Iterable[tuple[int, dict[str, Any]]]) -> ImportResult:
+    def run(self, records: Iterable[tuple[int, Any]]) -> ImportResult:
+        """Import every record; raise ImportAborted (nothing written) if the database fails."""
+        try:
+            with transaction.atomic():
+                self._run(records)
+        except IntegrityError:
+            first, last = self._batch_rows
+            raise ImportAborted(
+                f"another import changed the same records while rows {first}-{last} were "
+                "written; run it again.",
+                retry=True,
+            ) from None
+        except DatabaseError as exc:
+            first, last = self._batch_rows
+            raise ImportAborted(
+                f"the database refused rows {first}-{last} ({type(exc).__name__}).",
+                retry=False,
+            ) from None
+        return self.result
+
+    def _run(self, records: Iterable[tuple[int, Any]]) -> None:
         batch: list[CleanRow] = []
         for row, record in records:
             try:
                 clean = clean_record(row, record)
-                self._check_duplicate(clean)
             except RowError as exc:
                 self.result.add_error(row, str(exc))
                 continue
@@ -287,12 +467,6 @@ class Importer:
                 batch = []
         if batch:
             self._write(batch)
-        return self.result
-
-    def _check_duplicate(self, clean: CleanRow) -> None:
-        if clean.rx_key in self._seen_rx:
-            raise RowError(f"rx_id '{clean.rx_key}' appears more than once in this file.")
-        self._seen_rx.add(clean.rx_key)
 
     def _resolve(self, batch: list[CleanRow]) -> list[CleanRow]:
         """Look up prescribers and pharmacies (cached across batches); drop rows that fail."""
@@ -323,20 +497,32 @@ class Importer:
                     continue
                 if self.fixed_pharmacy and pharmacy_id != self.fixed_pharmacy.pk:
                     self.result.add_error(
-                        c.row, "pharmacy does not match this ingest token's pharmacy."
+                        c.row,
+                        f"pharmacy '{c.pharmacy_code}' does not match this import's pharmacy "
+                        f"('{self.fixed_pharmacy.code}').",
                     )
                     continue
             else:
                 pharmacy_id = self._default_pharmacy_id
                 if not pharmacy_id:
-                    self.result.add_error(c.row, "pharmacy is required (several pharmacies exist).")
+                    self.result.add_error(
+                        c.row, "pharmacy is required (several pharmacies exist): name it."
+                    )
                     continue
+            # Keyed by pharmacy: two pharmacies may both send an "RX1".
+            if (pharmacy_id, c.rx_key) in self._seen_rx:
+                self.result.add_error(
+                    c.row, f"rx_id '{c.rx_key}' appears more than once in this import."
+                )
+                continue
+            self._seen_rx.add((pharmacy_id, c.rx_key))
+            c.pharmacy_id = pharmacy_id
             c.rx["prescriber_id"] = self._prescribers[c.npi]
-            c.rx["pharmacy_id"] = pharmacy_id
             good.append(c)
         return good
 
     def _write(self, batch: list[CleanRow]) -> None:
+        self._batch_rows = (batch[0].row, batch[-1].row)
         batch = self._resolve(batch)
         if not batch:
             return
@@ -345,18 +531,21 @@ class Importer:
         with transaction.atomic():
             patients = self._upsert_patients(batch)
             existing = {
-                p.pharmacy_rx_id: p
-                for p in Prescription.objects.filter(pharmacy_rx_id__in=[c.rx_key for c in batch])
+                (p.pharmacy_id, p.pharmacy_rx_id): p
+                for p in Prescription.objects.filter(
+                    _keyed("pharmacy_rx_id", ((c.pharmacy_id, c.rx_key) for c in batch))
+                )
             }
             to_create: list[Prescription] = []
             to_update: list[Prescription] = []
             changes: list[StatusChange] = []
             for c in batch:
-                values = {**c.rx, "patient_id": patients[c.patient_key]}
-                current = existing.get(c.rx_key)
+                values = {**c.rx, "patient_id": patients[(c.pharmacy_id, c.patient_key)]}
+                current = existing.get((c.pharmacy_id, c.rx_key))
                 if current is None:
                     to_create.append(
                         Prescription(
+                            pharmacy_id=c.pharmacy_id,
                             pharmacy_rx_id=c.rx_key,
                             status_changed_at=c.status_at or now,
                             created_at=now,
@@ -397,8 +586,8 @@ class Importer:
                 if p.pk
             )
             if not all(p.pk for p in created):  # backends without RETURNING
-                keys = [p.pharmacy_rx_id for p in created]
-                for p in Prescription.objects.filter(pharmacy_rx_id__in=keys):
+                keys = [(p.pharmacy_id, p.pharmacy_rx_id) for p in created]
+                for p in Prescription.objects.filter(_keyed("pharmacy_rx_id", keys)):
                     changes.append(
                         StatusChange(
                             prescription=p,
@@ -416,21 +605,26 @@ class Importer:
             self.result.updated += len(to_update)
             self.result.status_changes += len(status_events)
             if status_events:
+                # Inside run()'s transaction: sent once, when the whole import commits.
                 transaction.on_commit(
                     lambda events=status_events: prescription_status_changed.send(
                         sender=Prescription, changes=events
                     )
                 )
 
-    def _upsert_patients(self, batch: list[CleanRow]) -> dict[str, int]:
-        latest: dict[str, dict[str, Any]] = {}
+    def _upsert_patients(self, batch: list[CleanRow]) -> dict[tuple[int, str], int]:
+        latest: dict[tuple[int, str], dict[str, Any]] = {}
         for c in batch:
-            latest[c.patient_key] = c.patient  # the last row of a patient wins
+            latest[(c.pharmacy_id, c.patient_key)] = c.patient  # the last row of a patient wins
         existing = {
-            p.pharmacy_patient_id: p
-            for p in Patient.objects.filter(pharmacy_patient_id__in=list(latest))
+            (p.pharmacy_id, p.pharmacy_patient_id): p
+            for p in Patient.objects.filter(_keyed("pharmacy_patient_id", latest))
         }
-        new = [Patient(pharmacy_patient_id=k, **v) for k, v in latest.items() if k not in existing]
+        new = [
+            Patient(pharmacy_id=key[0], pharmacy_patient_id=key[1], **v)
+            for key, v in latest.items()
+            if key not in existing
+        ]
         changed = []
         for key, values in latest.items():
             patient = existing.get(key)
@@ -441,18 +635,21 @@ class Importer:
         if new:
             Patient.objects.bulk_create(new, batch_size=500)
             if not all(p.pk for p in new):
-                ids = dict(
-                    Patient.objects.filter(
-                        pharmacy_patient_id__in=[p.pharmacy_patient_id for p in new]
-                    ).values_list("pharmacy_patient_id", "pk")
-                )
+                ids = {
+                    (pharmacy_id, key): pk
+                    for pharmacy_id, key, pk in Patient.objects.filter(
+                        _keyed("pharmacy_patient_id", [k for k in latest if k not in existing])
+                    ).values_list("pharmacy_id", "pharmacy_patient_id", "pk")
+                }
                 for p in new:
-                    p.pk = ids[p.pharmacy_patient_id]
+                    p.pk = ids[(p.pharmacy_id, p.pharmacy_patient_id)]
         if changed:
             Patient.objects.bulk_update(changed, _PATIENT_FIELDS, batch_size=500)
         self.result.patients_created += len(new)
         self.result.patients_updated += len(changed)
-        return {k: p.pk for k, p in existing.items()} | {p.pharmacy_patient_id: p.pk for p in new}
+        return {k: p.pk for k, p in existing.items()} | {
+            (p.pharmacy_id, p.pharmacy_patient_id): p.pk for p in new
+        }
 
 
 # File readers -------------------------------------------------------------------------------
@@ -475,11 +672,14 @@ def _check_utf8(binary: IO[bytes]) -> None:
     binary.seek(0)
 
 
-def iter_csv(binary: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_header(binary: IO[bytes]) -> tuple[csv.DictReader[str], list[str]]:
     _check_utf8(binary)
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     reader = csv.DictReader(text)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ImportFileError(f"The header row cannot be read ({exc}).") from None
     if not header:
         raise ImportFileError("The file is empty: expected a header row and data rows.")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -487,29 +687,56 @@ def iter_csv(binary: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportFileError("Missing required columns: " + ", ".join(missing) + ".")
     unknown = [h for h in header if h not in ALL_COLUMNS]
     if unknown:
-        raise ImportFileError("Unknown columns: " + ", ".join(unknown) + ".")
+        shown = ", ".join(repr(h)[1:-1][:40] for h in unknown[:5])
+        raise ImportFileError("Unknown columns: " + shown + ".")
     reader.fieldnames = header
-    for row_number, record in enumerate(reader, start=2):
-        if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
-            continue  # blank line (Excel leaves these at the end)
-        if None in record:
-            yield row_number, {"__error__": "This row has more cells than the header."}
-            continue
-        yield row_number, record
+    return reader, header
 
 
-def iter_json(binary: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    _check_utf8(binary)
+def _csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
+    row_number = 1
     try:
-        data = json.load(io.TextIOWrapper(binary, encoding="utf-8-sig"))
+        for row_number, record in enumerate(reader, start=2):
+            if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
+                continue  # blank line (Excel leaves these at the end)
+            if None in record:
+                yield row_number, BadRow("This row has more cells than the header.")
+                continue
+            yield row_number, record
+    except csv.Error as exc:
+        # The reader cannot go on past a broken line: the file as a whole is refused (and the
+        # import's transaction rolls back what earlier batches wrote).
+        raise ImportFileError(f"Row {row_number + 1} cannot be read ({exc}).") from None
+
+
+def iter_csv(binary: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    reader, _ = _csv_header(binary)
+    yield from _csv_rows(reader)
+
+
+def load_json(source: IO[bytes] | bytes, *, what: str = "The file") -> Any:
+    """Parse a JSON document; any failure (syntax, encoding, depth, size) is an ImportFileError."""
+    try:
+        if isinstance(source, bytes):
+            return json.loads(source)
+        _check_utf8(source)
+        return json.load(io.TextIOWrapper(source, encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
-        raise ImportFileError(
-            f"The file is not valid JSON ({exc.msg}, line {exc.lineno})."
-        ) from None
-    yield from iter_records(data)
+        detail = f"{exc.msg}, line {exc.lineno}"
+    except UnicodeDecodeError:
+        detail = "the text is not UTF-8"
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        detail = str(exc)
+    except RecursionError:
+        detail = "nested too deeply"
+    raise ImportFileError(f"{what} is not valid JSON ({detail}).")
 
 
-def iter_records(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_json(binary: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    yield from iter_records(load_json(binary))
+
+
+def iter_records(data: Any) -> Iterator[tuple[int, Any]]:
     if isinstance(data, dict) and "records" in data:
         data = data["records"]
     if not isinstance(data, list):
@@ -519,19 +746,41 @@ def iter_records(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     yield from enumerate(data, start=1)
 
 
+def _several_pharmacies() -> bool:
+    return Pharmacy.objects.count() > 1
+
+
+AMBIGUOUS_PHARMACY = (
+    "Several pharmacies exist and the file does not say whose records these are: "
+    "name the pharmacy (--pharmacy CODE) or add a pharmacy column."
+)
+
+
 def import_file(path: str, *, pharmacy: Pharmacy | None = None) -> ImportResult:
-    """Import a .csv or .json file of prescription records."""
+    """Import a .csv or .json file of prescription records.
+
+    Without a fixed pharmacy, the rows must name theirs when several pharmacies exist: a file
+    with no pharmacy column (or JSON records with no pharmacy field) is refused as a whole.
+    """
     with open(path, "rb") as binary:
         if path.lower().endswith(".json"):
             records = list(iter_json(binary))  # JSON is parsed whole; validate shape first
+            named = any(isinstance(r, dict) and r.get("pharmacy") for _, r in records)
+            if pharmacy is None and not named and _several_pharmacies():
+                raise ImportFileError(AMBIGUOUS_PHARMACY)
             return Importer(pharmacy=pharmacy).run(records)
-        rows = iter_csv(binary)
-        first = next(rows, None)  # raises ImportFileError on a bad header before any write
+        reader, header = _csv_header(binary)
+        if pharmacy is None and "pharmacy" not in header and _several_pharmacies():
+            raise ImportFileError(AMBIGUOUS_PHARMACY)
+        rows = _csv_rows(reader)
+        first = next(rows, None)
         if first is None:
             raise ImportFileError("The file has a header but no data rows.")
         return Importer(pharmacy=pharmacy).run(_with_first(first, rows))
 
 
-def _with_first(first, rest):
+def _with_first(
+    first: tuple[int, Any], rest: Iterator[tuple[int, Any]]
+) -> Iterator[tuple[int, Any]]:
     yield first
     yield from rest

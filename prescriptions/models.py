@@ -227,6 +227,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
 
 def parse_day(text: str) -> dt.date | None:
     """A date in one of DATE_FORMATS, or None."""
+    if not text.isascii():  # dates are written with 0-9, whatever strptime would accept
+        return None
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(text.strip(), fmt).date()
@@ -266,7 +268,10 @@ class Patient(models.Model):
         OTHER = "X", "Other"
         UNKNOWN = "U", "Unknown"
 
-    pharmacy_patient_id = models.CharField(max_length=64, unique=True)
+    # The pharmacy's own record of this person: its patient_id is unique within that pharmacy
+    # only (two pharmacies may both have a "P-1"), so every lookup by it names the pharmacy too.
+    pharmacy = models.ForeignKey(Pharmacy, on_delete=models.PROTECT, related_name="patients")
+    pharmacy_patient_id = models.CharField(max_length=64)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
@@ -287,6 +292,11 @@ class Patient(models.Model):
             models.Index(fields=["last_name", "first_name"]),
             models.Index(fields=["first_name"]),
             models.Index(fields=["date_of_birth"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pharmacy", "pharmacy_patient_id"], name="patient_unique_per_pharmacy"
+            )
         ]
 
     def __str__(self) -> str:
@@ -341,8 +351,9 @@ class PrescriptionQuerySet(models.QuerySet["Prescription"]):
 
 
 class Prescription(models.Model):
+    # Unique per pharmacy, like the patient's id (see the constraint below).
     pharmacy_rx_id = models.CharField(
-        max_length=64, unique=True, help_text="The pharmacy's id for this prescription."
+        max_length=64, help_text="The pharmacy's id for this prescription."
     )
     rx_number = models.CharField("Rx number", max_length=32, db_index=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
@@ -383,6 +394,11 @@ class Prescription(models.Model):
             # Patient-name filters and the profile: a patient's rows, narrowed by prescriber
             # without touching the table (index-only on PostgreSQL).
             models.Index(fields=["patient", "prescriber"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pharmacy", "pharmacy_rx_id"], name="prescription_unique_per_pharmacy"
+            )
         ]
 
     def __str__(self) -> str:

@@ -16,12 +16,17 @@ def npi_check_digit(first_nine: str) -> int:
     return (10 - total % 10) % 10
 
 
+def _ten_digits(value: str) -> bool:
+    # str.isdigit() also accepts "²" and "٣", which int() then refuses or reads as 3.
+    return len(value) == 10 and value.isascii() and value.isdigit()
+
+
 def is_valid_npi(value: str) -> bool:
-    return len(value) == 10 and value.isdigit() and npi_check_digit(value[:9]) == int(value[9])
+    return _ten_digits(value) and npi_check_digit(value[:9]) == int(value[9])
 
 
 def validate_npi(value: str) -> None:
-    if not (len(value) == 10 and value.isdigit()):
+    if not _ten_digits(value):
         raise ValidationError("An NPI is exactly 10 digits.", code="npi_format")
     if not is_valid_npi(value):
         raise ValidationError(

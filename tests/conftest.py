@@ -122,7 +122,11 @@ def make_user(email: str, role: str, **extra) -> User:
     )
 
 
-def make_patient(key: str, first: str, last: str, **extra) -> Patient:
+def make_patient(
+    key: str, first: str, last: str, pharmacy: Pharmacy | None = None, **extra
+) -> Patient:
+    # A patient record is a pharmacy's; tests with one pharmacy need not name it.
+    pharmacy = pharmacy or Pharmacy.objects.order_by("pk").first()
     defaults = {
         "date_of_birth": dt.date(1980, 1, 1),
         "sex": "F",
@@ -134,7 +138,11 @@ def make_patient(key: str, first: str, last: str, **extra) -> Patient:
         "zip_code": "19130",
     }
     return Patient.objects.create(
-        pharmacy_patient_id=key, first_name=first, last_name=last, **(defaults | extra)
+        pharmacy=pharmacy,
+        pharmacy_patient_id=key,
+        first_name=first,
+        last_name=last,
+        **(defaults | extra),
     )
 
 

@@ -266,6 +266,7 @@ def test_a_pharmacist_finds_the_patient_by_search(cast, browser, portal_url, scr
 
     for n in range(55):
         patient = Patient.objects.create(
+            pharmacy=cast.pharmacy,
             pharmacy_patient_id=f"P-MANY-{n}",
             first_name=f"Maria{n:02d}",
             last_name="Garcia",

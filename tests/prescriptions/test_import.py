@@ -6,9 +6,11 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DataError, IntegrityError
 
-from prescriptions.importer import REQUIRED_COLUMNS
-from prescriptions.models import Patient, Prescription, Status, StatusChange
+from prescriptions import importer
+from prescriptions.importer import ALL_COLUMNS, REQUIRED_COLUMNS, Importer
+from prescriptions.models import Patient, Pharmacy, Prescription, Status, StatusChange
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +178,133 @@ def test_it_imports_json(cast, tmp_path):
     empty.write_text("[]")
     with pytest.raises(CommandError, match="no records"):
         call_command("import_prescriptions", str(empty))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"patient_first_name": "Ni\x00na"},
+            "patient_first_name contains a control character (U+0000)",
+        ),
+        ({"patient_id": "P-\x00"}, "patient_id contains a control character (U+0000)"),
+        (
+            {"medication_name": "Sky\x1brizi"},
+            "medication_name contains a control character (U+001B)",
+        ),
+        (
+            {"patient_address": "1 Main St\n2nd floor"},
+            "patient_address contains a control character (U+000A)",
+        ),
+        (
+            {"patient_last_name": "\u202eNovak"},
+            "patient_last_name contains a control character (U+202E)",
+        ),
+        ({"refills_remaining": "\u00b2"}, "refills_remaining '\u00b2' is not a whole number"),
+        ({"refills_remaining": "\u0663"}, "refills_remaining '\u0663' is not a whole number"),
+        ({"prescriber_npi": "\u00b2" * 10}, "is not a valid NPI"),
+        ({"patient_state": "\u00df\u00df"}, "patient_state '\u00df\u00df' is not a US state code"),
+        ({"patient_state": "ZZ"}, "patient_state 'ZZ' is not a US state code"),
+        ({"patient_zip": "ABCDE"}, "patient_zip 'ABCDE' is not a ZIP code"),
+        ({"patient_phone": "call me"}, "patient_phone 'call me' is not a phone number"),
+        ({"patient_dob": "1850-01-01"}, "patient_dob '1850-01-01' is out of range"),
+        ({"patient_dob": "2999-01-01"}, "patient_dob '2999-01-01' is out of range"),
+        ({"last_shipped": "0001-01-01"}, "last_shipped '0001-01-01' is out of range"),
+        ({"next_fill": "\u0662\u0660\u0662\u0665-01-01"}, "is not a date"),
+        ({"status_date": "2999-01-01"}, "status_date '2999-01-01' is out of range"),
+        ({"medication_name": "x" * 201}, "medication_name is longer than 200 characters"),
+        ({"rx_id": "R" * 65}, "rx_id is longer than 64 characters"),
+        ({"patient_city": "c" * 101}, "patient_city is longer than 100 characters"),
+    ],
+)
+def test_it_refuses_unwritable_values_by_row_and_field(cast, tmp_path, overrides, message):
+    good = row(cast, rx_id="RX9100", patient_id="P-GOOD")
+    bad = row(cast, **overrides)
+    patients, prescriptions = Patient.objects.count(), Prescription.objects.count()
+    code, out, err = run(write_csv(tmp_path, [good, bad], header=ALL_COLUMNS))
+    assert code == 2
+    assert "1 created" in out and "1 rejected" in out
+    assert any(line.startswith("row 3: ") and message in line for line in err.splitlines()), err
+    # Only the good row's patient and prescription (PostgreSQL cannot even look up a NUL).
+    assert Patient.objects.count() == patients + 1
+    assert Prescription.objects.count() == prescriptions + 1
+
+
+def test_a_bad_row_after_the_first_batch_is_reported_and_the_rest_imported(
+    cast, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    rows = [row(cast, rx_id=f"RX95{n}", patient_id=f"P-95{n}") for n in range(5)]
+    rows[3]["patient_state"] = "\u00df\u00df"  # row 5 of the file, in the second batch
+    code, out, err = run(write_csv(tmp_path, rows, header=ALL_COLUMNS))
+    assert code == 2
+    assert "4 created" in out and "1 rejected" in out
+    assert err.splitlines() == [
+        "row 5: patient_state '\u00df\u00df' is not a US state code (PA, NY, \u2026)."
+    ]
+    assert Prescription.objects.filter(pharmacy_rx_id__startswith="RX95").count() == 4
+
+
+@pytest.mark.parametrize("error", [IntegrityError, DataError])
+def test_a_database_failure_in_a_later_batch_imports_nothing(cast, tmp_path, monkeypatch, error):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    calls = []
+    upsert = Importer._upsert_patients
+
+    def failing_second_batch(self, batch):
+        calls.append(1)
+        if len(calls) == 2:
+            raise error("refused")
+        return upsert(self, batch)
+
+    monkeypatch.setattr(Importer, "_upsert_patients", failing_second_batch)
+    rows = [row(cast, rx_id=f"RX96{n}", patient_id=f"P-96{n}") for n in range(5)]
+    with pytest.raises(CommandError, match=r"Nothing imported: .*rows 4-5"):
+        run(write_csv(tmp_path, rows))
+    assert not Prescription.objects.filter(pharmacy_rx_id__startswith="RX96").exists()
+    assert not Patient.objects.filter(pharmacy_patient_id__startswith="P-96").exists()
+
+
+def test_an_unreadable_line_after_the_first_batch_imports_nothing(cast, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    rows = [row(cast, rx_id=f"RX97{n}", patient_id=f"P-97{n}") for n in range(5)]
+    rows[3]["strength"] = "9" * 200_000  # beyond the csv module's field limit
+    with pytest.raises(CommandError, match="Nothing imported: Row 5 cannot be read"):
+        run(write_csv(tmp_path, rows, header=ALL_COLUMNS))
+    assert not Prescription.objects.filter(pharmacy_rx_id__startswith="RX97").exists()
+
+
+def test_it_requires_the_pharmacy_when_several_exist(cast, tmp_path):
+    other = Pharmacy.objects.create(code="other", name="Other")
+    header = [h for h in HEADER if h != "pharmacy"]
+    path = write_csv(tmp_path, [row(cast)], header=header)
+    with pytest.raises(CommandError, match="--pharmacy"):
+        run(path)
+    assert not Prescription.objects.filter(pharmacy_rx_id="RX9001").exists()
+    json_path = tmp_path / "rx.json"
+    json_path.write_text(json.dumps([{k: row(cast)[k] for k in header}]))
+    with pytest.raises(CommandError, match="--pharmacy"):
+        run(str(json_path))
+    code, out, _ = run(path, "--pharmacy", "other")
+    assert code == 0 and "1 created" in out
+    assert Prescription.objects.get(pharmacy_rx_id="RX9001").pharmacy == other
+
+
+def test_pharmacy_fixes_whose_records_are_written(cast, tmp_path):
+    """The same ids under --pharmacy B are B's own rows; A's are untouched; a row naming A is
+    refused."""
+    other = Pharmacy.objects.create(code="other", name="Other")
+    before = Prescription.objects.filter(pk=cast.rx_alice.pk).values().get()
+    same_ids = row(
+        cast, rx_id="RX1001", patient_id="P-A", status="Discontinued", pharmacy="", rx_number="1"
+    )
+    code, out, _ = run(write_csv(tmp_path, [same_ids]), "--pharmacy", "other")
+    assert code == 0 and "1 created" in out
+    assert Prescription.objects.filter(pk=cast.rx_alice.pk).values().get() == before
+    assert (
+        Prescription.objects.get(pharmacy=other, pharmacy_rx_id="RX1001").patient.pharmacy == other
+    )
+    naming_a = row(cast, rx_id="RX1001", patient_id="P-A", status="Discontinued")
+    code, _, err = run(write_csv(tmp_path, [naming_a], name="a.csv"), "--pharmacy", "other")
+    assert code == 2 and "does not match" in err
+    assert Prescription.objects.filter(pk=cast.rx_alice.pk).values().get() == before

@@ -1,6 +1,7 @@
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.log import record
 from audit.models import AuditEvent
@@ -12,14 +13,25 @@ from prescriptions.models import Pharmacy
 class Command(BaseCommand):
     help = (
         "Import (upsert) patients and prescriptions from a CSV or JSON file of the pharmacy's "
-        "records. Keyed by the pharmacy's patient_id and rx_id: re-importing changes nothing."
+        "records. Keyed by (pharmacy, patient_id) and (pharmacy, rx_id): re-importing changes "
+        "nothing. Bad rows are reported by number and skipped (exit status 2); a failure of the "
+        "database rolls the whole file back."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="A .csv or .json file")
-        parser.add_argument("--pharmacy", help="Pharmacy code for rows without a pharmacy column")
+        parser.add_argument(
+            "--pharmacy",
+            help=(
+                "Code of the pharmacy whose records these are: rows naming another pharmacy are "
+                "refused. Required when several pharmacies exist and the file has no pharmacy "
+                "column."
+            ),
+        )
 
-    def handle(self, *args, path: str, pharmacy: str | None, verbosity: int, **options):
+    def handle(
+        self, *args: Any, path: str, pharmacy: str | None, verbosity: int, **options: Any
+    ) -> None:
         fixed = None
         if pharmacy:
             fixed = Pharmacy.objects.filter(code=pharmacy).first()

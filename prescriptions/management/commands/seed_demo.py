@@ -259,8 +259,11 @@ class Command(BaseCommand):
                 )
             users[email] = user
         jane, john = prescribers[0], prescribers[1]
-        User.objects.filter(pk=users["prescriber@demo.test"].pk).update(prescriber=jane)
-        User.objects.filter(pk=users["prescriber2@demo.test"].pk).update(prescriber=john)
+        # Set on the objects returned too: _conversations reads jane's prescriber_id from them
+        # (an .update() alone left it None on a fresh database, so no chat was seeded).
+        for email, prescriber in (("prescriber@demo.test", jane), ("prescriber2@demo.test", john)):
+            users[email].prescriber = prescriber
+            users[email].save(update_fields=["prescriber"])
         Delegation.objects.get_or_create(delegate=users["delegate@demo.test"], prescriber=jane)
         group, _ = CareGroup.objects.get_or_create(
             name="Immunology & Oncology team", defaults={"pharmacy": pharmacies[0]}
@@ -342,6 +345,8 @@ class Command(BaseCommand):
             city, state, zip3 = rng.choice(CITIES)
             batch.append(
                 Patient(
+                    # A quarter of the patients are Northside's; their prescriptions follow them.
+                    pharmacy=pharmacies[1] if index % 4 == 0 else pharmacies[0],
                     pharmacy_patient_id=f"P{index + 1:07d}",
                     first_name=first,
                     last_name=last,
@@ -359,7 +364,7 @@ class Command(BaseCommand):
                 Patient.objects.bulk_create(batch)
                 batch = []
         Patient.objects.bulk_create(batch)
-        patient_ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+        patients = list(Patient.objects.order_by("pk").values_list("pk", "pharmacy_id"))
         now = timezone.now()
         # Jane Smith (the first demo prescriber) gets a fixed ~2% share; the rest spread out.
         prescriber_ids = [p.pk for p in prescribers]
@@ -377,13 +382,14 @@ class Command(BaseCommand):
             changed = now - dt.timedelta(days=rng.randint(0, 60), hours=rng.randint(0, 23))
             prescriber_id = prescriber_ids[0] if index % jane_every == 0 else rng.choice(others)
             next_fill = (shipped or today) + dt.timedelta(days=28)
+            patient_id, pharmacy_id = patients[index % len(patients)]
             rx_batch.append(
                 Prescription(
                     pharmacy_rx_id=f"RX{index + 1:08d}",
                     rx_number=str(2100000 + index * 7),
-                    patient_id=patient_ids[index % len(patient_ids)],
+                    patient_id=patient_id,
                     prescriber_id=prescriber_id,
-                    pharmacy=pharmacies[0] if index % 4 else pharmacies[1],
+                    pharmacy_id=pharmacy_id,
                     medication_name=name,
                     strength=strength,
                     dosage_form=form,
