@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import Clinic, ClinicMembership, ClinicPatient, Invite, default_expiry, generate_code
-from .validation import dedupe_keys, validate_patient
+from .validation import PatientIndex, validate_patient
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -35,20 +35,45 @@ THROTTLE_PREFIX = "invites:code"
 # Creating and delivering ---------------------------------------------------------------------
 
 
-def existing_keys(clinic: Clinic) -> set[str]:
-    """Dedupe keys of everyone already invited (not removed) to, or joined, this clinic."""
-    keys: set[str] = set()
+EXISTING = "existing"
+
+
+def known_patients(clinic: Clinic) -> PatientIndex:
+    """Everyone already invited (not removed) to, or joined, this clinic, tagged EXISTING."""
+    index = PatientIndex()
     rows = Invite.objects.filter(clinic=clinic, removed_at__isnull=True).values_list(
-        "email", "mobile", "first_name", "last_name"
+        "first_name", "last_name", "email", "mobile", "date_of_birth"
     )
-    for email, mobile, first, last in rows:
-        keys |= dedupe_keys(email, mobile, first, last)
-    joined = ClinicPatient.objects.filter(clinic=clinic).values_list("user__email", "user__phone")
-    for email, phone in joined:
-        keys.add(f"e:{email.lower()}")
-        if phone:
-            keys.add(f"m:{phone}")
-    return keys
+    for first, last, email, mobile, dob in rows:
+        index.add(EXISTING, first=first, last=last, email=email, mobile=mobile, date_of_birth=dob)
+    joined = ClinicPatient.objects.filter(clinic=clinic).values_list(
+        "user__first_name", "user__last_name", "user__email", "user__phone"
+    )
+    for first, last, email, phone in joined:
+        index.add(EXISTING, first=first, last=last, email=email, mobile=phone)
+    return index
+
+
+def find_known(index: PatientIndex, patient: dict) -> object | None:
+    """The tag of the record in `index` that is the same person as `patient`, or None."""
+    return index.find(
+        first=patient["first_name"],
+        last=patient["last_name"],
+        email=patient.get("email", ""),
+        mobile=patient.get("mobile", ""),
+        date_of_birth=patient.get("date_of_birth"),
+    )
+
+
+def remember(index: PatientIndex, tag: object, patient: dict) -> None:
+    index.add(
+        tag,
+        first=patient["first_name"],
+        last=patient["last_name"],
+        email=patient.get("email", ""),
+        mobile=patient.get("mobile", ""),
+        date_of_birth=patient.get("date_of_birth"),
+    )
 
 
 def _fresh_codes(count: int) -> list[str]:
@@ -120,16 +145,14 @@ def invite_patients(
 ) -> InviteOutcome:
     """Invite already-validated patients; skip anyone already invited to or joined the clinic."""
     outcome = InviteOutcome()
-    seen = existing_keys(clinic)
+    seen = known_patients(clinic)
     fresh = []
     for patient in patients:
-        keys = dedupe_keys(
-            patient["email"], patient["mobile"], patient["first_name"], patient["last_name"]
-        )
-        if keys & seen:
+        # The same person twice; a shared phone number alone is no reason to skip.
+        if find_known(seen, patient) is not None:
             outcome.duplicates.append(patient)
             continue
-        seen |= keys
+        remember(seen, "form", patient)
         fresh.append(patient)
     if fresh:
         outcome.invited = create_invites(
@@ -319,8 +342,7 @@ def import_invites(
     of the clinic, or an earlier row of the file, are skipped; they never block the import.
     """
     rows = read_csv(data)
-    seen = existing_keys(clinic)
-    in_file: dict[str, int] = {}
+    seen = known_patients(clinic)
     results: list[RowResult] = []
     for line, cells in rows:
         padded = (cells + [""] * 4)[:4]
@@ -335,19 +357,16 @@ def import_invites(
         if errors:
             results.append(RowResult(line, values, "rejected", " ".join(errors.values())))
             continue
-        keys = dedupe_keys(
-            values["email"], values["mobile"], values["first_name"], values["last_name"]
-        )
-        if keys & seen:
+        match = find_known(seen, values)
+        if match == EXISTING:
             results.append(
                 RowResult(line, values, "duplicate", "Already invited to or joined this clinic.")
             )
             continue
-        if first := next((in_file[k] for k in keys if k in in_file), None):
-            results.append(RowResult(line, values, "duplicate", f"Same patient as row {first}."))
+        if match is not None:
+            results.append(RowResult(line, values, "duplicate", f"Same patient as row {match}."))
             continue
-        for k in keys:
-            in_file[k] = line
+        remember(seen, line, values)
         results.append(RowResult(line, values, "invited"))
     result = ImportResult(results)
     if result.rejected:

@@ -283,13 +283,10 @@ def invite(request: AuthedHttpRequest) -> HttpResponse:
                     )
                 return redirect("invites:sent")
             confirm = True
-            seen = services.existing_keys(ctx.clinic)
-            from .validation import dedupe_keys
-
+            seen = services.known_patients(ctx.clinic)
             for p in patients:
-                p["duplicate"] = bool(
-                    dedupe_keys(p["email"], p["mobile"], p["first_name"], p["last_name"]) & seen
-                )
+                p["duplicate"] = services.find_known(seen, p) is not None
+                services.remember(seen, "form", p)
             return _page(
                 request,
                 "invites/invite.html",
