@@ -192,8 +192,56 @@ def invite_message(invite: Invite, token: str) -> tuple[str, str]:
     return subject, body
 
 
-def deliver_invite(invite: Invite) -> None:
-    """Send one invite by email and/or SMS; a failure marks it Error Sending with the reason."""
+# Shorter and shorter wordings of the SMS; the first that fits one segment is sent.
+SMS_WORDINGS = (
+    "{clinic} invites {who} to its patient portal: {link} Code: {code}",
+    "{clinic} invites {who}: {link} Code {code}",
+)
+SMS_NAME_MAX = 20
+
+
+def invite_sms(invite: Invite, token: str, *, name_recipient: bool = False) -> str:
+    """One SMS segment (GSM-7, at most 160 characters): the clinic, the link and the code.
+
+    No health information. When several invites share the phone (`name_recipient`), the
+    patient's first name says whom it is for. A long clinic name is cut short to fit.
+    """
+    from django.urls import reverse
+
+    from .sms import SEGMENT, gsm7_length, to_gsm7
+
+    link = settings.SITE_URL.rstrip("/") + reverse("invites:join_link", args=[token])
+    who = to_gsm7(invite.first_name)[:SMS_NAME_MAX].strip() if name_recipient else ""
+    fields = {"who": who or "you", "link": link, "code": invite.code}
+    clinic = to_gsm7(invite.clinic.name) or "Your clinic"
+    for wording in SMS_WORDINGS:
+        text = wording.format(clinic=clinic, **fields)
+        if (gsm7_length(text) or SEGMENT + 1) <= SEGMENT:
+            return text
+    # Even the short wording is too long: abbreviate the clinic's name (ending with ".").
+    text = SMS_WORDINGS[-1].format(clinic="", **fields)
+    room = SEGMENT - (gsm7_length(text) or 0) - 1
+    short = clinic
+    while short and (gsm7_length(short) or 0) > room:
+        short = short[:-1]
+    short = short.rstrip(" .,-&'")
+    return SMS_WORDINGS[-1].format(clinic=short + "." if short else "Your clinic", **fields)
+
+
+def shares_phone(invite: Invite) -> bool:
+    """Whether another invite a patient may still accept was sent to this mobile number."""
+    return (
+        bool(invite.mobile)
+        and Invite.objects.live().filter(mobile=invite.mobile).exclude(pk=invite.pk).exists()
+    )
+
+
+def deliver_invite(invite: Invite, *, shared_phone: bool | None = None) -> None:
+    """Send one invite by email and/or SMS; a failure marks it Error Sending with the reason.
+
+    `shared_phone` (computed when None) names the patient in the SMS when several invites
+    went to one number.
+    """
     from django.core.mail import send_mail
 
     from .sms import SMSError, send_sms
@@ -210,7 +258,10 @@ def deliver_invite(invite: Invite) -> None:
             errors.append(f"Email failed: {exc}")
     if invite.mobile:
         try:
-            send_sms(to=invite.mobile, body=f"{subject}. {body}")
+            if shared_phone is None:
+                shared_phone = shares_phone(invite)
+            text = invite_sms(invite, token, name_recipient=shared_phone)
+            send_sms(to=invite.mobile, body=text)
         except SMSError as exc:
             errors.append(str(exc))
     if errors:
