@@ -15,7 +15,7 @@ def deliver_invites(invite_ids: list[int]) -> None:
     invites = list(Invite.objects.filter(pk__in=invite_ids).select_related("clinic"))
     # One query for the batch: which numbers several live invites share (the SMS names whom).
     mobiles = {i.mobile for i in invites if i.mobile}
-    per_mobile = Counter(
+    per_mobile: Counter[str] = Counter(
         Invite.objects.live().filter(mobile__in=mobiles).values_list("mobile", flat=True)
     )
     for invite in invites:
