@@ -18,7 +18,7 @@ from django.utils import timezone
 from portal.security import hash_token, throttle_hit
 
 from .models import Clinic, ClinicMembership, ClinicPatient, Invite, default_expiry, generate_code
-from .validation import dedupe_keys, validate_patient
+from .validation import PatientIndex, validate_patient
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -41,20 +41,45 @@ logger = logging.getLogger(__name__)
 # Creating and delivering ---------------------------------------------------------------------
 
 
-def existing_keys(clinic: Clinic) -> set[str]:
-    """Dedupe keys of everyone already invited (not removed) to, or joined, this clinic."""
-    keys: set[str] = set()
+EXISTING = "existing"
+
+
+def known_patients(clinic: Clinic) -> PatientIndex:
+    """Everyone already invited (not removed) to, or joined, this clinic, tagged EXISTING."""
+    index = PatientIndex()
     rows = Invite.objects.filter(clinic=clinic, removed_at__isnull=True).values_list(
-        "email", "mobile", "first_name", "last_name"
+        "first_name", "last_name", "email", "mobile", "date_of_birth"
     )
-    for email, mobile, first, last in rows:
-        keys |= dedupe_keys(email, mobile, first, last)
-    joined = ClinicPatient.objects.filter(clinic=clinic).values_list("user__email", "user__phone")
-    for email, phone in joined:
-        keys.add(f"e:{email.lower()}")
-        if phone:
-            keys.add(f"m:{phone}")
-    return keys
+    for first, last, email, mobile, dob in rows:
+        index.add(EXISTING, first=first, last=last, email=email, mobile=mobile, date_of_birth=dob)
+    joined = ClinicPatient.objects.filter(clinic=clinic).values_list(
+        "user__first_name", "user__last_name", "user__email", "user__phone"
+    )
+    for first, last, email, phone in joined:
+        index.add(EXISTING, first=first, last=last, email=email, mobile=phone)
+    return index
+
+
+def find_known(index: PatientIndex, patient: dict) -> object | None:
+    """The tag of the record in `index` that is the same person as `patient`, or None."""
+    return index.find(
+        first=patient["first_name"],
+        last=patient["last_name"],
+        email=patient.get("email", ""),
+        mobile=patient.get("mobile", ""),
+        date_of_birth=patient.get("date_of_birth"),
+    )
+
+
+def remember(index: PatientIndex, tag: object, patient: dict) -> None:
+    index.add(
+        tag,
+        first=patient["first_name"],
+        last=patient["last_name"],
+        email=patient.get("email", ""),
+        mobile=patient.get("mobile", ""),
+        date_of_birth=patient.get("date_of_birth"),
+    )
 
 
 def _fresh_codes(count: int) -> list[str]:
@@ -126,16 +151,14 @@ def invite_patients(
 ) -> InviteOutcome:
     """Invite already-validated patients; skip anyone already invited to or joined the clinic."""
     outcome = InviteOutcome()
-    seen = existing_keys(clinic)
+    seen = known_patients(clinic)
     fresh = []
     for patient in patients:
-        keys = dedupe_keys(
-            patient["email"], patient["mobile"], patient["first_name"], patient["last_name"]
-        )
-        if keys & seen:
+        # The same person twice; a shared phone number alone is no reason to skip.
+        if find_known(seen, patient) is not None:
             outcome.duplicates.append(patient)
             continue
-        seen |= keys
+        remember(seen, "form", patient)
         fresh.append(patient)
     if fresh:
         outcome.invited = create_invites(
@@ -175,8 +198,56 @@ def invite_message(invite: Invite, token: str) -> tuple[str, str]:
     return subject, body
 
 
-def deliver_invite(invite: Invite) -> None:
-    """Send one invite by email and/or SMS; a failure marks it Error Sending with the reason."""
+# Shorter and shorter wordings of the SMS; the first that fits one segment is sent.
+SMS_WORDINGS = (
+    "{clinic} invites {who} to its patient portal: {link} Code: {code}",
+    "{clinic} invites {who}: {link} Code {code}",
+)
+SMS_NAME_MAX = 20
+
+
+def invite_sms(invite: Invite, token: str, *, name_recipient: bool = False) -> str:
+    """One SMS segment (GSM-7, at most 160 characters): the clinic, the link and the code.
+
+    No health information. When several invites share the phone (`name_recipient`), the
+    patient's first name says whom it is for. A long clinic name is cut short to fit.
+    """
+    from django.urls import reverse
+
+    from .sms import SEGMENT, gsm7_length, to_gsm7
+
+    link = settings.SITE_URL.rstrip("/") + reverse("invites:join_link", args=[token])
+    who = to_gsm7(invite.first_name)[:SMS_NAME_MAX].strip() if name_recipient else ""
+    fields = {"who": who or "you", "link": link, "code": invite.code}
+    clinic = to_gsm7(invite.clinic.name) or "Your clinic"
+    for wording in SMS_WORDINGS:
+        text = wording.format(clinic=clinic, **fields)
+        if (gsm7_length(text) or SEGMENT + 1) <= SEGMENT:
+            return text
+    # Even the short wording is too long: abbreviate the clinic's name (ending with ".").
+    text = SMS_WORDINGS[-1].format(clinic="", **fields)
+    room = SEGMENT - (gsm7_length(text) or 0) - 1
+    short = clinic
+    while short and (gsm7_length(short) or 0) > room:
+        short = short[:-1]
+    short = short.rstrip(" .,-&'")
+    return SMS_WORDINGS[-1].format(clinic=short + "." if short else "Your clinic", **fields)
+
+
+def shares_phone(invite: Invite) -> bool:
+    """Whether another invite a patient may still accept was sent to this mobile number."""
+    return (
+        bool(invite.mobile)
+        and Invite.objects.live().filter(mobile=invite.mobile).exclude(pk=invite.pk).exists()
+    )
+
+
+def deliver_invite(invite: Invite, *, shared_phone: bool | None = None) -> None:
+    """Send one invite by email and/or SMS; a failure marks it Error Sending with the reason.
+
+    `shared_phone` (computed when None) names the patient in the SMS when several invites
+    went to one number.
+    """
     from django.core.mail import send_mail
 
     from .sms import SMSError, send_sms
@@ -193,7 +264,10 @@ def deliver_invite(invite: Invite) -> None:
             errors.append(f"Email failed: {exc}")
     if invite.mobile:
         try:
-            send_sms(to=invite.mobile, body=f"{subject}. {body}")
+            if shared_phone is None:
+                shared_phone = shares_phone(invite)
+            text = invite_sms(invite, token, name_recipient=shared_phone)
+            send_sms(to=invite.mobile, body=text)
         except SMSError as exc:
             errors.append(str(exc))
     if errors:
@@ -325,8 +399,7 @@ def import_invites(
     of the clinic, or an earlier row of the file, are skipped; they never block the import.
     """
     rows = read_csv(data)
-    seen = existing_keys(clinic)
-    in_file: dict[str, int] = {}
+    seen = known_patients(clinic)
     results: list[RowResult] = []
     for line, cells in rows:
         padded = (cells + [""] * 4)[:4]
@@ -341,19 +414,16 @@ def import_invites(
         if errors:
             results.append(RowResult(line, values, "rejected", " ".join(errors.values())))
             continue
-        keys = dedupe_keys(
-            values["email"], values["mobile"], values["first_name"], values["last_name"]
-        )
-        if keys & seen:
+        match = find_known(seen, values)
+        if match == EXISTING:
             results.append(
                 RowResult(line, values, "duplicate", "Already invited to or joined this clinic.")
             )
             continue
-        if first := next((in_file[k] for k in keys if k in in_file), None):
-            results.append(RowResult(line, values, "duplicate", f"Same patient as row {first}."))
+        if match is not None:
+            results.append(RowResult(line, values, "duplicate", f"Same patient as row {match}."))
             continue
-        for k in keys:
-            in_file[k] = line
+        remember(seen, line, values)
         results.append(RowResult(line, values, "invited"))
     result = ImportResult(results)
     if result.rejected:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +18,44 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+# GSM 03.38: the 7-bit alphabet every phone reads. One message segment holds 160 of its
+# characters (the extension characters take two); a single character outside it switches the
+# whole text to UCS-2, and one segment then holds only 70.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+SEGMENT = 160
+# Look-alikes spreadsheets and word processors type, mapped to plain GSM-7.
+LOOKALIKES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
+
+
+def gsm7_length(text: str) -> int | None:
+    """Septets `text` takes in GSM-7, or None when a character is outside the alphabet."""
+    length = 0
+    for ch in text:
+        if ch in GSM7_BASIC:
+            length += 1
+        elif ch in GSM7_EXTENSION:
+            length += 2
+        else:
+            return None
+    return length
+
+
+def to_gsm7(text: str) -> str:
+    """`text` in the GSM-7 basic alphabet: accents dropped where needed, the rest left out."""
+    out = []
+    for ch in text.translate(LOOKALIKES):
+        if ch in GSM7_BASIC and ch not in "\r\n":
+            out.append(ch)
+        elif ch.isspace():
+            out.append(" ")
+        else:
+            out.extend(c for c in unicodedata.normalize("NFKD", ch) if c in GSM7_BASIC)
+    return " ".join("".join(out).split())
 
 
 class SMSError(Exception):
@@ -83,6 +122,9 @@ class HTTPSMSBackend(BaseSMSBackend):
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SMSError(f"SMS provider unreachable: {reason}") from exc
+
+
+HttpSMSBackend = HTTPSMSBackend  # the spelling .env.example uses
 
 
 def get_backend() -> BaseSMSBackend:

@@ -8,7 +8,15 @@ from .models import Invite
 @task()
 def deliver_invites(invite_ids: list[int]) -> None:
     """Send a batch of invites; each failure is recorded on its invite (Error Sending)."""
+    from collections import Counter
+
     from .services import deliver_invite
 
-    for invite in Invite.objects.filter(pk__in=invite_ids).select_related("clinic"):
-        deliver_invite(invite)
+    invites = list(Invite.objects.filter(pk__in=invite_ids).select_related("clinic"))
+    # One query for the batch: which numbers several live invites share (the SMS names whom).
+    mobiles = {i.mobile for i in invites if i.mobile}
+    per_mobile: Counter[str] = Counter(
+        Invite.objects.live().filter(mobile__in=mobiles).values_list("mobile", flat=True)
+    )
+    for invite in invites:
+        deliver_invite(invite, shared_phone=per_mobile[invite.mobile] > 1)

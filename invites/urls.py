@@ -10,6 +10,7 @@ urlpatterns = [
     path("invite/template.csv", views.csv_template, name="csv_template"),
     path("invite/import/", views.import_csv, name="import_csv"),
     path("select/", views.select, name="select"),
+    path("select/providers/", views.providers, name="providers"),
     path("patients/", views.patients, name="patients"),
     path("invites/columns/", views.columns, name="columns"),
     path("invites/<int:pk>/resend/", views.resend, name="resend"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -57,13 +60,69 @@ def validate_patient(first: str, last: str, email: str, mobile: str) -> tuple[di
     return cleaned, errors
 
 
-def dedupe_keys(email: str, mobile: str, first: str = "", last: str = "") -> set[str]:
-    """Keys that identify the same patient within a clinic: email, mobile, else the name."""
-    keys = set()
-    if email:
-        keys.add(f"e:{email.lower()}")
-    if mobile:
-        keys.add(f"m:{mobile}")
-    if not keys:
-        keys.add(f"n:{first.strip().lower()}|{last.strip().lower()}")
-    return keys
+def name_key(first: str, last: str) -> str:
+    """A patient's name compared case- and spacing-insensitively."""
+    return " ".join(f"{first} {last}".split()).casefold()
+
+
+@dataclass(frozen=True)
+class KnownPatient:
+    """What identifies one invited or joined patient, with a tag saying where it came from."""
+
+    tag: object
+    email: str = ""
+    date_of_birth: dt.date | None = None
+    mobile: str = ""
+
+
+def same_person(a: KnownPatient, b: KnownPatient) -> bool:
+    """Two records with the same name: the same person unless what both know disagrees.
+
+    A phone number is not an identity (a parent and child, a couple share one), so it only
+    tells two namesakes apart when neither an email nor a date of birth is known on both sides.
+    """
+    both_email = bool(a.email and b.email)
+    both_dob = bool(a.date_of_birth and b.date_of_birth)
+    if both_email and a.email.lower() != b.email.lower():
+        return False
+    if both_dob and a.date_of_birth != b.date_of_birth:
+        return False
+    if not both_email and not both_dob and a.mobile and b.mobile:
+        return a.mobile == b.mobile
+    return True
+
+
+@dataclass
+class PatientIndex:
+    """Patients already known (of a clinic, or of earlier rows), looked up by name."""
+
+    by_name: dict[str, list[KnownPatient]] = dataclasses.field(default_factory=dict)
+
+    def add(
+        self,
+        tag: object,
+        *,
+        first: str,
+        last: str,
+        email: str = "",
+        mobile: str = "",
+        date_of_birth: dt.date | None = None,
+    ) -> None:
+        record = KnownPatient(tag, email or "", date_of_birth, mobile or "")
+        self.by_name.setdefault(name_key(first, last), []).append(record)
+
+    def find(
+        self,
+        *,
+        first: str,
+        last: str,
+        email: str = "",
+        mobile: str = "",
+        date_of_birth: dt.date | None = None,
+    ) -> object | None:
+        """The tag of the first known record of the same person, or None."""
+        probe = KnownPatient(None, email or "", date_of_birth, mobile or "")
+        for known in self.by_name.get(name_key(first, last), []):
+            if same_person(known, probe):
+                return known.tag
+        return None

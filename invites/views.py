@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
@@ -55,16 +55,23 @@ class ClinicContext:
     provider: ClinicMembership | None
 
 
-def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
+def clinic_context(request: AuthedHttpRequest, clinic_id: int | None = None) -> ClinicContext:
     """The clinic the user works in now (remembered in the session) and the chosen provider.
 
-    Users with no clinic get a 404, like any page they cannot see.
+    `clinic_id` picks another of the user's clinics (the Providers list of a clinic being
+    chosen); an unknown one gives a 404. Users with no clinic get a 404, like any page they
+    cannot see.
     """
     clinics = list(Clinic.objects.visible_to(request.user))
     if not clinics:
         raise Http404("No clinic")
     by_id = {c.pk: c for c in clinics}
-    clinic = by_id.get(request.session.get(SESSION_CLINIC)) or clinics[0]
+    if clinic_id is not None:
+        if clinic_id not in by_id:
+            raise Http404("No clinic")
+        clinic = by_id[clinic_id]
+    else:
+        clinic = by_id.get(request.session.get(SESSION_CLINIC)) or clinics[0]
     mine = list(
         ClinicMembership.objects.visible_to(request.user).filter(user=request.user, clinic=clinic)
     )
@@ -76,7 +83,9 @@ def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
             .filter(clinic=clinic)
             .select_related("user")
         )
-        chosen = {p.pk: p for p in providers}.get(request.session.get(SESSION_PROVIDER))
+        # The remembered provider belongs to the remembered clinic only.
+        remembered = request.session.get(SESSION_PROVIDER)
+        chosen = {p.pk: p for p in providers}.get(remembered)
         provider = chosen or (providers[0] if len(providers) == 1 else None)
     else:
         providers = [m for m in mine if m.role == ClinicMembership.Role.PROVIDER]
@@ -84,6 +93,15 @@ def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
         for p in providers:
             p.user = request.user
     return ClinicContext(clinics, clinic, is_admin, providers, provider)
+
+
+def _id(value: str | None) -> int:
+    """A database id from a form value; 0 for anything else (never an overflow error)."""
+    try:
+        number = int((value or "0").strip())
+    except ValueError:
+        return 0
+    return number if 0 < number < 2**63 else 0
 
 
 def _back(request: HttpRequest, default: str) -> str:
@@ -96,11 +114,8 @@ def _back(request: HttpRequest, default: str) -> str:
 def select(request: AuthedHttpRequest) -> HttpResponse:
     """Remember the chosen clinic and provider (the 'Select Clinic' and 'Providers' lists)."""
     clinics = Clinic.objects.visible_to(request.user)
-    try:
-        clinic_id = int(request.POST.get("clinic") or 0)
-        provider_id = int(request.POST.get("provider") or 0)
-    except ValueError:
-        clinic_id = provider_id = 0
+    clinic_id = _id(request.POST.get("clinic"))
+    provider_id = _id(request.POST.get("provider"))
     if clinic_id:
         clinic = get_object_or_404(clinics, pk=clinic_id)
         if clinic.pk != request.session.get(SESSION_CLINIC):
@@ -114,6 +129,17 @@ def select(request: AuthedHttpRequest) -> HttpResponse:
         if provider.clinic_id == request.session.get(SESSION_CLINIC, provider.clinic_id):
             request.session[SESSION_PROVIDER] = provider.pk
     return redirect(_back(request, reverse("invites:invite")))
+
+
+@login_required
+@require_GET
+def providers(request: AuthedHttpRequest) -> HttpResponse:
+    """The Providers list of the clinic being chosen (swapped in as the clinic list changes).
+
+    Nothing is remembered: Apply (which also works without JavaScript) saves the choice.
+    """
+    ctx = clinic_context(request, clinic_id=_id(request.GET.get("clinic")))
+    return render(request, "invites/_context_bar.html#provider-field", {"ctx": ctx})
 
 
 # Invited Patients list --------------------------------------------------------------------------
@@ -281,13 +307,10 @@ def invite(request: AuthedHttpRequest) -> HttpResponse:
                     )
                 return redirect("invites:sent")
             confirm = True
-            seen = services.existing_keys(ctx.clinic)
-            from .validation import dedupe_keys
-
+            seen = services.known_patients(ctx.clinic)
             for p in patients:
-                p["duplicate"] = bool(
-                    dedupe_keys(p["email"], p["mobile"], p["first_name"], p["last_name"]) & seen
-                )
+                p["duplicate"] = services.find_known(seen, p) is not None
+                services.remember(seen, "form", p)
             return _page(
                 request,
                 "invites/invite.html",

@@ -29,8 +29,40 @@
     sync();
   }
 
+  // "Filters (n)": a disclosure button over the filters panel. Folded by default on phones,
+  // open on wider screens; once the person opens or folds it, that choice survives the htmx
+  // swaps of the results (which re-render the button and the panel).
+  var phone = window.matchMedia("(max-width: 720px)");
+  var filtersOpen = null;
+  var toggles = [];
+
+  function showFilters(toggle, open) {
+    var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+    toggle.setAttribute("aria-expanded", String(open));
+    if (panel) panel.hidden = !open;
+  }
+
+  function setUpFiltersToggle(toggle) {
+    if (toggle.hasAttribute("data-ready")) return;
+    toggle.setAttribute("data-ready", "");
+    toggle.hidden = false;
+    toggles = toggles.filter(function (t) { return document.contains(t); }).concat([toggle]);
+    showFilters(toggle, filtersOpen === null ? !phone.matches : filtersOpen);
+    toggle.addEventListener("click", function () {
+      filtersOpen = toggle.getAttribute("aria-expanded") !== "true";
+      showFilters(toggle, filtersOpen);
+    });
+  }
+
+  phone.addEventListener("change", function () {
+    if (filtersOpen !== null) return;
+    toggles.forEach(function (t) { if (document.contains(t)) showFilters(t, !phone.matches); });
+  });
+
   function setUp(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll("[data-filter-form]").forEach(setUpFilterForm);
+    var scope = root.querySelectorAll ? root : document;
+    scope.querySelectorAll("[data-filter-form]").forEach(setUpFilterForm);
+    scope.querySelectorAll("[data-filters-toggle]").forEach(setUpFiltersToggle);
   }
   document.addEventListener("DOMContentLoaded", function () { setUp(document); });
   document.addEventListener("htmx:load", function (event) { setUp(event.target); });

@@ -48,7 +48,7 @@ def test_it_skips_duplicates_of_the_clinic_and_of_other_rows(admin_in_a, clinics
         admin_in_a,
         (
             f"{HEADER}\nAda,Lovelace,ada@example.com,\n"
-            "Alan,Turing,,2155550123\nAl,Turing,alan@example.com,2155550123\n"
+            "Alan,Turing,,2155550123\nalan ,TURING,alan@example.com,2155550123\n"
         ),
     )
     html = response.content.decode()
@@ -59,7 +59,7 @@ def test_it_skips_duplicates_of_the_clinic_and_of_other_rows(admin_in_a, clinics
 
 def test_a_file_of_only_duplicates_invites_nobody(admin_in_a, clinics):
     upload(admin_in_a, f"{HEADER}\nAda,Lovelace,ada@example.com,\n")
-    upload(admin_in_a, f"{HEADER}\nAda,Lovelace,ada@example.com,\nAda,L,ADA@example.com,\n")
+    upload(admin_in_a, f"{HEADER}\nAda,Lovelace,ada@example.com,\nada,lovelace,ADA@example.com,\n")
     assert Invite.objects.count() == 1
 
 

@@ -104,10 +104,12 @@ def test_it_does_not_invite_the_same_patient_twice(admin_in_a, clinics, outboxes
     admin_in_a.post(URL, invite_post([("Ada", "Lovelace", "ada@example.com", "2155550123")]))
     mail.outbox.clear()
     outboxes.clear()
-    # Same email, then same phone, in the same clinic: nothing new, no duplicate row.
+    # Same name with the same email, then with the same phone: nothing new, no duplicate row.
     response = admin_in_a.post(
         URL,
-        invite_post([("Ada", "L", "ADA@example.com", ""), ("A.", "Lovelace", "", "2155550123")]),
+        invite_post(
+            [("Ada", "Lovelace", "ADA@example.com", ""), ("ada", "LOVELACE", "", "2155550123")]
+        ),
     )
     assert Invite.objects.count() == 1
     assert not mail.outbox and not outboxes
@@ -120,7 +122,7 @@ def test_it_dedupes_against_patients_who_joined(admin_in_a, clinics):
 
     pat = make_user("joined.patient@example.com", "patient")
     ClinicPatient.objects.create(clinic=clinics.a, provider=clinics.prov_alice, user=pat)
-    admin_in_a.post(URL, invite_post([("Jo", "Patient", "joined.patient@example.com", "")]))
+    admin_in_a.post(URL, invite_post([("Joined", "Patient", "joined.patient@example.com", "")]))
     assert not Invite.objects.exists()
 
 

@@ -87,3 +87,83 @@ def test_the_file_backend_appends_json_lines(settings, tmp_path):
 def test_the_console_backend_prints(capsys):
     sms.ConsoleSMSBackend().send(to="2155550100", body="Hello")
     assert "SMS to 2155550100" in capsys.readouterr().out
+
+
+# One segment, no PHI -----------------------------------------------------------------------
+
+
+def invite_to(clinics, outboxes, *, clinic_name=None, patients=None):
+    if clinic_name:
+        clinics.a.name = clinic_name
+        clinics.a.save()
+    created = services.create_invites(
+        clinic=clinics.a,
+        provider=clinics.prov_alice,
+        invited_by=clinics.cadmin,
+        patients=patients
+        or [{"first_name": "Sam", "last_name": "Sms", "email": "", "mobile": "2155550100"}],
+    )
+    services.queue_deliveries(created)
+    return created
+
+
+def test_the_sms_is_one_gsm7_segment_with_clinic_link_and_code(clinics, outboxes):
+    invite = invite_to(clinics, outboxes)[0]
+    body = outboxes[0]["body"]
+    assert sms.gsm7_length(body) is not None and sms.gsm7_length(body) <= 160
+    assert body.startswith("Riverside Family Clinic invites you")
+    assert "https://portal.example.test/clinic/join/" in body and invite.code in body
+    # No names or other PHI when the phone is the patient's own.
+    assert "Sam" not in body and "Sms" not in body
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "The Greater Philadelphia Regional Center for Pediatric and Adolescent Rheumatology",
+        "Zoë’s Clínica — Ševčík & Søn Dermatología",  # accents and quotes outside GSM-7
+        "Clinic {Main} [North] ~ East | € " * 6,  # extension characters are left out
+    ],
+)
+def test_a_long_or_non_gsm_clinic_name_is_shortened_to_one_segment(clinics, outboxes, name):
+    invite = invite_to(clinics, outboxes, clinic_name=name)[0]
+    body = outboxes[0]["body"]
+    assert sms.gsm7_length(body) is not None, body
+    assert sms.gsm7_length(body) <= 160, (sms.gsm7_length(body), body)
+    assert invite.code in body and "/join/" in body
+    assert body[:4] == sms.to_gsm7(name)[:4]
+
+
+def test_an_sms_on_a_shared_phone_says_whom_it_is_for(clinics, outboxes):
+    invite_to(
+        clinics,
+        outboxes,
+        patients=[
+            {"first_name": "Maria", "last_name": "Lopez", "email": "", "mobile": "2155550100"},
+            {"first_name": "Zoë", "last_name": "Lopez", "email": "", "mobile": "2155550100"},
+        ],
+    )
+    bodies = sorted(m["body"] for m in outboxes)
+    assert bodies[0].startswith("Riverside Family Clinic invites Maria ")
+    assert bodies[1].startswith("Riverside Family Clinic invites Zoe ")
+    # First name only: no last name, and each within one segment.
+    assert all("Lopez" not in b and sms.gsm7_length(b) <= 160 for b in bodies)
+
+
+def test_a_resend_on_a_shared_phone_names_the_patient(clinics, outboxes):
+    first = invite_to(clinics, outboxes)[0]
+    invite_to(
+        clinics,
+        outboxes,
+        patients=[{"first_name": "Ben", "last_name": "Sms", "email": "", "mobile": "2155550100"}],
+    )
+    outboxes.clear()
+    services.resend_invite(invite=first)
+    assert outboxes[0]["body"].startswith("Riverside Family Clinic invites Sam ")
+
+
+def test_gsm7_helpers():
+    assert sms.gsm7_length("abc") == 3
+    assert sms.gsm7_length("a€") == 3
+    assert sms.gsm7_length("ë") is None
+    assert sms.to_gsm7("Zoë’s\nClínica") == "Zoe's Clinica"
