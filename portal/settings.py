@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "prescriptions.middleware.AccessCacheMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    "portal.middleware.RoleGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -186,7 +187,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.CharacterClassValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "prescriptions:dashboard"
+# "home" sends each user on to the first page their role can use.
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60  # hours
