@@ -119,6 +119,29 @@
     }
   });
 
+  // Main menu at phone width: a disclosure button. It opens and closes the list it controls
+  // (aria-expanded says which), Escape closes it and puts the focus back on the button, and a
+  // click elsewhere closes it. The CSS shows the button only at narrow widths; without
+  // JavaScript the button stays hidden and the links wrap.
+  var menuButton = document.querySelector("[data-menu-button]");
+  var menuList = menuButton && document.getElementById(menuButton.getAttribute("aria-controls"));
+  if (menuButton && menuList) {
+    var menuNav = menuButton.closest("[data-menu]");
+    var menuOpen = function () { return menuButton.getAttribute("aria-expanded") === "true"; };
+    var setMenu = function (open) { menuButton.setAttribute("aria-expanded", open ? "true" : "false"); };
+    menuNav.classList.add("mainnav--js");
+    menuButton.hidden = false;
+    menuButton.addEventListener("click", function () { setMenu(!menuOpen()); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !menuOpen()) return;
+      setMenu(false);
+      menuButton.focus();
+    });
+    document.addEventListener("click", function (event) {
+      if (menuOpen() && !menuNav.contains(event.target)) setMenu(false);
+    });
+  }
+
   // Times on the reader's own clock: the server writes <time datetime="ISO" data-local="style">
   // in the portal's time zone (what shows without JavaScript); here each is rewritten in the
   // browser's zone, in the same format, with the zone named in its title. Chat messages
