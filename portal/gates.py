@@ -95,8 +95,10 @@ NAME_GATES: dict[str, str] = {
     "accounts:resend_invite": "notifications",
     "accounts:revoke_invite": "notifications",
     "accounts:remove_delegate": "notifications",
-    # A patient's own "You have joined <clinic>" page.
+    # A patient's own "You have joined <clinic>" page, and their clinics.
     "invites:joined": "patient",
+    "my_clinics": "patient",
+    "time_zone": "profile",
 }
 
 # In a gated namespace, but open to anyone (the views check their own token or session).

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.TimeZoneMiddleware",
     "prescriptions.middleware.AccessCacheMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",

@@ -10,6 +10,7 @@ urlpatterns = [
     # Each user lands on the first page they can use (portal.gates.landing_url).
     path("", views.home, name="home"),
     path("my-clinics/", views.my_clinics, name="my_clinics"),
+    path("accounts/profile/time-zone/", views.time_zone, name="time_zone"),
     path("accounts/", include("accounts.urls")),
     path("", include("prescriptions.urls")),
     path("requests/", include("requests_chat.urls")),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from audit.log import record
+from audit.models import AuditEvent
 from invites.models import ClinicPatient
 
-from .gates import is_patient, landing_url
+from .forms import TimeZoneForm
+from .gates import has_profile, is_patient, landing_url
 from .types import AuthedHttpRequest
 
 
@@ -31,3 +36,20 @@ def my_clinics(request: AuthedHttpRequest) -> HttpResponse:
     if len(links) == 1:
         return redirect("invites:joined", links[0].clinic_id)
     return render(request, "portal/my_clinics.html", {"links": links})
+
+
+@login_required
+@require_POST
+def time_zone(request: AuthedHttpRequest) -> HttpResponse:
+    """Save the profile's time zone (the form is on the profile page)."""
+    if not has_profile(request.user):
+        raise Http404("No such page.")
+    form = TimeZoneForm(request.POST, instance=request.user)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["time_zone"]))
+        return redirect("accounts:profile")
+    form.save()
+    record(request, AuditEvent.Action.UPDATE, request.user, description="time zone")
+    zone = request.user.time_zone or "your browser's time zone"
+    messages.success(request, f"Dates and times are now shown in {zone}.")
+    return redirect("accounts:profile")

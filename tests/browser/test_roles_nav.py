@@ -201,3 +201,21 @@ def test_pages_each_role_can_open_have_no_axe_violations(cast, clinic, open_as, 
             expect(page.get_by_role("heading", name=heading, exact=False).first).to_be_visible()
         assert_accessible(page, f"{path} as {who}")
         page.context.close()
+
+
+# Time: the browser reports its zone, and the server then uses it --------------------------
+
+
+def test_the_browser_reports_its_zone_and_pages_use_it(cast, browser, portal_url):
+    context = browser.new_context(viewport=DESKTOP, timezone_id="Asia/Tokyo")
+    try:
+        context.add_cookies([{**session_cookie(cast.alice), "url": portal_url}])
+        page = context.new_page()
+        page.goto(f"{portal_url}/dashboard/")
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        assert cookies.get("tz") == "Asia%2FTokyo"
+        page.goto(f"{portal_url}/accounts/profile/")
+        expect(page.get_by_text("Times are shown in Asia/Tokyo")).to_be_visible()
+        assert_accessible(page, "profile with the time zone form")
+    finally:
+        context.close()
