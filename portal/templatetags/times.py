@@ -12,11 +12,15 @@ Registered as a template builtin (settings.TEMPLATES), so no `{% load %}` is nee
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
+
+if TYPE_CHECKING:
+    from portal.forms import TimeZoneForm
 
 register = template.Library()
 
@@ -50,8 +54,8 @@ def local_time(value: dt.datetime | None, style: str = "short", css_class: str =
 
 
 @register.simple_tag(takes_context=True)
-def time_zone_form(context: template.Context):
+def time_zone_form(context: template.Context) -> TimeZoneForm:
     """`{% time_zone_form as form %}`: the profile's time zone form for the signed-in user."""
-    from portal.forms import TimeZoneForm
+    from portal.forms import TimeZoneForm  # accounts.models imports this module's package
 
     return TimeZoneForm(instance=context["request"].user)
