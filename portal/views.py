@@ -46,7 +46,7 @@ def time_zone(request: AuthedHttpRequest) -> HttpResponse:
         raise Http404("No such page.")
     form = TimeZoneForm(request.POST, instance=request.user)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["time_zone"]))
+        messages.error(request, " ".join(str(e) for e in form.errors["time_zone"]))
         return redirect("accounts:profile")
     form.save()
     record(request, AuditEvent.Action.UPDATE, request.user, description="time zone")
