@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from portal.security import hash_token
+from portal.timezones import validate_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -62,6 +63,11 @@ class User(AbstractUser):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="user",
+    )
+
+    # The zone moments are shown in (IANA name); empty: the zone the browser reports.
+    time_zone = models.CharField(
+        "time zone", max_length=64, blank=True, validators=[validate_time_zone]
     )
 
     # Bumped when a factor is reset: part of the session hash, so every other session ends.

@@ -92,9 +92,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.TimeZoneMiddleware",
     "prescriptions.middleware.AccessCacheMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    "portal.middleware.RoleGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -191,7 +193,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.CharacterClassValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "prescriptions:dashboard"
+# "home" sends each user on to the first page their role can use.
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 OTP_TOTP_ISSUER = PRODUCT_NAME
 OTP_TOTP_TOLERANCE = 1

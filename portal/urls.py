@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from . import views
 
 admin.site.site_header = "Portal operations"
 admin.site.site_title = "Portal operations"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="prescriptions:dashboard"), name="home"),
+    # Each user lands on the first page they can use (portal.gates.landing_url).
+    path("", views.home, name="home"),
+    path("my-clinics/", views.my_clinics, name="my_clinics"),
+    path("accounts/profile/time-zone/", views.time_zone, name="time_zone"),
     path("accounts/", include("accounts.urls")),
     path("", include("prescriptions.urls")),
     path("requests/", include("requests_chat.urls")),

@@ -29,7 +29,8 @@ def portal_templates() -> list[str]:
         root = Path(directory)
         names += [p.relative_to(root).as_posix() for p in sorted(root.rglob("*.html"))]
         names += [p.relative_to(root).as_posix() for p in sorted(root.rglob("*.txt"))]
-    return names
+    # templates/admin/ overrides Django's admin templates: they belong with the admin's.
+    return [name for name in names if not name.startswith("admin/")]
 
 
 def warm_up() -> None:

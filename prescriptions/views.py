@@ -8,13 +8,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.timezones import utc_stamp
 from portal.types import AuthedHttpRequest
 from requests_chat.models import Document, Request
 from requests_chat.selectors import unread_by_prescription
@@ -289,7 +289,8 @@ def export(request: AuthedHttpRequest) -> StreamingHttpResponse:
         for row in export_rows(filterset.qs):
             yield writer.writerow([neutralise(cell) for cell in row])
 
-    filename = f"prescriptions-{timezone.localdate():%Y-%m-%d}.csv"
+    # The moment in the name is in UTC and says so (readers in different zones, one rule).
+    filename = f"prescriptions-{utc_stamp()}.csv"
     return StreamingHttpResponse(
         stream(),
         content_type="text/csv; charset=utf-8",

@@ -121,12 +121,49 @@
     }
   });
 
+  // Main menu at phone width: a disclosure button. It opens and closes the list it controls
+  // (aria-expanded says which), Escape closes it and puts the focus back on the button, and a
+  // click elsewhere closes it. The CSS shows the button only at narrow widths; without
+  // JavaScript the button stays hidden and the links wrap.
+  var menuButton = document.querySelector("[data-menu-button]");
+  var menuList = menuButton && document.getElementById(menuButton.getAttribute("aria-controls"));
+  if (menuButton && menuList) {
+    var menuNav = menuButton.closest("[data-menu]");
+    var menuOpen = function () { return menuButton.getAttribute("aria-expanded") === "true"; };
+    var setMenu = function (open) { menuButton.setAttribute("aria-expanded", open ? "true" : "false"); };
+    menuNav.classList.add("mainnav--js");
+    menuButton.hidden = false;
+    menuButton.addEventListener("click", function () { setMenu(!menuOpen()); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !menuOpen()) return;
+      setMenu(false);
+      menuButton.focus();
+    });
+    document.addEventListener("click", function (event) {
+      if (menuOpen() && !menuNav.contains(event.target)) setMenu(false);
+    });
+  }
+
   // Times on the reader's own clock: the server writes <time datetime="ISO" data-local="style">
   // in the portal's time zone (what shows without JavaScript); here each is rewritten in the
   // browser's zone, in the same format, with the zone named in its title. Chat messages
   // pushed over the websocket are rendered once for everyone, so this is where they get the
   // reader's zone. "short": 11/28/2026 2:47 AM; "long": Nov 28, 2026 2:47 AM; "date":
   // 11/28/2026. (The same three as portal/templatetags/times.py.)
+  // The reader's zone: the one chosen in their profile (data-time-zone, also what the server
+  // used), else the browser's, which is reported to the server in the "tz" cookie so that
+  // pages, exports and the admin use it too (portal.middleware.TimeZoneMiddleware).
+  var chosenZone = document.body.getAttribute("data-time-zone") || undefined;
+  try {
+    var browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (browserZone && document.cookie.indexOf("tz=" + encodeURIComponent(browserZone)) === -1) {
+      document.cookie = "tz=" + encodeURIComponent(browserZone) + "; path=/; max-age=31536000; samesite=lax" +
+        (location.protocol === "https:" ? "; secure" : "");
+    }
+    if (chosenZone) new Intl.DateTimeFormat("en-US", { timeZone: chosenZone });
+  } catch (e) {
+    chosenZone = undefined;  // a zone this browser does not know: use its own
+  }
   var formats = {};
   function formatter(style) {
     if (!formats[style]) {
@@ -136,11 +173,12 @@
         date: { month: "2-digit", day: "2-digit", year: "numeric" },
       }[style];
       if (!options) return null;
+      options.timeZone = chosenZone;
       formats[style] = new Intl.DateTimeFormat("en-US", options);
     }
     return formats[style];
   }
-  var zoneName = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" });
+  var zoneName = new Intl.DateTimeFormat("en-US", { timeZoneName: "short", timeZone: chosenZone });
   function localTimes(root) {
     if (!root || !root.querySelectorAll) return;
     var times = Array.prototype.slice.call(root.querySelectorAll("time[data-local]"));

@@ -69,7 +69,9 @@ def test_it_shows_a_qr_code_and_the_secret_and_confirms_with_a_code(cast, client
     assert download["Content-Disposition"] == 'attachment; filename="recovery-codes.txt"'
     assert codes[0] in download.content.decode()
     # Continue: the codes are gone from the session and the dashboard opens.
-    assert client.post(reverse("accounts:recovery_codes")).url == reverse("prescriptions:dashboard")
+    # After sign-in everyone goes "home", which sends a prescriber on to the dashboard.
+    assert client.post(reverse("accounts:recovery_codes")).url == reverse("home")
+    assert client.get(reverse("home")).url == reverse("prescriptions:dashboard")
     assert client.get(reverse("accounts:recovery_codes")).status_code == 302
     assert client.get(reverse("prescriptions:dashboard")).status_code == 200
 
@@ -89,7 +91,8 @@ def test_it_asks_an_enrolled_user_for_a_code(cast, client):
     page = client.get(reverse("accounts:mfa_verify")).content.decode()
     assert "Enter your authentication code" in page
     response = client.post(reverse("accounts:mfa_verify"), {"code": code_for(device)})
-    assert response.url == reverse("prescriptions:dashboard")
+    assert response.url == reverse("home")
+    assert client.get(reverse("home")).url == reverse("prescriptions:dashboard")
     assert client.get(reverse("prescriptions:dashboard")).status_code == 200
 
 
