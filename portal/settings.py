@@ -85,6 +85,10 @@ MIDDLEWARE = [
     # Hardening: Cache-Control no-store on every dynamic response (above all that may answer),
     # then control characters refused before the session, auth or any view reads the input.
     "portal.middleware.NoStoreMiddleware",
+    # Framing and CSP headers on every response, also those answered by the middlewares below
+    # (a control-character 400, a role gate's 404), not only those of views.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.middleware.ControlCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,8 +102,6 @@ MIDDLEWARE = [
     "accounts.middleware.IdleTimeoutMiddleware",
     "portal.middleware.RoleGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # django-axes must be last: it turns lock-outs raised by authenticate() into responses.
     "axes.middleware.AxesMiddleware",
 ]
