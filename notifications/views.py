@@ -19,23 +19,9 @@ from portal.types import AuthedHttpRequest
 from . import services
 from .forms import PreferencesForm
 from .models import Activity, Notification
+from .selectors import bell_context
 
-FEED_SIZE = 8
 PAGE_SIZE = 25
-
-
-def bell_context(user, *, new_ids: list[int] | None = None) -> dict:
-    """What the bell shows: the unread count and the latest items (no patient data)."""
-    visible = Notification.objects.visible_to(user)
-    items = list(visible.select_related("actor")[:FEED_SIZE])
-    new_items = []
-    if new_ids:
-        new_items = [n for n in items if n.pk in set(new_ids)]
-    return {
-        "unread_count": visible.unread().count(),
-        "feed_items": items,
-        "new_items": new_items,
-    }
 
 
 @login_required

@@ -7,14 +7,14 @@ else, and has an id above their ReadState.last_read_message_id (0 when they neve
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from prescriptions.models import Prescription
 
-from .models import Message, ReadState
+from .models import Document, Message, ReadState, Request
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -106,8 +106,6 @@ def messages_lacking(
     """
     from django.db.models import Prefetch
 
-    from .models import Document
-
     messages = Message.objects.filter(request_id=request_id)
     # The newest id first: the messages of one request commit in id order (send_message locks
     # the request before a message takes its id), so every message up to it is visible now.
@@ -120,3 +118,45 @@ def messages_lacking(
     )
     complete = len(lacking) <= limit
     return lacking[:limit][::-1], (latest if complete else None)
+
+
+def actor_label(user: User | None) -> str:
+    """'Dana Rivers (Prescriber delegate)': who did it, so a prescriber sees their delegates' work."""
+    if user is None:
+        return "A former user"
+    return f"{user.get_full_name() or user.email} ({user.get_role_display()})"
+
+
+def timeline_events(user: User, prescription: Prescription) -> list[dict[str, Any]]:
+    """The chat's part of a prescription's timeline: its request's creation and each shared
+    document, with who did it, through `visible_to` (see `prescriptions.selectors`)."""
+    from django.urls import reverse
+
+    events: list[dict[str, Any]] = []
+    for chat in (
+        Request.objects.visible_to(user)
+        .filter(prescription=prescription)
+        .select_related("created_by")
+    ):
+        events.append(
+            {
+                "at": chat.created_at,
+                "kind": "request",
+                "actor": actor_label(chat.created_by),
+                "url": reverse("requests_chat:detail", args=[chat.pk]),
+            }
+        )
+    for doc in (
+        Document.objects.visible_to(user)
+        .filter(request__prescription=prescription)
+        .select_related("uploaded_by")
+    ):
+        events.append(
+            {
+                "at": doc.created_at,
+                "kind": "document",
+                "actor": actor_label(doc.uploaded_by),
+                "title": doc.title,
+            }
+        )
+    return events
