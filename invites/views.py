@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from audit.log import client_ip, record
 from audit.models import AuditEvent
+from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
 
 from . import selectors, services
@@ -194,9 +195,13 @@ def remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 def _page(request, template, ctx: ClinicContext, **extra) -> HttpResponse:
-    if request.htmx and request.htmx.target in ("invite-list", "invite-results"):
-        return render(request, "invites/_invite_list.html", invite_list_context(request, ctx))
-    return render(request, template, {"ctx": ctx, **invite_list_context(request, ctx), **extra})
+    return render_page(
+        request,
+        template,
+        {"ctx": ctx, **invite_list_context(request, ctx), **extra},
+        fragment_template="invites/_invite_list.html",
+        targets=("invite-list", "invite-results"),
+    )
 
 
 @login_required

@@ -14,6 +14,7 @@ from django_otp.decorators import otp_required
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
 
 from . import services
@@ -81,13 +82,11 @@ def notification_list(request: AuthedHttpRequest) -> HttpResponse:
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     # The history names patients and medications (the bell does not).
     record(request, AuditEvent.Action.LIST, description=f"notifications page {page.number}")
-    template_name = "notifications/list.html"
-    if request.htmx:
-        template_name += "#notification-results"
-    return render(
+    return render_page(
         request,
-        template_name,
+        "notifications/list.html",
         {"page": page, "kind": kind, "activities": Activity.choices},
+        partial="notification-results",
     )
 
 
@@ -107,7 +106,9 @@ def preferences(request: AuthedHttpRequest) -> HttpResponse:
                 return redirect("notifications:preferences")
     else:
         form = PreferencesForm(initial=PreferencesForm.initial_for(request.user))
-    template_name = "notifications/preferences.html"
-    if request.htmx:
-        template_name += "#preferences-status"
-    return render(request, template_name, {"form": form, "saved": saved})
+    return render_page(
+        request,
+        "notifications/preferences.html",
+        {"form": form, "saved": saved},
+        partial="preferences-status",
+    )

@@ -13,6 +13,7 @@ from django_htmx.http import push_url
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
 from requests_chat.selectors import timeline_events
 
@@ -42,10 +43,9 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
         AuditEvent.Action.LIST,
         description=f"dashboard page {page.number}: {query.params.urlencode()}"[:300],
     )
-    template = "prescriptions/dashboard.html"
-    if request.htmx and not request.htmx.history_restore_request:
-        template += "#results"
-    response = render(request, template, query.context(page, rows))
+    response = render_page(
+        request, "prescriptions/dashboard.html", query.context(page, rows), partial="results"
+    )
     if request.htmx:
         push_url(response, query.canonical_url)
     return response
@@ -234,7 +234,9 @@ def prescription(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         patient=rx.patient_id,
         description="prescription details",
     )
-    template = "prescriptions/prescription.html"
-    if request.htmx:
-        template += "#prescription-detail"
-    return render(request, template, {"rx": rx, "timeline": timeline})
+    return render_page(
+        request,
+        "prescriptions/prescription.html",
+        {"rx": rx, "timeline": timeline},
+        partial="prescription-detail",
+    )

@@ -17,6 +17,7 @@ from django_htmx.http import reswap, retarget
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
 from prescriptions.models import Prescription, reachable_prescriber_ids
 
@@ -63,10 +64,12 @@ def for_prescription(request: AuthedHttpRequest, prescription_pk: int) -> HttpRe
         patient=prescription.patient_id,
         description="request pop-up",
     )
-    template = "requests_chat/for_prescription.html"
-    if request.htmx:
-        template += "#rx-chat"
-    return render(request, template, {"prescription": prescription, "chat": chat, "unread": unread})
+    return render_page(
+        request,
+        "requests_chat/for_prescription.html",
+        {"prescription": prescription, "chat": chat, "unread": unread},
+        partial="rx-chat",
+    )
 
 
 @login_required
@@ -94,12 +97,9 @@ def request_list(request: AuthedHttpRequest) -> HttpResponse:
     )
     params = request.GET.copy()
     params.pop("page", None)
-    template_name = "requests_chat/list.html"
-    if request.htmx and request.htmx.target == "request-results":
-        template_name += "#request-results"
-    return render(
+    return render_page(
         request,
-        template_name,
+        "requests_chat/list.html",
         {
             "filter": filterset,
             "page": page,
@@ -107,6 +107,8 @@ def request_list(request: AuthedHttpRequest) -> HttpResponse:
             "searching": bool(params.get("q") or params.get("unread")),
             "query": params.urlencode(),
         },
+        partial="request-results",
+        targets=["request-results"],
     )
 
 
