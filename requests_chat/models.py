@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from prescriptions.models import Prescription, users_reaching
+from prescriptions.models import Prescription, reachable_prescriber_ids, users_reaching
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -59,6 +59,12 @@ class Request(models.Model):
     def group_name(self) -> str:
         """The channel-layer group of everyone watching this request."""
         return f"request-{self.pk}"
+
+    @staticmethod
+    def takes_part(user: User) -> bool:
+        """Whether the user takes part in requests at all: reaches at least one prescriber
+        (who may have a document checked before sending it)."""
+        return bool(reachable_prescriber_ids(user))
 
 
 class MessageQuerySet(models.QuerySet["Message"]):

@@ -19,7 +19,7 @@ from audit.log import record
 from audit.models import AuditEvent
 from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
-from prescriptions.models import Prescription, reachable_prescriber_ids
+from prescriptions.models import Prescription
 
 from .filters import RequestFilter
 from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
@@ -368,7 +368,7 @@ def check_document(request: AuthedHttpRequest) -> JsonResponse:
     The file is sent again with the message, where the same checks run before it is saved.
     Only for people who take part in chats (who reach at least one prescriber).
     """
-    if not reachable_prescriber_ids(request.user):
+    if not Request.takes_part(request.user):
         raise PermissionDenied
     form = DocumentCheckForm(request.POST, request.FILES)
     if not form.is_valid():
