@@ -62,9 +62,9 @@ def unread_by_prescription(user: User, prescription_ids: Iterable[int]) -> dict[
     return {row["request__prescription_id"]: row["n"] for row in rows}
 
 
-def unread_by_request(user: User, request_ids: Iterable[int]) -> dict[int, int]:
-    """{request id: unread message count} for those of `request_ids` with unread."""
-    ids = list(request_ids)
+def unread_by_request(user: User, chat_ids: Iterable[int]) -> dict[int, int]:
+    """{request id: unread message count} for those of `chat_ids` with unread."""
+    ids = list(chat_ids)
     if not ids:
         return {}
     rows = (
@@ -92,7 +92,7 @@ def unread_total(user: User) -> int:
 
 
 def messages_lacking(
-    request_id: int, *, after: int, have: Iterable[int], limit: int
+    chat_id: int, *, after: int, have: Iterable[int], limit: int
 ) -> tuple[list[Message], int | None]:
     """What a page holding every message up to `after`, and the ids `have` above it, lacks.
 
@@ -106,7 +106,7 @@ def messages_lacking(
     """
     from django.db.models import Prefetch
 
-    messages = Message.objects.filter(request_id=request_id)
+    messages = Message.objects.filter(request_id=chat_id)
     # The newest id first: the messages of one request commit in id order (send_message locks
     # the request before a message takes its id), so every message up to it is visible now.
     latest = messages.order_by("-pk").values_list("pk", flat=True).first() or 0

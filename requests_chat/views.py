@@ -146,7 +146,7 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
                 outcome = "created"
                 record(request, AuditEvent.Action.CREATE, chat, patient=prescription.patient_id)
             except RequestExists as exists:
-                chat, outcome = exists.request, "exists"
+                chat, outcome = exists.chat, "exists"
             context = {"chat": chat, "outcome": outcome}
             if request.htmx:
                 return render(request, "requests_chat/create.html#create-result", context)
@@ -237,7 +237,7 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     for other in other_requests:
         other.unread = unread.get(other.pk, 0)
     if chat_messages:
-        mark_read(user=request.user, request=chat, message_id=chat_messages[-1].pk)
+        mark_read(user=request.user, chat=chat, message_id=chat_messages[-1].pk)
     record(request, AuditEvent.Action.VIEW, chat, patient=patient.pk)
     return render(
         request,
@@ -272,7 +272,7 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             flash.error(request, error)
         return redirect("requests_chat:detail", chat.pk)
     message, created = send_message(
-        request=chat,
+        chat=chat,
         author=request.user,
         body=form.cleaned_data["body"].strip(),
         client_id=form.cleaned_data["client_id"],
@@ -308,7 +308,7 @@ def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         chat.pk, after=after, have=[i for i in have if i <= MAX_ID], limit=CATCH_UP_LIMIT
     )
     if rows:
-        mark_read(user=request.user, request=chat, message_id=rows[-1].pk)
+        mark_read(user=request.user, chat=chat, message_id=rows[-1].pk)
         record(
             request,
             AuditEvent.Action.VIEW,
