@@ -118,7 +118,7 @@ class ClinicMembership(models.Model):
         return self.user.get_full_name() or self.user.email
 
 
-class InviteQuerySet(models.QuerySet["Invite"]):
+class PatientInviteQuerySet(models.QuerySet["Invite"]):
     def visible_to(self, user: User) -> Self:
         """Invites a clinic admin's clinics sent, and a provider's own invites."""
         return self.filter(provider_scope(user))
@@ -204,7 +204,7 @@ class Invite(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     removed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = InviteQuerySet.as_manager()
+    objects = PatientInviteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-invited_at", "-pk"]

@@ -16,6 +16,8 @@ from django.utils import timezone
 from prescriptions.models import Prescription, reachable_prescriber_ids, users_reaching
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
 
@@ -61,10 +63,10 @@ class Request(models.Model):
         return f"request-{self.pk}"
 
     @staticmethod
-    def takes_part(user: User) -> bool:
+    def takes_part(user: User | AnonymousUser) -> bool:
         """Whether the user takes part in requests at all: reaches at least one prescriber
         (who may have a document checked before sending it)."""
-        return bool(reachable_prescriber_ids(user))
+        return bool(reachable_prescriber_ids(user))  # type: ignore[arg-type]
 
 
 class MessageQuerySet(models.QuerySet["Message"]):

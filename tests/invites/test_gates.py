@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.urls import reverse
 
@@ -10,7 +12,7 @@ from invites.models import Clinic, ClinicMembership, ClinicPatient, Invite
 from invites.selectors import clinic_context
 
 
-def make_invite(clinics) -> Invite:
+def make_invite(clinics: Any) -> Invite:
     return services.create_invites(
         clinic=clinics.a,
         provider=clinics.prov_alice,
@@ -21,7 +23,7 @@ def make_invite(clinics) -> Invite:
     )[0]
 
 
-def test_it_gives_a_deactivated_member_no_clinic_data(cast, clinics):
+def test_it_gives_a_deactivated_member_no_clinic_data(cast: Any, clinics: Any) -> None:
     make_invite(clinics)
     ClinicPatient.objects.create(clinic=clinics.a, provider=clinics.prov_alice, user=cast.mallory)
     for user in (clinics.cadmin, cast.alice):
@@ -35,7 +37,7 @@ def test_it_gives_a_deactivated_member_no_clinic_data(cast, clinics):
         assert not ClinicPatient.objects.visible_to(user).exists()
 
 
-def test_it_names_the_clinics_a_user_administers(cast, clinics):
+def test_it_names_the_clinics_a_user_administers(cast: Any, clinics: Any) -> None:
     assert set(Clinic.objects.administered_by(clinics.cadmin)) == {clinics.a, clinics.b}
     assert not Clinic.objects.administered_by(cast.alice).exists()
     ctx = clinic_context(cast.alice, clinic_id=None, provider_id=None)
@@ -44,7 +46,7 @@ def test_it_names_the_clinics_a_user_administers(cast, clinics):
     assert ctx.is_admin and ctx.clinic == clinics.b and ctx.provider == clinics.prov_carol
 
 
-def test_a_removed_invite_is_not_editable(clinics):
+def test_a_removed_invite_is_not_editable(clinics: Any) -> None:
     invite = make_invite(clinics)
     assert Invite.objects.editable_by(clinics.cadmin).filter(pk=invite.pk).exists()
     invite.remove()
@@ -53,13 +55,17 @@ def test_a_removed_invite_is_not_editable(clinics):
 
 
 @pytest.mark.parametrize("action", ["resend", "remove"])
-def test_it_404s_row_actions_on_a_removed_invite(admin_in_a, clinics, action):
+def test_it_404s_row_actions_on_a_removed_invite(
+    admin_in_a: Any, clinics: Any, action: Any
+) -> None:
     invite = make_invite(clinics)
     invite.remove()
     assert admin_in_a.post(reverse(f"invites:{action}", args=[invite.pk])).status_code == 404
 
 
 @pytest.mark.parametrize("name", ["sent", "csv_template"])
-def test_the_member_only_pages_404_for_a_user_of_no_clinic(client_for, cast, clinics, name):
+def test_the_member_only_pages_404_for_a_user_of_no_clinic(
+    client_for: Any, cast: Any, clinics: Any, name: Any
+) -> None:
     assert client_for(cast.mallory).get(reverse(f"invites:{name}")).status_code == 404
     assert client_for(clinics.cadmin).get(reverse(f"invites:{name}")).status_code != 404

@@ -12,11 +12,11 @@ from django_htmx.middleware import HtmxMiddleware
 
 from portal import rendering
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = {"HX-Request": "true"}
 
 
-def htmx_request(**headers: str) -> HttpRequest:
-    request = RequestFactory().get("/", **headers)
+def htmx_request(headers: dict[str, str] | None = None) -> HttpRequest:
+    request = RequestFactory().get("/", headers=headers)
     HtmxMiddleware(lambda r: HttpResponse())(request)
     return request
 
@@ -38,27 +38,29 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     [
         ({}, None, "page.html"),
         (HTMX, None, "page.html#rows"),
-        ({**HTMX, "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}, None, "page.html"),
-        ({**HTMX, "HTTP_HX_TARGET": "rows"}, ["rows"], "page.html#rows"),
-        ({**HTMX, "HTTP_HX_TARGET": "search"}, ["rows"], "page.html"),
+        ({**HTMX, "HX-History-Restore-Request": "true"}, None, "page.html"),
+        ({**HTMX, "HX-Target": "rows"}, ["rows"], "page.html#rows"),
+        ({**HTMX, "HX-Target": "search"}, ["rows"], "page.html"),
     ],
 )
-def test_it_renders_the_page_or_the_partial(rendered, headers, targets, expected):
+def test_it_renders_the_page_or_the_partial(
+    rendered: list[str], headers: dict[str, str], targets: list[str] | None, expected: str
+) -> None:
     response = rendering.render_page(
-        htmx_request(**headers), "page.html", {}, partial="rows", targets=targets
+        htmx_request(headers), "page.html", {}, partial="rows", targets=targets
     )
     assert rendered == [expected]
     assert response["Vary"] == "HX-Request"
 
 
-def test_it_renders_a_separate_fragment_template(rendered):
-    rendering.render_page(htmx_request(**HTMX), "page.html", fragment_template="_rows.html")
+def test_it_renders_a_separate_fragment_template(rendered: list[str]) -> None:
+    rendering.render_page(htmx_request(HTMX), "page.html", fragment_template="_rows.html")
     rendering.render_page(htmx_request(), "page.html", fragment_template="_rows.html")
     assert rendered == ["_rows.html", "page.html"]
 
 
 @pytest.mark.django_db
-def test_a_history_restore_gets_the_whole_notifications_page(cast, client_for):
+def test_a_history_restore_gets_the_whole_notifications_page(cast: Any, client_for: Any) -> None:
     """htmx swaps a history restore's answer into the whole body: a fragment broke the page."""
     client = client_for(cast.alice)
     url = reverse("notifications:list")
