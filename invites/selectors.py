@@ -22,16 +22,29 @@ class ClinicContext:
     provider: ClinicMembership | None
 
 
-def clinic_context(user: User, *, clinic_id: int | None, provider_id: int | None) -> ClinicContext:
-    """The clinic the user works in now (`clinic_id`, remembered by the caller, else the first)
-    and the chosen provider (`provider_id` for an admin; a provider is their own).
+def clinic_context(
+    user: User,
+    *,
+    clinic_id: int | None = None,
+    remembered_clinic_id: int | None = None,
+    provider_id: int | None = None,
+) -> ClinicContext:
+    """The clinic the user works in now and the chosen provider.
 
-    Users with no clinic get a 404, like any page they cannot see.
+    The clinic is `clinic_id` when given (one the user is not a member of is a 404), else the
+    one the caller remembered, else the first; the provider is `provider_id` for an admin, if it
+    is one of that clinic's providers (a provider is their own). Users with no clinic get a 404,
+    like any page they cannot see.
     """
     clinics = list(Clinic.objects.visible_to(user))
     if not clinics:
         raise Http404("No clinic")
-    clinic = next((c for c in clinics if c.pk == clinic_id), clinics[0])
+    if clinic_id is not None:
+        clinic = next((c for c in clinics if c.pk == clinic_id), None)
+        if clinic is None:
+            raise Http404("No clinic")
+    else:
+        clinic = next((c for c in clinics if c.pk == remembered_clinic_id), clinics[0])
     mine = ClinicMembership.objects.of_user(user).filter(clinic=clinic)
     is_admin = Clinic.objects.administered_by(user).filter(pk=clinic.pk).exists()
     if is_admin:

@@ -44,11 +44,13 @@ COLUMNS = {
 }
 
 
-def clinic_context(request: AuthedHttpRequest) -> ClinicContext:
-    """The clinic and provider chosen in this session (`selectors.clinic_context`)."""
+def clinic_context(request: AuthedHttpRequest, clinic_id: int | None = None) -> ClinicContext:
+    """The clinic and provider chosen in this session, or the clinic `clinic_id`
+    (`selectors.clinic_context`)."""
     return selectors.clinic_context(
         request.user,
-        clinic_id=request.session.get(SESSION_CLINIC),
+        clinic_id=clinic_id,
+        remembered_clinic_id=request.session.get(SESSION_CLINIC),
         provider_id=request.session.get(SESSION_PROVIDER),
     )
 

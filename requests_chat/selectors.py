@@ -132,31 +132,25 @@ def timeline_events(user: User, prescription: Prescription) -> list[dict[str, An
     document, with who did it, through `visible_to` (see `prescriptions.selectors`)."""
     from django.urls import reverse
 
-    events: list[dict[str, Any]] = []
-    for chat in (
-        Request.objects.visible_to(user)
-        .filter(prescription=prescription)
-        .select_related("created_by")
-    ):
-        events.append(
+    chats = Request.objects.visible_to(user).filter(prescription=prescription)
+    documents = Document.objects.visible_to(user).filter(request__prescription=prescription)
+    return [
+        *(
             {
                 "at": chat.created_at,
                 "kind": "request",
                 "actor": actor_label(chat.created_by),
                 "url": reverse("requests_chat:detail", args=[chat.pk]),
             }
-        )
-    for doc in (
-        Document.objects.visible_to(user)
-        .filter(request__prescription=prescription)
-        .select_related("uploaded_by")
-    ):
-        events.append(
+            for chat in chats.select_related("created_by")
+        ),
+        *(
             {
                 "at": doc.created_at,
                 "kind": "document",
                 "actor": actor_label(doc.uploaded_by),
                 "title": doc.title,
             }
-        )
-    return events
+            for doc in documents.select_related("uploaded_by")
+        ),
+    ]

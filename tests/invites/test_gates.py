@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.http import Http404
 from django.urls import reverse
 
-from invites import services
 from invites.models import Clinic, ClinicMembership, ClinicPatient, Invite
 from invites.selectors import clinic_context
+from tests.invites.test_invite_list import make_invites
 
 
 def make_invite(clinics: Any) -> Invite:
-    return services.create_invites(
-        clinic=clinics.a,
-        provider=clinics.prov_alice,
-        invited_by=clinics.cadmin,
-        patients=[
-            {"first_name": "Pat", "last_name": "Zed", "email": "p@example.com", "mobile": ""}
-        ],
-    )[0]
+    return make_invites(clinics, 1)[0]
 
 
 def test_it_gives_a_deactivated_member_no_clinic_data(cast: Any, clinics: Any) -> None:
@@ -40,9 +34,9 @@ def test_it_gives_a_deactivated_member_no_clinic_data(cast: Any, clinics: Any) -
 def test_it_names_the_clinics_a_user_administers(cast: Any, clinics: Any) -> None:
     assert set(Clinic.objects.administered_by(clinics.cadmin)) == {clinics.a, clinics.b}
     assert not Clinic.objects.administered_by(cast.alice).exists()
-    ctx = clinic_context(cast.alice, clinic_id=None, provider_id=None)
+    ctx = clinic_context(cast.alice)
     assert not ctx.is_admin and ctx.provider == clinics.prov_alice
-    ctx = clinic_context(clinics.cadmin, clinic_id=clinics.b.pk, provider_id=None)
+    ctx = clinic_context(clinics.cadmin, remembered_clinic_id=clinics.b.pk)
     assert ctx.is_admin and ctx.clinic == clinics.b and ctx.provider == clinics.prov_carol
 
 
@@ -69,3 +63,10 @@ def test_the_member_only_pages_404_for_a_user_of_no_clinic(
 ) -> None:
     assert client_for(cast.mallory).get(reverse(f"invites:{name}")).status_code == 404
     assert client_for(clinics.cadmin).get(reverse(f"invites:{name}")).status_code != 404
+
+
+def test_an_explicit_clinic_must_be_one_of_the_users(clinics: Any) -> None:
+    ctx = clinic_context(clinics.cadmin, clinic_id=clinics.b.pk, remembered_clinic_id=clinics.a.pk)
+    assert ctx.clinic == clinics.b
+    with pytest.raises(Http404):
+        clinic_context(clinics.cadmin, clinic_id=clinics.c.pk)
