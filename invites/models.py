@@ -25,12 +25,26 @@ ACCEPTED_VISIBLE_FOR = dt.timedelta(hours=72)
 MAX_WRONG_CODE_ATTEMPTS = 5
 
 
+def is_active_user(user: User | None) -> bool:
+    """Signed in and not deactivated: nobody else belongs to a clinic or joined one."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)  # type: ignore[union-attr]
+
+
+def provider_scope(user: User) -> Q:
+    """Rows (with `clinic` and `provider`) of the clinics the user admins, and of the
+    providers the user is: the read rule of invites and of the patients who joined."""
+    mine = ClinicMembership.objects.of_user(user)
+    return Q(clinic__in=mine.admins().values("clinic")) | Q(provider__in=mine.providers())
+
+
 class ClinicQuerySet(models.QuerySet["Clinic"]):
     def visible_to(self, user: User) -> Self:
         """Clinics the user is a member of (as clinic admin or provider)."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        return self.filter(pk__in=ClinicMembership.objects.filter(user=user).values("clinic"))
+        return self.filter(pk__in=ClinicMembership.objects.of_user(user).values("clinic"))
+
+    def administered_by(self, user: User) -> Self:
+        """Clinics the user is an admin of (who picks the provider and sees every invite)."""
+        return self.filter(pk__in=ClinicMembership.objects.of_user(user).admins().values("clinic"))
 
 
 class Clinic(models.Model):
@@ -52,8 +66,18 @@ class ClinicMembershipQuerySet(models.QuerySet["ClinicMembership"]):
         """Memberships of the clinics the user belongs to (colleagues, providers)."""
         return self.filter(clinic__in=Clinic.objects.visible_to(user))
 
+    def of_user(self, user: User) -> Self:
+        """The user's own memberships: the one membership rule of this app, which every
+        `visible_to` here builds on. An anonymous or deactivated user belongs nowhere."""
+        if not is_active_user(user):
+            return self.none()
+        return self.filter(user=user)
+
     def providers(self) -> Self:
         return self.filter(role=ClinicMembership.Role.PROVIDER)
+
+    def admins(self) -> Self:
+        return self.filter(role=ClinicMembership.Role.ADMIN)
 
 
 class ClinicMembership(models.Model):
@@ -95,16 +119,15 @@ class ClinicMembership(models.Model):
         return self.user.get_full_name() or self.user.email
 
 
-class InviteQuerySet(models.QuerySet["Invite"]):
+class PatientInviteQuerySet(models.QuerySet["Invite"]):
     def visible_to(self, user: User) -> Self:
         """Invites a clinic admin's clinics sent, and a provider's own invites."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        mine = ClinicMembership.objects.filter(user=user)
-        return self.filter(
-            Q(clinic__in=mine.filter(role=ClinicMembership.Role.ADMIN).values("clinic"))
-            | Q(provider__in=mine.filter(role=ClinicMembership.Role.PROVIDER))
-        )
+        return self.filter(provider_scope(user))
+
+    def editable_by(self, user: User) -> Self:
+        """Invites the user may resend or remove: visible ones not removed yet (a removed
+        invite is gone for everyone, so it stays a 404, not a 403)."""
+        return self.visible_to(user).filter(removed_at__isnull=True)
 
     def current(self) -> Self:
         """Not removed; accepted ones only for ACCEPTED_VISIBLE_FOR after acceptance."""
@@ -178,7 +201,7 @@ class Invite(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     removed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = InviteQuerySet.as_manager()
+    objects = PatientInviteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-invited_at", "-pk"]
@@ -263,17 +286,11 @@ class Invite(models.Model):
 class ClinicPatientQuerySet(models.QuerySet["ClinicPatient"]):
     def visible_to(self, user: User) -> Self:
         """Patients who joined a clinic the user admins, or joined the provider themselves."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        mine = ClinicMembership.objects.filter(user=user)
-        return self.filter(
-            Q(clinic__in=mine.filter(role=ClinicMembership.Role.ADMIN).values("clinic"))
-            | Q(provider__in=mine.filter(role=ClinicMembership.Role.PROVIDER))
-        )
+        return self.filter(provider_scope(user))
 
     def of_patient(self, user: User) -> Self:
         """The clinics a patient joined (the patient's own side of the link)."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
+        if not is_active_user(user):
             return self.none()
         return self.filter(user=user)
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -9,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -19,12 +17,14 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from audit.log import record
 from audit.models import AuditEvent
+from portal.rendering import render_page
 from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
 
-from . import services
+from . import selectors, services
 from .forms import CSVUploadForm, InviteFormSet, JoinAccountForm, JoinCodeForm, JoinSignInForm
 from .models import Clinic, ClinicMembership, ClinicPatient, Invite, InviteListPreference
+from .selectors import ClinicContext, require_clinic_member
 
 SESSION_CLINIC = "invites_clinic_id"
 SESSION_PROVIDER = "invites_provider_id"
@@ -46,53 +46,15 @@ COLUMNS = {
 }
 
 
-@dataclass
-class ClinicContext:
-    clinics: list[Clinic]
-    clinic: Clinic
-    is_admin: bool
-    providers: list[ClinicMembership]
-    provider: ClinicMembership | None
-
-
 def clinic_context(request: AuthedHttpRequest, clinic_id: int | None = None) -> ClinicContext:
-    """The clinic the user works in now (remembered in the session) and the chosen provider.
-
-    `clinic_id` picks another of the user's clinics (the Providers list of a clinic being
-    chosen); an unknown one gives a 404. Users with no clinic get a 404, like any page they
-    cannot see.
-    """
-    clinics = list(Clinic.objects.visible_to(request.user))
-    if not clinics:
-        raise Http404("No clinic")
-    by_id = {c.pk: c for c in clinics}
-    if clinic_id is not None:
-        if clinic_id not in by_id:
-            raise Http404("No clinic")
-        clinic = by_id[clinic_id]
-    else:
-        clinic = by_id.get(request.session.get(SESSION_CLINIC)) or clinics[0]
-    mine = list(
-        ClinicMembership.objects.visible_to(request.user).filter(user=request.user, clinic=clinic)
+    """The clinic and provider chosen in this session, or the clinic `clinic_id`
+    (`selectors.clinic_context`)."""
+    return selectors.clinic_context(
+        request.user,
+        clinic_id=clinic_id,
+        remembered_clinic_id=request.session.get(SESSION_CLINIC),
+        provider_id=request.session.get(SESSION_PROVIDER),
     )
-    is_admin = any(m.role == ClinicMembership.Role.ADMIN for m in mine)
-    if is_admin:
-        providers = list(
-            ClinicMembership.objects.visible_to(request.user)
-            .providers()
-            .filter(clinic=clinic)
-            .select_related("user")
-        )
-        # The remembered provider belongs to the remembered clinic only.
-        remembered = request.session.get(SESSION_PROVIDER)
-        chosen = {p.pk: p for p in providers}.get(remembered)
-        provider = chosen or (providers[0] if len(providers) == 1 else None)
-    else:
-        providers = [m for m in mine if m.role == ClinicMembership.Role.PROVIDER]
-        provider = providers[0] if providers else None
-        for p in providers:
-            p.user = request.user
-    return ClinicContext(clinics, clinic, is_admin, providers, provider)
 
 
 def _id(value: str | None) -> int:
@@ -217,9 +179,7 @@ def columns(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def resend(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    invite = get_object_or_404(
-        Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk
-    )
+    invite = get_object_or_404(Invite.objects.editable_by(request.user), pk=pk)
     if invite.status == Invite.Status.ACCEPTED:
         messages.info(request, f"{invite.full_name} has already joined; nothing was sent.")
     else:
@@ -239,9 +199,7 @@ def resend(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    invite = get_object_or_404(
-        Invite.objects.visible_to(request.user).filter(removed_at__isnull=True), pk=pk
-    )
+    invite = get_object_or_404(Invite.objects.editable_by(request.user), pk=pk)
     invite.remove()
     record(request, AuditEvent.Action.DELETE, invite, description="removed invite")
     messages.success(
@@ -254,9 +212,13 @@ def remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 def _page(request, template, ctx: ClinicContext, **extra) -> HttpResponse:
-    if request.htmx and request.htmx.target in ("invite-list", "invite-results"):
-        return render(request, "invites/_invite_list.html", invite_list_context(request, ctx))
-    return render(request, template, {"ctx": ctx, **invite_list_context(request, ctx), **extra})
+    return render_page(
+        request,
+        template,
+        {"ctx": ctx, **invite_list_context(request, ctx), **extra},
+        fragment_template="invites/_invite_list.html",
+        targets=("invite-list", "invite-results"),
+    )
 
 
 @login_required
@@ -332,7 +294,7 @@ def invite(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def sent(request: AuthedHttpRequest) -> HttpResponse:
-    clinic_context(request)
+    require_clinic_member(request.user)
     summary = request.session.get(SESSION_SENT)
     if not summary:
         return redirect("invites:invite")
@@ -341,7 +303,7 @@ def sent(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def csv_template(request: AuthedHttpRequest) -> HttpResponse:
-    clinic_context(request)
+    require_clinic_member(request.user)
     response = HttpResponse(
         ",".join(services.CSV_HEADER) + "\r\n", content_type="text/csv; charset=utf-8"
     )

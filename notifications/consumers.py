@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 
 from portal.consumers import PortalConsumer, user_group
 
-from .views import bell_context
+from .selectors import bell_context
 
 
 @database_sync_to_async

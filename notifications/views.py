@@ -12,29 +12,16 @@ from django_otp.decorators import otp_required
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.rendering import render_page
 from portal.security import safe_next
 from portal.types import AuthedHttpRequest
 
 from . import services
 from .forms import PreferencesForm
 from .models import Activity, Notification
+from .selectors import bell_context
 
-FEED_SIZE = 8
 PAGE_SIZE = 25
-
-
-def bell_context(user, *, new_ids: list[int] | None = None) -> dict:
-    """What the bell shows: the unread count and the latest items (no patient data)."""
-    visible = Notification.objects.visible_to(user)
-    items = list(visible.select_related("actor")[:FEED_SIZE])
-    new_items = []
-    if new_ids:
-        new_items = [n for n in items if n.pk in set(new_ids)]
-    return {
-        "unread_count": visible.unread().count(),
-        "feed_items": items,
-        "new_items": new_items,
-    }
 
 
 @login_required
@@ -86,13 +73,11 @@ def notification_list(request: AuthedHttpRequest) -> HttpResponse:
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     # The history names patients and medications (the bell does not).
     record(request, AuditEvent.Action.LIST, description=f"notifications page {page.number}")
-    template_name = "notifications/list.html"
-    if request.htmx:
-        template_name += "#notification-results"
-    return render(
+    return render_page(
         request,
-        template_name,
+        "notifications/list.html",
         {"page": page, "kind": kind, "activities": Activity.choices},
+        partial="notification-results",
     )
 
 
@@ -112,7 +97,9 @@ def preferences(request: AuthedHttpRequest) -> HttpResponse:
                 return redirect("notifications:preferences")
     else:
         form = PreferencesForm(initial=PreferencesForm.initial_for(request.user))
-    template_name = "notifications/preferences.html"
-    if request.htmx:
-        template_name += "#preferences-status"
-    return render(request, template_name, {"form": form, "saved": saved})
+    return render_page(
+        request,
+        "notifications/preferences.html",
+        {"form": form, "saved": saved},
+        partial="preferences-status",
+    )

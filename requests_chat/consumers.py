@@ -51,8 +51,8 @@ class RequestConsumer(PortalConsumer):
     # WebSocket events
 
     def may_open(self) -> bool:
-        self.request_pk = int(self.scope["url_route"]["kwargs"]["pk"])
-        if self.request_pk > MAX_ID:
+        self.chat_pk = int(self.scope["url_route"]["kwargs"]["pk"])
+        if self.chat_pk > MAX_ID:
             return False  # /ws/requests/99999999999999999999/: no such request, not a crash
         self.chat = self._visible_qs().first()
         return self.chat is not None
@@ -124,7 +124,7 @@ class RequestConsumer(PortalConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.send(text_data=event["html"])
-        note_read(self.user.pk, self.request_pk, event["message_id"])
+        note_read(self.user.pk, self.chat_pk, event["message_id"])
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         """Someone else in the request is typing: show it (never to them, never to outsiders)."""
@@ -161,7 +161,7 @@ class RequestConsumer(PortalConsumer):
         rows, complete_through = await self.missed(after, have)
         for html, message_id in rows:
             await self.send(text_data=html)
-            note_read(self.user.pk, self.request_pk, message_id)
+            note_read(self.user.pk, self.chat_pk, message_id)
         if quiet and not rows and (complete_through or 0) <= after:
             return  # a beat that found the page complete: nothing to say
         await self.send(text_data=render_sync(complete_through=complete_through))
@@ -169,7 +169,7 @@ class RequestConsumer(PortalConsumer):
     @off_request_thread
     def missed(self, after: int, have: list[int]) -> tuple[list[tuple[str, int]], int | None]:
         rows, complete_through = messages_lacking(
-            self.request_pk, after=after, have=have, limit=CATCH_UP_LIMIT
+            self.chat_pk, after=after, have=have, limit=CATCH_UP_LIMIT
         )
         return [(render_push(m), m.pk) for m in rows], complete_through
 
@@ -178,7 +178,7 @@ class RequestConsumer(PortalConsumer):
     async def update_presence(self, *, arriving: bool = False, leaving: bool = False) -> None:
         """Mark this user present (or gone, with their last socket here) and tell the group
         if that changed who is present; an arriving socket is told at least."""
-        count = count_socket(self.request_pk, self.user.pk, (1 if arriving else 0) - leaving)
+        count = count_socket(self.chat_pk, self.user.pk, (1 if arriving else 0) - leaving)
         gone = leaving and count <= 0
         if leaving and not gone:
             return  # the user still has this chat open in another tab
@@ -186,7 +186,7 @@ class RequestConsumer(PortalConsumer):
             audience = sorted(await off_request_thread(self._audience)())
             label = f"{self.user} ({self.user.role_label})"
             added, present = await off_request_thread(refresh)(
-                self.request_pk, self.user.pk, label, audience, gone=gone
+                self.chat_pk, self.user.pk, label, audience, gone=gone
             )
             event = {"type": EVENT_PRESENCE, "present": present, "audience": audience}
             if added or gone:
@@ -234,7 +234,7 @@ class RequestConsumer(PortalConsumer):
         return False
 
     def _audience(self) -> set[int]:
-        chat = Request.objects.select_related("prescription").filter(pk=self.request_pk).first()
+        chat = Request.objects.select_related("prescription").filter(pk=self.chat_pk).first()
         return chat.audience() if chat else set()
 
     @off_request_thread
@@ -242,4 +242,4 @@ class RequestConsumer(PortalConsumer):
         return self._visible_qs().exists()
 
     def _visible_qs(self):
-        return Request.objects.visible_to(self.user).filter(pk=self.request_pk)
+        return Request.objects.visible_to(self.user).filter(pk=self.chat_pk)

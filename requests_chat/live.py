@@ -53,10 +53,10 @@ _pending_reads: dict[tuple[int, int], int] = {}
 _flush_task: asyncio.Task | None = None
 
 
-def note_read(user_id: int, request_id: int, message_id: int) -> None:
+def note_read(user_id: int, chat_id: int, message_id: int) -> None:
     """A message is on this user's screen: move their read marker (batched, per process)."""
     global _flush_task
-    key = (user_id, request_id)
+    key = (user_id, chat_id)
     _pending_reads[key] = max(_pending_reads.get(key, 0), message_id)
     if _flush_task is None or _flush_task.done():
         _flush_task = asyncio.ensure_future(_flush_reads_later())

@@ -13,9 +13,11 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from prescriptions.models import Prescription, users_reaching
+from prescriptions.models import Prescription, reachable_prescriber_ids, users_reaching
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
 
@@ -59,6 +61,12 @@ class Request(models.Model):
     def group_name(self) -> str:
         """The channel-layer group of everyone watching this request."""
         return f"request-{self.pk}"
+
+    @staticmethod
+    def takes_part(user: User | AnonymousUser) -> bool:
+        """Whether the user takes part in requests at all: reaches at least one prescriber
+        (who may have a document checked before sending it)."""
+        return bool(reachable_prescriber_ids(user))  # type: ignore[arg-type]
 
 
 class MessageQuerySet(models.QuerySet["Message"]):

@@ -28,14 +28,14 @@ def presence_cache():
     return caches.create_connection("default")
 
 
-def presence_key(request_id: int, user_id: int) -> str:
-    return f"chat-presence:{request_id}:{user_id}"
+def presence_key(chat_id: int, user_id: int) -> str:
+    return f"chat-presence:{chat_id}:{user_id}"
 
 
-def count_socket(request_id: int, user_id: int, change: int) -> int:
+def count_socket(chat_id: int, user_id: int, change: int) -> int:
     """Add `change` (+1 opened, -1 closed, 0 a beat) to this user's open sockets on the chat in
     this process; return how many remain."""
-    key = (request_id, user_id)
+    key = (chat_id, user_id)
     count = _local_sockets.get(key, 0) + change
     if count > 0:
         _local_sockets[key] = count
@@ -45,12 +45,12 @@ def count_socket(request_id: int, user_id: int, change: int) -> int:
 
 
 def refresh(
-    request_id: int, user_id: int, label: str, audience: list[int], *, gone: bool
+    chat_id: int, user_id: int, label: str, audience: list[int], *, gone: bool
 ) -> tuple[bool, list[tuple[int, str]]]:
     """Mark the user present (or gone); return (whether their key was added, the people present
     among `audience` as [(user id, label)], by label). Synchronous: the cache may be Redis."""
     cache = presence_cache()
-    key = presence_key(request_id, user_id)
+    key = presence_key(chat_id, user_id)
     added = False
     if gone:
         cache.delete(key)
@@ -58,7 +58,7 @@ def refresh(
         added = cache.add(key, label, PRESENCE_TTL)
         if not added:
             cache.touch(key, PRESENCE_TTL)
-    keys = {presence_key(request_id, uid): uid for uid in audience}
+    keys = {presence_key(chat_id, uid): uid for uid in audience}
     labels = cache.get_many(list(keys))
     present = sorted(((keys[k], v) for k, v in labels.items()), key=lambda item: item[1])
     return added, present

@@ -41,12 +41,12 @@ def render_sync(*, complete_through: int | None = None, live: bool = True) -> st
     )
 
 
-def render_unread_badge(user: User, request_id: int) -> str:
+def render_unread_badge(user: User, chat_id: int) -> str:
     """The user's unread badge for one request (the Requests list), counted through visible_to."""
     from .selectors import unread_by_request
 
-    unread = unread_by_request(user, [request_id]).get(request_id, 0)
+    unread = unread_by_request(user, [chat_id]).get(chat_id, 0)
     return render_to_string(
         "requests_chat/list.html#unread-count",
-        {"chat": {"pk": request_id, "unread": unread}, "oob": True},
+        {"chat": {"pk": chat_id, "unread": unread}, "oob": True},
     )

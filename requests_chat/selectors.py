@@ -7,14 +7,14 @@ else, and has an id above their ReadState.last_read_message_id (0 when they neve
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from prescriptions.models import Prescription
 
-from .models import Message, ReadState
+from .models import Document, Message, ReadState, Request
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -62,9 +62,9 @@ def unread_by_prescription(user: User, prescription_ids: Iterable[int]) -> dict[
     return {row["request__prescription_id"]: row["n"] for row in rows}
 
 
-def unread_by_request(user: User, request_ids: Iterable[int]) -> dict[int, int]:
-    """{request id: unread message count} for those of `request_ids` with unread."""
-    ids = list(request_ids)
+def unread_by_request(user: User, chat_ids: Iterable[int]) -> dict[int, int]:
+    """{request id: unread message count} for those of `chat_ids` with unread."""
+    ids = list(chat_ids)
     if not ids:
         return {}
     rows = (
@@ -92,7 +92,7 @@ def unread_total(user: User) -> int:
 
 
 def messages_lacking(
-    request_id: int, *, after: int, have: Iterable[int], limit: int
+    chat_id: int, *, after: int, have: Iterable[int], limit: int
 ) -> tuple[list[Message], int | None]:
     """What a page holding every message up to `after`, and the ids `have` above it, lacks.
 
@@ -106,9 +106,7 @@ def messages_lacking(
     """
     from django.db.models import Prefetch
 
-    from .models import Document
-
-    messages = Message.objects.filter(request_id=request_id)
+    messages = Message.objects.filter(request_id=chat_id)
     # The newest id first: the messages of one request commit in id order (send_message locks
     # the request before a message takes its id), so every message up to it is visible now.
     latest = messages.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -120,3 +118,39 @@ def messages_lacking(
     )
     complete = len(lacking) <= limit
     return lacking[:limit][::-1], (latest if complete else None)
+
+
+def actor_label(user: User | None) -> str:
+    """'Dana Rivers (Prescriber delegate)': who did it, so a prescriber sees their delegates' work."""
+    if user is None:
+        return "A former user"
+    return f"{user.get_full_name() or user.email} ({user.get_role_display()})"
+
+
+def timeline_events(user: User, prescription: Prescription) -> list[dict[str, Any]]:
+    """The chat's part of a prescription's timeline: its request's creation and each shared
+    document, with who did it, through `visible_to` (see `prescriptions.selectors`)."""
+    from django.urls import reverse
+
+    chats = Request.objects.visible_to(user).filter(prescription=prescription)
+    documents = Document.objects.visible_to(user).filter(request__prescription=prescription)
+    return [
+        *(
+            {
+                "at": chat.created_at,
+                "kind": "request",
+                "actor": actor_label(chat.created_by),
+                "url": reverse("requests_chat:detail", args=[chat.pk]),
+            }
+            for chat in chats.select_related("created_by")
+        ),
+        *(
+            {
+                "at": doc.created_at,
+                "kind": "document",
+                "actor": actor_label(doc.uploaded_by),
+                "title": doc.title,
+            }
+            for doc in documents.select_related("uploaded_by")
+        ),
+    ]

@@ -41,9 +41,9 @@ EVENT_MESSAGE = "chat.message"
 class RequestExists(Exception):
     """A request already exists for this Rx (one per prescription)."""
 
-    def __init__(self, request: Request):
+    def __init__(self, chat: Request):
         super().__init__("A request already exists for this Rx.")
-        self.request = request
+        self.chat = chat
 
 
 def new_client_id() -> str:
@@ -70,7 +70,7 @@ def create_request(
         with transaction.atomic():
             chat = Request.objects.create(prescription=prescription, created_by=author)
             message, _ = _store_message(
-                request=chat, author=author, body=body, client_id=client_id, files=files
+                chat=chat, author=author, body=body, client_id=client_id, files=files
             )
     except IntegrityError:
         # Two people opened a request for the same Rx at the same moment: the first one wins.
@@ -81,7 +81,7 @@ def create_request(
 
 def send_message(
     *,
-    request: Request,
+    chat: Request,
     author: User,
     body: str,
     client_id: str = "",
@@ -92,7 +92,7 @@ def send_message(
     Idempotent by `client_id`: a retried send returns the stored message and `created=False`.
     """
     message, created = _store_message(
-        request=request, author=author, body=body, client_id=client_id, files=files
+        chat=chat, author=author, body=body, client_id=client_id, files=files
     )
     if created:
         # A message of documents only is "new document"; with words too, a "new message"
@@ -104,14 +104,14 @@ def send_message(
 
 def _store_message(
     *,
-    request: Request,
+    chat: Request,
     author: User,
     body: str,
     client_id: str,
     files: Sequence[tuple[str, CheckedPdf]],
 ) -> tuple[Message, bool]:
     client_id = (client_id or new_client_id())[:64]
-    existing = Message.objects.filter(request=request, client_id=client_id).first()
+    existing = Message.objects.filter(request=chat, client_id=client_id).first()
     if existing:
         return existing, False
     stored: list[str] = []
@@ -120,9 +120,9 @@ def _store_message(
             now = timezone.now()
             # The request's row is locked first, so that the messages of one request take
             # their ids and commit in the same order (catch-up relies on it).
-            Request.objects.filter(pk=request.pk).update(last_message_at=now)
+            Request.objects.filter(pk=chat.pk).update(last_message_at=now)
             message = Message.objects.create(
-                request=request,
+                request=chat,
                 author=author,
                 author_name=str(author),
                 author_role=author.role_label,
@@ -137,7 +137,7 @@ def _store_message(
                 )
                 stored.append(key)
                 Document.objects.create(
-                    request=request,
+                    request=chat,
                     message=message,
                     title=(title or pdf.name or "Document")[:200],
                     original_name=pdf.name[:255],
@@ -149,12 +149,12 @@ def _store_message(
                     uploaded_by=author,
                 )
             # The author's own messages are never unread for them: nothing to announce.
-            mark_read(user=author, request=request, message_id=message.pk, announce=False)
+            mark_read(user=author, chat=chat, message_id=message.pk, announce=False)
     except IntegrityError:
         for key in stored:
             default_storage.delete(key)
         # The same client id arrived twice at once; the other one was stored.
-        return Message.objects.get(request=request, client_id=client_id), False
+        return Message.objects.get(request=chat, client_id=client_id), False
     except Exception:
         for key in stored:
             default_storage.delete(key)
@@ -221,13 +221,13 @@ def broadcast_message(message: Message, audience: Iterable[int]) -> bool:
     return True
 
 
-def mark_read(*, user: User, request: Request, message_id: int, announce: bool = True) -> None:
+def mark_read(*, user: User, chat: Request, message_id: int, announce: bool = True) -> None:
     """Move the user's read marker forward to `message_id` (never back).
 
     With `announce`, the user's other open pages are told after commit, so that unread badges
     (the Requests list) drop at once.
     """
-    mark_read_many({(user.pk, request.pk): message_id}, announce=announce)
+    mark_read_many({(user.pk, chat.pk): message_id}, announce=announce)
 
 
 def mark_read_many(reads: dict[tuple[int, int], int], *, announce: bool = True) -> None:
@@ -238,37 +238,35 @@ def mark_read_many(reads: dict[tuple[int, int], int], *, announce: bool = True) 
     """
     now = timezone.now()
     moved: dict[int, list[int]] = defaultdict(list)
-    for (user_id, request_id), message_id in reads.items():
+    for (user_id, chat_id), message_id in reads.items():
         updated = ReadState.objects.filter(
-            user_id=user_id, request_id=request_id, last_read_message_id__lt=message_id
+            user_id=user_id, request_id=chat_id, last_read_message_id__lt=message_id
         ).update(last_read_message_id=message_id, updated_at=now)
         if (
             not updated
-            and not ReadState.objects.filter(user_id=user_id, request_id=request_id).exists()
+            and not ReadState.objects.filter(user_id=user_id, request_id=chat_id).exists()
         ):
             try:
                 with transaction.atomic():
                     ReadState.objects.create(
-                        user_id=user_id, request_id=request_id, last_read_message_id=message_id
+                        user_id=user_id, request_id=chat_id, last_read_message_id=message_id
                     )
                 updated = 1
             except IntegrityError:
                 # Created meanwhile by another request or process: move that one instead.
                 updated = ReadState.objects.filter(
-                    user_id=user_id, request_id=request_id, last_read_message_id__lt=message_id
+                    user_id=user_id, request_id=chat_id, last_read_message_id__lt=message_id
                 ).update(last_read_message_id=message_id, updated_at=now)
         if updated:
-            moved[request_id].append(user_id)
+            moved[chat_id].append(user_id)
     if announce:
-        for request_id, user_ids in moved.items():
+        for chat_id, user_ids in moved.items():
             transaction.on_commit(
-                lambda request_id=request_id, user_ids=user_ids: announce_unread(
-                    request_id, user_ids
-                )
+                lambda chat_id=chat_id, user_ids=user_ids: announce_unread(chat_id, user_ids)
             )
 
 
-def announce_unread(request_id: int, user_ids: Iterable[int]) -> None:
+def announce_unread(chat_id: int, user_ids: Iterable[int]) -> None:
     """Push these users' unread badge for a request to their open pages (the Requests list).
 
     Each badge is counted for its user through `visible_to` and rendered here; the
@@ -283,7 +281,7 @@ def announce_unread(request_id: int, user_ids: Iterable[int]) -> None:
         return
     try:
         events = [
-            (user_group(user.pk), user_html_event(render_unread_badge(user, request_id)))
+            (user_group(user.pk), user_html_event(render_unread_badge(user, chat_id)))
             for user in User.objects.filter(pk__in=user_ids, is_active=True)
         ]
 
@@ -293,4 +291,4 @@ def announce_unread(request_id: int, user_ids: Iterable[int]) -> None:
 
         async_to_sync(send_all)()
     except Exception:
-        logger.exception("Could not announce unread counts of request %s", request_id)
+        logger.exception("Could not announce unread counts of request %s", chat_id)

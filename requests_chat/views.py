@@ -17,8 +17,9 @@ from django_htmx.http import reswap, retarget
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
-from prescriptions.models import Prescription, reachable_prescriber_ids
+from prescriptions.models import Prescription
 
 from .filters import RequestFilter
 from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
@@ -63,10 +64,12 @@ def for_prescription(request: AuthedHttpRequest, prescription_pk: int) -> HttpRe
         patient=prescription.patient_id,
         description="request pop-up",
     )
-    template = "requests_chat/for_prescription.html"
-    if request.htmx:
-        template += "#rx-chat"
-    return render(request, template, {"prescription": prescription, "chat": chat, "unread": unread})
+    return render_page(
+        request,
+        "requests_chat/for_prescription.html",
+        {"prescription": prescription, "chat": chat, "unread": unread},
+        partial="rx-chat",
+    )
 
 
 @login_required
@@ -94,12 +97,9 @@ def request_list(request: AuthedHttpRequest) -> HttpResponse:
     )
     params = request.GET.copy()
     params.pop("page", None)
-    template_name = "requests_chat/list.html"
-    if request.htmx and request.htmx.target == "request-results":
-        template_name += "#request-results"
-    return render(
+    return render_page(
         request,
-        template_name,
+        "requests_chat/list.html",
         {
             "filter": filterset,
             "page": page,
@@ -107,6 +107,8 @@ def request_list(request: AuthedHttpRequest) -> HttpResponse:
             "searching": bool(params.get("q") or params.get("unread")),
             "query": params.urlencode(),
         },
+        partial="request-results",
+        targets=["request-results"],
     )
 
 
@@ -144,7 +146,7 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
                 outcome = "created"
                 record(request, AuditEvent.Action.CREATE, chat, patient=prescription.patient_id)
             except RequestExists as exists:
-                chat, outcome = exists.request, "exists"
+                chat, outcome = exists.chat, "exists"
             context = {"chat": chat, "outcome": outcome}
             if request.htmx:
                 return render(request, "requests_chat/create.html#create-result", context)
@@ -235,7 +237,7 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     for other in other_requests:
         other.unread = unread.get(other.pk, 0)
     if chat_messages:
-        mark_read(user=request.user, request=chat, message_id=chat_messages[-1].pk)
+        mark_read(user=request.user, chat=chat, message_id=chat_messages[-1].pk)
     record(request, AuditEvent.Action.VIEW, chat, patient=patient.pk)
     return render(
         request,
@@ -270,7 +272,7 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             flash.error(request, error)
         return redirect("requests_chat:detail", chat.pk)
     message, created = send_message(
-        request=chat,
+        chat=chat,
         author=request.user,
         body=form.cleaned_data["body"].strip(),
         client_id=form.cleaned_data["client_id"],
@@ -306,7 +308,7 @@ def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         chat.pk, after=after, have=[i for i in have if i <= MAX_ID], limit=CATCH_UP_LIMIT
     )
     if rows:
-        mark_read(user=request.user, request=chat, message_id=rows[-1].pk)
+        mark_read(user=request.user, chat=chat, message_id=rows[-1].pk)
         record(
             request,
             AuditEvent.Action.VIEW,
@@ -366,7 +368,7 @@ def check_document(request: AuthedHttpRequest) -> JsonResponse:
     The file is sent again with the message, where the same checks run before it is saved.
     Only for people who take part in chats (who reach at least one prescriber).
     """
-    if not reachable_prescriber_ids(request.user):
+    if not Request.takes_part(request.user):
         raise PermissionDenied
     form = DocumentCheckForm(request.POST, request.FILES)
     if not form.is_valid():

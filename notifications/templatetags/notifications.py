@@ -1,6 +1,6 @@
 from django import template
 
-from ..views import bell_context
+from ..selectors import bell_context
 
 register = template.Library()
 

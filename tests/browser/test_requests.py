@@ -247,7 +247,7 @@ def test_it_falls_back_to_polling_without_a_websocket(cast, page, portal_url):
     expect(page.locator("#message-list")).to_contain_text("First question")
     expect(page.locator("[data-chat-status]")).to_contain_text("Reconnecting")
     send_message(
-        request=chat, author=cast.alice, body="Sent while the socket is down", client_id="poll-1"
+        chat=chat, author=cast.alice, body="Sent while the socket is down", client_id="poll-1"
     )
     expect(page.locator("#message-list")).to_contain_text(
         "Sent while the socket is down", timeout=15_000

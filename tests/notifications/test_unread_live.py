@@ -58,9 +58,7 @@ async def test_a_new_message_updates_everyone_elses_badge_and_reading_clears_it(
     alice, bob, phil, mallory = [
         await bell_socket(u) for u in (cast.alice, cast.bob, cast.phil, cast.mallory)
     ]
-    await sync_to_async(send_message)(
-        request=chat, author=cast.phil, body="Approved", client_id="a"
-    )
+    await sync_to_async(send_message)(chat=chat, author=cast.phil, body="Approved", client_id="a")
 
     assert await unread_frames(alice, chat.pk) == [1]
     assert await unread_frames(bob, chat.pk) == [2]  # bob read nothing yet: both messages
@@ -69,7 +67,7 @@ async def test_a_new_message_updates_everyone_elses_badge_and_reading_clears_it(
 
     # Alice opens the request (read marker moves): her other pages drop to 0.
     message = await sync_to_async(lambda: chat.messages.last())()
-    await sync_to_async(mark_read)(user=cast.alice, request=chat, message_id=message.pk)
+    await sync_to_async(mark_read)(user=cast.alice, chat=chat, message_id=message.pk)
     assert await unread_frames(alice, chat.pk) == [0]
     for communicator in (alice, bob, phil, mallory):
         await communicator.disconnect()
@@ -81,9 +79,7 @@ async def test_a_removed_delegate_gets_no_badge(cast):
     )
     bob = await bell_socket(cast.bob)
     await sync_to_async(lambda: Delegation.objects.get(delegate=cast.bob).revoke())()
-    await sync_to_async(send_message)(
-        request=chat, author=cast.phil, body="Approved", client_id="b"
-    )
+    await sync_to_async(send_message)(chat=chat, author=cast.phil, body="Approved", client_id="b")
     assert await unread_frames(bob, chat.pk) == []
     await bob.disconnect()
 
@@ -104,9 +100,7 @@ async def test_rows_shown_in_an_open_chat_clear_the_badge_of_the_users_other_pag
     bell = await bell_socket(cast.alice)
     chat_ws, connected, _ = await join(await sync_to_async(chat_cookie)(cast.alice), chat.pk)
     assert connected
-    await sync_to_async(send_message)(
-        request=chat, author=cast.phil, body="Approved", client_id="a"
-    )
+    await sync_to_async(send_message)(chat=chat, author=cast.phil, body="Approved", client_id="a")
     assert "Approved" in await receive_from(chat_ws)
     # 1 from the message's announcement, then 0 once the chat page showed it.
     assert await unread_frames(bell, chat.pk) == [1]

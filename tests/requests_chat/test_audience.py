@@ -33,7 +33,7 @@ def test_a_message_with_a_document_computes_its_audience_once(
     counted_audience.clear()
     with django_capture_on_commit_callbacks(execute=True):
         send_message(
-            request=chat,
+            chat=chat,
             author=cast.phil,
             body="The PA letter",
             client_id="with-pdf",

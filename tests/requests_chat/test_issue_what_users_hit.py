@@ -59,7 +59,7 @@ def test_a_message_with_documents_is_one_notification_naming_them(
     pdf = check_pdf(pdf_bytes, name="pa.pdf")
     with django_capture_on_commit_callbacks(execute=True):
         send_message(
-            request=chat,
+            chat=chat,
             author=cast.phil,
             body="Two letters",
             client_id="two",
@@ -72,7 +72,7 @@ def test_a_message_with_documents_is_one_notification_naming_them(
     )
     # Documents without words: one "new document".
     with django_capture_on_commit_callbacks(execute=True):
-        send_message(request=chat, author=cast.phil, body="", client_id="doc", files=[("x", pdf)])
+        send_message(chat=chat, author=cast.phil, body="", client_id="doc", files=[("x", pdf)])
     assert [n.activity for n in notifications_of(cast.alice)] == [
         Activity.NEW_MESSAGE,
         Activity.NEW_DOCUMENT,

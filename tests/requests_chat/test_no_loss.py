@@ -94,8 +94,8 @@ def test_polling_goes_by_what_the_page_lacks_too(cast, chat):
     first = chat.messages.get()
     from requests_chat.services import send_message
 
-    missed, _ = send_message(request=chat, author=cast.phil, body="Missed", client_id="m")
-    own, _ = send_message(request=chat, author=cast.alice, body="Mine", client_id="o")
+    missed, _ = send_message(chat=chat, author=cast.phil, body="Missed", client_id="m")
+    own, _ = send_message(chat=chat, author=cast.alice, body="Mine", client_id="o")
     response = sign_in(Client(), cast.alice).get(
         reverse("requests_chat:messages_since", args=[chat.pk]),
         {"after": first.pk, "have": f"{own.pk}"},

@@ -71,7 +71,7 @@ async def nothing(communicator, timeout: float = 0.3) -> bool:
 
 post = database_sync_to_async(
     lambda chat, author, body, client_id: send_message(
-        request=chat, author=author, body=body, client_id=client_id
+        chat=chat, author=author, body=body, client_id=client_id
     )
 )
 

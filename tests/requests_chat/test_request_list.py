@@ -66,13 +66,13 @@ def test_it_searches_only_what_the_user_may_see(cast, chats, who, q, expected):
 
 def test_unread_only_keeps_the_requests_with_unread_messages(cast, chats):
     reply = send_message(
-        request=chats["humira"], author=cast.phil, body="PA approved", client_id="c1"
+        chat=chats["humira"], author=cast.phil, body="PA approved", client_id="c1"
     )[0]
     assert len(listed(cast.alice)) == 2
     assert [n.startswith("Humira") for n in listed(cast.alice, unread="on")] == [True]
     assert listed(cast.carol, unread="on") == []  # she wrote everything in hers
     # Phil has read Humira's conversation up to his reply: only Dupixent is left for him.
-    mark_read(user=cast.phil, request=chats["humira"], message_id=reply.pk, announce=False)
+    mark_read(user=cast.phil, chat=chats["humira"], message_id=reply.pk, announce=False)
     assert [n.startswith("Dupixent") for n in listed(cast.phil, unread="on")] == [True]
     assert len(listed(cast.phil, unread="")) == 2
 
@@ -124,7 +124,7 @@ def test_query_count_does_not_grow_with_the_rows(cast, chats):
     for n in range(6):
         rx = make_rx(f"RX90{n}", cast.pat_alice, cast.npi_alice, cast.pharmacy)
         chat, _ = create_request(prescription=rx, author=cast.alice, body="More")
-        send_message(request=chat, author=cast.phil, body="Reply", client_id=f"r{n}")
+        send_message(chat=chat, author=cast.phil, body="Reply", client_id=f"r{n}")
     with CaptureQueriesContext(connection) as many:
         response = client.get(URL)
     assert response.content.decode().count("unread</span>") == 6

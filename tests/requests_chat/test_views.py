@@ -132,7 +132,7 @@ def test_it_redirects_to_the_request_without_htmx(cast):
 
 def test_it_lists_requests_with_unread_counts(cast, django_assert_max_num_queries):
     chat = new_chat(cast)
-    send_message(request=chat, author=cast.phil, body="Checking", client_id="p1")
+    send_message(chat=chat, author=cast.phil, body="Checking", client_id="p1")
     client = client_as(cast.alice)
     # includes the access gate's prescriber list and the page count
     with django_assert_max_num_queries(14):
@@ -154,7 +154,7 @@ def test_it_shows_request_details_and_marks_them_read(cast, pdf_bytes):
 
     chat = new_chat(cast, files=[("Lab results", check_pdf(pdf_bytes, name="lab.pdf"))])
     other, _ = create_request(prescription=cast.rx_alice_old, author=cast.phil, body="Old one")
-    message, _ = send_message(request=chat, author=cast.phil, body="Got it", client_id="p1")
+    message, _ = send_message(chat=chat, author=cast.phil, body="Got it", client_id="p1")
     response = client_as(cast.alice).get(reverse("requests_chat:detail", args=[chat.pk]))
     content = response.content.decode()
     assert response.status_code == 200
@@ -252,7 +252,7 @@ def test_it_refuses_an_empty_message(cast):
 def test_it_returns_messages_since_an_id(cast):
     chat = new_chat(cast)
     first = chat.messages.get()
-    send_message(request=chat, author=cast.phil, body="Second", client_id="p1")
+    send_message(chat=chat, author=cast.phil, body="Second", client_id="p1")
     response = client_as(cast.alice).get(
         reverse("requests_chat:messages_since", args=[chat.pk]), {"after": first.pk}
     )
