@@ -29,7 +29,7 @@ class IdempotencyKey(models.Model):
     Written in the same transaction as what the POST created."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=64)
+    key = models.CharField(max_length=150)  # "<view name>:<key from the form>"
     # What the first POST answered: a redirect target, or a rendered page.
     status = models.PositiveSmallIntegerField()
     location = models.CharField(max_length=2000, blank=True)

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             name='IdempotencyKey',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64)),
+                ('key', models.CharField(max_length=150)),
                 ('status', models.PositiveSmallIntegerField()),
                 ('location', models.CharField(blank=True, max_length=2000)),
                 ('body', models.TextField(blank=True)),
