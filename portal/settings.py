@@ -288,6 +288,8 @@ TASK_RETRY_BACKOFF = env_int("TASK_RETRY_BACKOFF_SECONDS", 15)  # doubled after 
 # TASK_WORKER_LOST seconds (at most 60) is queued again by any other worker.
 TASK_HEARTBEAT = env_int("TASK_HEARTBEAT_SECONDS", 10)
 TASK_WORKER_LOST = min(env_int("TASK_WORKER_LOST_SECONDS", 30), 60)
+# Create POSTs answered again from their first answer for this long (portal/idempotency.py).
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
 
 # Static files (WhiteNoise) and uploaded documents (local disk, or S3 when S3_BUCKET is set).
 STATIC_URL = "/static/"

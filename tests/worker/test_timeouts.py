@@ -108,3 +108,11 @@ def test_it_times_out_on_an_s3_endpoint_that_never_answers(tmp_path):
     assert seen["style"] == {"addressing_style": "path"} and seen["sig"] == "s3v4"
     assert seen["error"], "a silent S3 endpoint must end in an error"
     assert seen["took"] < 15
+
+
+def test_the_example_environment_names_an_sms_backend_that_exists():
+    from django.utils.module_loading import import_string
+
+    lines = (BASE_DIR / ".env.example").read_text().splitlines()
+    [backend] = [line.split("=", 1)[1] for line in lines if line.startswith("SMS_BACKEND=")]
+    assert import_string(backend).__name__ == "HTTPSMSBackend"
