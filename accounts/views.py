@@ -15,6 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.idempotency import created, idempotent
 from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
 
@@ -441,6 +442,7 @@ def administration(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@idempotent
 def invite_delegate(request: AuthedHttpRequest) -> HttpResponse:
     _require_prescriber(request.user)
     form = InviteDelegateForm(request.POST)
@@ -453,6 +455,7 @@ def invite_delegate(request: AuthedHttpRequest) -> HttpResponse:
     services.invite_delegate(
         prescriber=request.user.prescriber, email=email, invited_by=request.user, request=request
     )
+    created(request)  # the same POST again sends no second email (its link would replace this)
     messages.success(request, f"Invitation sent to {email}.")
     return redirect("accounts:administration")
 

@@ -174,9 +174,12 @@ def resend_invite(*, invite: Invite) -> None:
     invite.error_reason = ""
     invite.expires_at = default_expiry()
     invite.failed_attempts = 0
+    invite.sent_at = None  # the delivery task sends only invites not sent yet
     if Invite.objects.live().filter(code=invite.code).exclude(pk=invite.pk).exists():
         invite.code = _fresh_codes(1)[0]
-    invite.save(update_fields=["status", "error_reason", "expires_at", "failed_attempts", "code"])
+    invite.save(
+        update_fields=["status", "error_reason", "expires_at", "failed_attempts", "code", "sent_at"]
+    )
     queue_deliveries([invite])
 
 
@@ -242,38 +245,62 @@ def shares_phone(invite: Invite) -> bool:
     )
 
 
-def deliver_invite(invite: Invite, *, shared_phone: bool | None = None) -> None:
-    """Send one invite by email and/or SMS; a failure marks it Error Sending with the reason.
+def deliver_invite(invite: Invite, *, shared_phone: bool | None = None) -> bool:
+    """Send one invite by email and/or SMS, once; a failure marks it Error Sending with the
+    reason. Returns True when nothing went out for a passing reason (a provider timed out or
+    was unreachable), so the task should try again later.
 
     `shared_phone` (computed when None) names the patient in the SMS when several invites
     went to one number.
+
+    Idempotent: the row is locked and its `sent_at` checked in the transaction that sends and
+    marks it, so a task run again (retry, lost worker) sends nothing twice. When one channel
+    went out and the other failed, the invite is marked sent with the error (no automatic retry:
+    it would mint a new link and send the first channel twice); Resend sends both again.
     """
     from django.core.mail import send_mail
 
-    from .sms import SMSError, send_sms
+    from portal.tasks import is_transient
 
-    if not invite.is_live:
-        return
-    token = invite.mint_token()
-    subject, body = invite_message(invite, token)
-    errors = []
-    if invite.email:
-        try:
-            send_mail(subject, body, None, [invite.email])
-        except Exception as exc:  # SMTP and friends raise many kinds
-            errors.append(f"Email failed: {exc}")
-    if invite.mobile:
-        try:
-            if shared_phone is None:
-                shared_phone = shares_phone(invite)
-            text = invite_sms(invite, token, name_recipient=shared_phone)
-            send_sms(to=invite.mobile, body=text)
-        except SMSError as exc:
-            errors.append(str(exc))
-    if errors:
+    from .sms import send_sms
+
+    with transaction.atomic():
+        invite = (
+            Invite.objects.select_for_update().select_related("clinic").filter(pk=invite.pk).first()
+        )
+        if invite is None or not invite.is_live or invite.sent_at is not None:
+            return False
+        token = invite.mint_token()
+        subject, body = invite_message(invite, token)
+        errors: list[str] = []
+        transient: list[bool] = []
+        delivered = False
+        if invite.email:
+            try:
+                send_mail(subject, body, None, [invite.email])
+                delivered = True
+            except Exception as exc:  # SMTP and friends raise many kinds
+                errors.append(f"Email failed: {exc}")
+                transient.append(is_transient(exc))
+        if invite.mobile:
+            try:
+                if shared_phone is None:
+                    shared_phone = shares_phone(invite)
+                text = invite_sms(invite, token, name_recipient=shared_phone)
+                send_sms(to=invite.mobile, body=text)
+                delivered = True
+            except Exception as exc:  # SMSError, or a backend's own error
+                errors.append(str(exc))
+                transient.append(is_transient(exc))
+        if not errors:
+            invite.mark_sent()
+            return False
         invite.mark_error("; ".join(errors))
-    else:
-        invite.mark_sent()
+        if delivered:
+            invite.sent_at = timezone.now()
+            invite.save(update_fields=["sent_at"])
+            return False
+        return all(transient)
 
 
 # CSV import ----------------------------------------------------------------------------------

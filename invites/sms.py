@@ -59,7 +59,15 @@ def to_gsm7(text: str) -> str:
 
 
 class SMSError(Exception):
-    """The provider refused or could not be reached; the message says why."""
+    """The provider refused or could not be reached; the message says why.
+
+    `transient` is true when trying again later may work (the provider timed out, could not be
+    reached, or answered 429/5xx); the delivery task is then retried by the worker.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class BaseSMSBackend:
@@ -93,7 +101,10 @@ class LocmemSMSBackend(BaseSMSBackend):
 
 
 class HTTPSMSBackend(BaseSMSBackend):
-    timeout = 10
+    @property
+    def timeout(self) -> float:
+        # Connect and each read; settings.SMS_TIMEOUT (the outbound timeouts group).
+        return getattr(settings, "SMS_TIMEOUT", 10)
 
     def send(self, *, to: str, body: str) -> None:
         url = settings.SMS_PROVIDER_URL
@@ -117,11 +128,12 @@ class HTTPSMSBackend(BaseSMSBackend):
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:200].decode("utf-8", "replace").strip()
             raise SMSError(
-                f"SMS provider answered {exc.code}{': ' + detail if detail else ''}"
+                f"SMS provider answered {exc.code}{': ' + detail if detail else ''}",
+                transient=exc.code == 429 or exc.code >= 500,
             ) from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise SMSError(f"SMS provider unreachable: {reason}") from exc
+            raise SMSError(f"SMS provider unreachable: {reason}", transient=True) from exc
 
 
 HttpSMSBackend = HTTPSMSBackend  # the spelling .env.example uses

@@ -2,12 +2,18 @@
 
 from django_tasks import task
 
+from portal.tasks import RetryLater
+
 from .models import Invite
 
 
 @task()
 def deliver_invites(invite_ids: list[int]) -> None:
-    """Send a batch of invites; each failure is recorded on its invite (Error Sending)."""
+    """Send a batch of invites; each failure is recorded on its invite (Error Sending).
+
+    Invites already sent are skipped, so running the batch again (the worker retries it when a
+    provider timed out, or recovers it from a lost worker) sends only what did not go out.
+    """
     from collections import Counter
 
     from .services import deliver_invite
@@ -18,5 +24,8 @@ def deliver_invites(invite_ids: list[int]) -> None:
     per_mobile: Counter[str] = Counter(
         Invite.objects.live().filter(mobile__in=mobiles).values_list("mobile", flat=True)
     )
+    retry = 0
     for invite in invites:
-        deliver_invite(invite, shared_phone=per_mobile[invite.mobile] > 1)
+        retry += deliver_invite(invite, shared_phone=per_mobile[invite.mobile] > 1)
+    if retry:
+        raise RetryLater(f"{retry} invite(s) will be tried again")

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from audit.log import record
 from audit.models import AuditEvent
+from portal.idempotency import created, idempotent
 from portal.rendering import render_page
 from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
@@ -223,6 +224,7 @@ def _page(request, template, ctx: ClinicContext, **extra) -> HttpResponse:
 
 @login_required
 @vary_on_headers("HX-Request")
+@idempotent
 def invite(request: AuthedHttpRequest) -> HttpResponse:
     ctx = clinic_context(request)
     formset = InviteFormSet(request.POST or None, prefix="patients")
@@ -249,6 +251,7 @@ def invite(request: AuthedHttpRequest) -> HttpResponse:
                     patients=patients,
                     invited_by=request.user,
                 )
+                created(request)  # the same confirm again answers this redirect, sends nothing
                 for inv in outcome.invited:
                     record(request, AuditEvent.Action.CREATE, inv, description="invited patient")
                 request.session[SESSION_SENT] = {
@@ -313,6 +316,7 @@ def csv_template(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@idempotent
 def import_csv(request: AuthedHttpRequest) -> HttpResponse:
     ctx = clinic_context(request)
     form = CSVUploadForm(request.POST, request.FILES)
@@ -334,6 +338,7 @@ def import_csv(request: AuthedHttpRequest) -> HttpResponse:
             except services.CSVRefused as exc:
                 error = str(exc)
             else:
+                created(request)  # the same upload again answers this page, imports nothing
                 record(
                     request,
                     AuditEvent.Action.IMPORT,

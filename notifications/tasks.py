@@ -7,6 +7,7 @@ reader signs in (with MFA) to see what it is about.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 from django.conf import settings
@@ -17,7 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from portal.tasks import RetryLater, is_transient
+
 from .models import EMAIL_SUBJECTS, Activity, Notification, NotificationSettings
+
+logger = logging.getLogger(__name__)
 
 
 def _email_user(user, notifications: list[Notification], *, digest: bool) -> None:
@@ -58,16 +63,27 @@ def _send(queryset, *, digest: bool) -> int:
         by_user[n.recipient_id].append(n)
         users[n.recipient_id] = n.recipient
     sent = 0
+    failures: list[Exception] = []
     for user_id, rows in by_user.items():
-        with transaction.atomic():
-            # Claim the rows first so that two workers never send the same email twice.
-            claimed = Notification.objects.filter(
-                pk__in=[n.pk for n in rows], email_pending=True
-            ).update(email_pending=False, emailed_at=timezone.now())
-            if not claimed or not users[user_id].is_active or not users[user_id].email:
-                continue
-            _email_user(users[user_id], rows, digest=digest)
-            sent += 1
+        try:
+            with transaction.atomic():
+                # Claim the rows first so that two workers never send the same email twice; an
+                # error rolls the claim back, so the rows stay pending for the retry.
+                claimed = Notification.objects.filter(
+                    pk__in=[n.pk for n in rows], email_pending=True
+                ).update(email_pending=False, emailed_at=timezone.now())
+                if not claimed or not users[user_id].is_active or not users[user_id].email:
+                    continue
+                _email_user(users[user_id], rows, digest=digest)
+                sent += 1
+        except Exception as exc:  # SMTP and friends raise many kinds
+            # The other recipients still get theirs; this one is retried (or the digest).
+            logger.warning("Notification email to user %s failed: %s", user_id, exc)
+            failures.append(exc)
+    if failures:
+        if all(is_transient(exc) for exc in failures):
+            raise RetryLater(f"{len(failures)} notification email(s) will be tried again")
+        raise failures[0]
     return sent
 
 

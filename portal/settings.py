@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_tasks",
+    # Before django_tasks_db: portal's `db_worker` (heartbeats, retries, time limits) wins.
+    "portal",
     "django_tasks_db",
     "accounts",
     "audit",
@@ -269,6 +271,31 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Outbound calls: every call to another service has a deadline. A provider that accepts the
+# connection and never answers then costs one task attempt at most this long (the worker
+# retries it with backoff, see portal/worker.py) instead of holding the worker for good.
+# A payment provider, when one is added, gets the same treatment (its client's timeout and
+# retry options set from a PAYMENT_TIMEOUT_SECONDS here); see "Background work" in
+# docs/ARCHITECTURE.md.
+EMAIL_TIMEOUT = env_int(
+    "EMAIL_TIMEOUT_SECONDS", 10
+)  # Django's SMTP backend: connect and each reply
+SMS_TIMEOUT = env_int("SMS_TIMEOUT_SECONDS", 10)  # invites.sms.HTTPSMSBackend (urllib)
+S3_CONNECT_TIMEOUT = env_int("S3_CONNECT_TIMEOUT_SECONDS", 5)
+S3_READ_TIMEOUT = env_int("S3_READ_TIMEOUT_SECONDS", 15)
+S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 3)  # botocore's own retries, first try included
+# A task attempt that outlives this is interrupted and retried (the backstop for a call that has
+# no deadline of its own); attempts per task and the backoff before each retry.
+TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT_SECONDS", 120)
+TASK_MAX_ATTEMPTS = env_int("TASK_MAX_ATTEMPTS", 5)
+TASK_RETRY_BACKOFF = env_int("TASK_RETRY_BACKOFF_SECONDS", 15)  # doubled after each failure
+# Workers beat every TASK_HEARTBEAT seconds; a task whose worker has not beaten for
+# TASK_WORKER_LOST seconds (at most 60) is queued again by any other worker.
+TASK_HEARTBEAT = env_int("TASK_HEARTBEAT_SECONDS", 10)
+TASK_WORKER_LOST = min(env_int("TASK_WORKER_LOST_SECONDS", 30), 60)
+# Create POSTs answered again from their first answer for this long (portal/idempotency.py).
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
+
 # Static files (WhiteNoise) and uploaded documents (local disk, or S3 when S3_BUCKET is set).
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -288,6 +315,8 @@ STORAGES = {
     },
 }
 if s3_bucket := os.getenv("S3_BUCKET"):
+    from botocore.config import Config as BotoConfig
+
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -302,6 +331,15 @@ if s3_bucket := os.getenv("S3_BUCKET"):
             "file_overwrite": False,
             "addressing_style": os.getenv("S3_ADDRESSING_STYLE", "path"),
             "signature_version": "s3v4",
+            # A client config replaces django-storages' own: addressing style and signature
+            # version must be repeated in it.
+            "client_config": BotoConfig(
+                s3={"addressing_style": os.getenv("S3_ADDRESSING_STYLE", "path")},
+                signature_version="s3v4",
+                connect_timeout=S3_CONNECT_TIMEOUT,
+                read_timeout=S3_READ_TIMEOUT,
+                retries={"total_max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},
+            ),
             "object_parameters": {"ServerSideEncryption": "AES256"}
             if env_bool("S3_SSE", False)
             else {},

@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django_tasks import task
+from django.db import transaction
+from django_tasks import TaskContext, task
+
+from portal.tasks import once
 
 from .models import Message
 from .services import announce_unread
@@ -14,8 +17,9 @@ from .services import announce_unread
 logger = logging.getLogger(__name__)
 
 
-@task()
+@task(takes_context=True)
 def notify_chat_event(
+    context: TaskContext,
     activity: str,
     message_id: int,
     actor_id: int | None,
@@ -27,7 +31,8 @@ def notify_chat_event(
 
     The fan-out (preferences, rows, pushes, emails) runs here, so the sender's request, and the
     process's event loop that is delivering the message to its sockets at that moment, do not
-    pay for it.
+    pay for it. Done once per queued task: run again (a retry, a lost worker), it finds its
+    marker and creates no second notification.
     """
     from accounts.models import User  # noqa: PLC0415
     from notifications.services import notify  # noqa: PLC0415
@@ -36,9 +41,13 @@ def notify_chat_event(
     if message is None:
         return  # deleted meanwhile: nothing left to tell anyone about
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-    try:
-        notify(activity=activity, obj=message, actor=actor, recipients=audience, data=data)
-    except Exception:
-        logger.exception("notify(%s) failed for message %s", activity, message_id)
+    with once(f"requests_chat.notify:{context.task_result.id}") as first:
+        if not first:
+            return
+        try:
+            with transaction.atomic():  # a failure rolls back its own rows, not the marker
+                notify(activity=activity, obj=message, actor=actor, recipients=audience, data=data)
+        except Exception:
+            logger.exception("notify(%s) failed for message %s", activity, message_id)
     # Unread badges of everyone else who may read the request (whatever their preferences).
     announce_unread(message.request_id, set(audience) - {actor_id})
