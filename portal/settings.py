@@ -80,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, before the HTTPS redirect, sessions, MFA and everything else.
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Hardening: Cache-Control no-store on every dynamic response (above all that may answer),
@@ -151,8 +153,28 @@ if database_url := os.getenv("DATABASE_URL"):
             # Connections kept open: a new one starts with cold caches (its first queries are slow).
             "min_size": env_int("DB_POOL_MIN_SIZE", 4),
             "max_size": env_int("DB_POOL_MAX_SIZE", 10),
-            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),
+            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 2),
         }
+
+# Outages: fail fast while a service is out, recover by itself when it is back (portal/health.py).
+# A database that does not answer costs a request DB_CONNECT_TIMEOUT_SECONDS (a new connection)
+# or DB_POOL_TIMEOUT_SECONDS above (waiting for a pooled one), then the page is a 503 with
+# Retry-After. Pooled connections are checked before use (CONN_HEALTH_CHECKS), and the pool
+# retries a lost server every DB_POOL_RECONNECT_SECONDS (psycopg's own back-off doubles up to
+# minutes: pages kept failing long after the server was back; see portal.asgi).
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 2)
+DB_POOL_RECONNECT_SECONDS = float(os.getenv("DB_POOL_RECONNECT_SECONDS") or 0.25)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT_SECONDS
+# Readiness (/readyz): each check's deadline.
+READINESS_TIMEOUT_SECONDS = float(os.getenv("READINESS_TIMEOUT_SECONDS") or 2)
+# S3: a store that does not answer fails an upload within seconds (a clear message, nothing
+# stored), instead of botocore's 60 s timeouts and its retries.
+S3_CONNECT_TIMEOUT_SECONDS = env_int("S3_CONNECT_TIMEOUT_SECONDS", 2)
+S3_READ_TIMEOUT_SECONDS = env_int("S3_READ_TIMEOUT_SECONDS", 10)
+S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 2)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer and cache: in-process by default, Redis when REDIS_URL is set.
@@ -283,6 +305,8 @@ STORAGES = {
     },
 }
 if s3_bucket := os.getenv("S3_BUCKET"):
+    from botocore.config import Config as BotoConfig
+
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -297,6 +321,11 @@ if s3_bucket := os.getenv("S3_BUCKET"):
             "file_overwrite": False,
             "addressing_style": os.getenv("S3_ADDRESSING_STYLE", "path"),
             "signature_version": "s3v4",
+            "client_config": BotoConfig(
+                connect_timeout=S3_CONNECT_TIMEOUT_SECONDS,
+                read_timeout=S3_READ_TIMEOUT_SECONDS,
+                retries={"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},
+            ),
             "object_parameters": {"ServerSideEncryption": "AES256"}
             if env_bool("S3_SSE", False)
             else {},
