@@ -122,6 +122,10 @@ class SessionBoundMixin:
 CLOSE_FORBIDDEN = 4403  # not signed in, no second factor, inactive, foreign origin, no access
 CLOSE_RATE_LIMITED = 4429  # the client kept sending frames far faster than any page does
 CLOSE_UNAVAILABLE = 4503  # the channel layer (Redis) is down: the page polls, then reconnects
+# The web process is stopping (SIGTERM: a deploy or a restart). uvicorn closes every socket with
+# it at shutdown (RFC 6455's "service restart"); the page reconnects at once, and the proxy
+# sends it to another process. Pages reconnect after a random back-off on any other loss.
+CLOSE_SERVICE_RESTART = 1012
 
 
 def user_group(user_id: int) -> str:

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, before the HTTPS redirect, sessions, MFA and everything else.
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Hardening: Cache-Control no-store on every dynamic response (above all that may answer),
@@ -157,8 +159,25 @@ if database_url := os.getenv("DATABASE_URL"):
             # Connections kept open: a new one starts with cold caches (its first queries are slow).
             "min_size": env_int("DB_POOL_MIN_SIZE", 4),
             "max_size": env_int("DB_POOL_MAX_SIZE", 10),
-            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),
+            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 2),
         }
+
+# Outages: fail fast while a service is out, recover by itself when it is back (portal/health.py).
+# A database that does not answer costs a request DB_CONNECT_TIMEOUT_SECONDS (a new connection)
+# or DB_POOL_TIMEOUT_SECONDS above (waiting for a pooled one), then the page is a 503 with
+# Retry-After. Pooled connections are checked before use (CONN_HEALTH_CHECKS), and the pool
+# retries a lost server every DB_POOL_RECONNECT_SECONDS (psycopg's own back-off doubles up to
+# minutes: pages kept failing long after the server was back; see portal.asgi).
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 2)
+DB_POOL_RECONNECT_SECONDS = float(os.getenv("DB_POOL_RECONNECT_SECONDS") or 0.25)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT_SECONDS
+# Readiness (/readyz): each check's deadline.
+READINESS_TIMEOUT_SECONDS = float(os.getenv("READINESS_TIMEOUT_SECONDS") or 2)
+# S3: a store that does not answer fails an upload within seconds (a clear message, nothing
+# stored), instead of botocore's 60 s timeouts and its retries: see "Outbound calls" below.
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer and cache: in-process by default, Redis when REDIS_URL is set.
@@ -281,9 +300,9 @@ EMAIL_TIMEOUT = env_int(
     "EMAIL_TIMEOUT_SECONDS", 10
 )  # Django's SMTP backend: connect and each reply
 SMS_TIMEOUT = env_int("SMS_TIMEOUT_SECONDS", 10)  # invites.sms.HTTPSMSBackend (urllib)
-S3_CONNECT_TIMEOUT = env_int("S3_CONNECT_TIMEOUT_SECONDS", 5)
-S3_READ_TIMEOUT = env_int("S3_READ_TIMEOUT_SECONDS", 15)
-S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 3)  # botocore's own retries, first try included
+S3_CONNECT_TIMEOUT = env_int("S3_CONNECT_TIMEOUT_SECONDS", 2)
+S3_READ_TIMEOUT = env_int("S3_READ_TIMEOUT_SECONDS", 10)
+S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 2)  # botocore's own retries, first try included
 # A task attempt that outlives this is interrupted and retried (the backstop for a call that has
 # no deadline of its own); attempts per task and the backoff before each retry.
 TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT_SECONDS", 120)

@@ -1,12 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal import health
+
 from . import views
 
 admin.site.site_header = "Portal operations"
 admin.site.site_title = "Portal operations"
 
 urlpatterns = [
+    # Answered by portal.health.HealthCheckMiddleware before any other middleware; the routes
+    # name them (reverse) and serve them should that middleware be left out.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Each user lands on the first page they can use (portal.gates.landing_url).
     path("", views.home, name="home"),
     path("my-clinics/", views.my_clinics, name="my_clinics"),
@@ -18,3 +24,6 @@ urlpatterns = [
     path("clinic/", include("invites.urls")),
     path("ops/", admin.site.urls),
 ]
+
+# A database that cannot be reached answers 503 (with Retry-After), not 500.
+handler500 = "portal.health.server_error"

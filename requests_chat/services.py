@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 EVENT_MESSAGE = "chat.message"
 
 
+class DocumentStoreUnavailable(Exception):
+    """The document storage (S3) refused or did not answer: nothing of the message was kept."""
+
+
 class RequestExists(Exception):
     """A request already exists for this Rx (one per prescription)."""
 
@@ -102,6 +106,16 @@ def send_message(
     return message, created
 
 
+def _delete_stored(keys: list[str]) -> None:
+    """Remove the files of a message that was not kept; a store that is down leaves orphan
+    files (unreachable: no row names them), never an error hiding the original one."""
+    for key in keys:
+        try:
+            default_storage.delete(key)
+        except Exception:
+            logger.warning("Could not delete an orphaned document file")
+
+
 def _store_message(
     *,
     chat: Request,
@@ -132,9 +146,14 @@ def _store_message(
             )
             for title, pdf in files:
                 # A random key: the uploaded name never reaches the storage path.
-                key = default_storage.save(
-                    f"documents/{uuid.uuid4().hex}.pdf", ContentFile(pdf.data)
-                )
+                try:
+                    key = default_storage.save(
+                        f"documents/{uuid.uuid4().hex}.pdf", ContentFile(pdf.data)
+                    )
+                except Exception as error:
+                    # Any storage failure (S3 down, timeout, refused): the transaction rolls
+                    # back the message, so no message is left without its document.
+                    raise DocumentStoreUnavailable from error
                 stored.append(key)
                 Document.objects.create(
                     request=chat,
@@ -151,13 +170,11 @@ def _store_message(
             # The author's own messages are never unread for them: nothing to announce.
             mark_read(user=author, chat=chat, message_id=message.pk, announce=False)
     except IntegrityError:
-        for key in stored:
-            default_storage.delete(key)
+        _delete_stored(stored)
         # The same client id arrived twice at once; the other one was stored.
         return Message.objects.get(request=chat, client_id=client_id), False
     except Exception:
-        for key in stored:
-            default_storage.delete(key)
+        _delete_stored(stored)
         raise
     # Once, for the pushed row and the sender's own response alike.
     prefetch_related_objects(

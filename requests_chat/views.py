@@ -25,11 +25,24 @@ from .filters import RequestFilter
 from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
 from .models import Document, Request
 from .selectors import CATCH_UP_LIMIT, HAVE_LIMIT, MAX_ID, messages_lacking, unread_by_request
-from .services import RequestExists, create_request, mark_read, new_client_id, send_message
+from .services import (
+    DocumentStoreUnavailable,
+    RequestExists,
+    create_request,
+    mark_read,
+    new_client_id,
+    send_message,
+)
 
 LIST_PAGE_SIZE = 25
 # Request Details opens on the latest messages; "Show earlier messages" loads this many more.
 DETAIL_MESSAGES = 100
+# The document store (S3) is out: the send is refused whole (the message and its documents are
+# one transaction), and the page says so instead of a 500.
+DOCUMENT_STORE_UNAVAILABLE = (
+    "The documents could not be stored: the document store is not answering. Nothing was "
+    "sent. Try again in a few minutes; messages without documents can still be sent."
+)
 # The document view's own policy: nothing may load from or run in the PDF's context.
 DOCUMENT_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 
@@ -147,6 +160,9 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
                 record(request, AuditEvent.Action.CREATE, chat, patient=prescription.patient_id)
             except RequestExists as exists:
                 chat, outcome = exists.chat, "exists"
+            except DocumentStoreUnavailable:
+                form.add_error(None, DOCUMENT_STORE_UNAVAILABLE)
+        if form.is_valid():
             context = {"chat": chat, "outcome": outcome}
             if request.htmx:
                 return render(request, "requests_chat/create.html#create-result", context)
@@ -262,7 +278,18 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """The HTMX (or plain) POST of the chat form; answers with the same message-row partial."""
     chat = visible_chat(request, pk)
     form = MessageForm(request.POST, request.FILES)
-    if not form.is_valid():
+    if form.is_valid():
+        try:
+            message, created = send_message(
+                chat=chat,
+                author=request.user,
+                body=form.cleaned_data["body"].strip(),
+                client_id=form.cleaned_data["client_id"],
+                files=form.attachments(),
+            )
+        except DocumentStoreUnavailable:
+            form.add_error(None, DOCUMENT_STORE_UNAVAILABLE)
+    if form.errors:
         if request.htmx:
             response = render(
                 request, "requests_chat/detail.html#message-form-errors", {"form": form}
@@ -271,13 +298,6 @@ def send(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         for error in [*form.non_field_errors(), *form.errors.get("documents", [])]:
             flash.error(request, error)
         return redirect("requests_chat:detail", chat.pk)
-    message, created = send_message(
-        chat=chat,
-        author=request.user,
-        body=form.cleaned_data["body"].strip(),
-        client_id=form.cleaned_data["client_id"],
-        files=form.attachments(),
-    )
     if created:
         record(request, AuditEvent.Action.CREATE, message, patient=chat.prescription.patient_id)
     if not request.htmx:

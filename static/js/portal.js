@@ -69,6 +69,27 @@
     });
   }
 
+  // Live sockets (htmx's ws extension) reconnect after a random back-off that doubles with each
+  // failed try (0-1 s, 0-2 s … up to 64 s, so that a thousand pages do not all return at once).
+  // A socket closed with 1012 "service restart" (CLOSE_SERVICE_RESTART in portal/consumers.py:
+  // its web process is stopping) reconnects at once instead, within a quarter of a second: the
+  // proxy sends it to another process, and the page catches up by the ids it holds.
+  if (window.htmx && typeof window.htmx.createWebSocket === "function") {
+    var lastCloseCode = 0;
+    var createWebSocket = window.htmx.createWebSocket;
+    window.htmx.createWebSocket = function (url) {
+      var socket = createWebSocket(url);
+      // Registered before the extension's onclose, so the code is known when it asks for a delay.
+      socket.addEventListener("close", function (event) { lastCloseCode = event.code; });
+      socket.addEventListener("open", function () { lastCloseCode = 0; });
+      return socket;
+    };
+    window.htmx.config.wsReconnectDelay = function (retryCount) {
+      if (lastCloseCode === 1012 && retryCount === 0) return Math.random() * 250;
+      return 1000 * Math.pow(2, Math.min(retryCount, 6)) * Math.random();
+    };
+  }
+
   // A failed htmx request says so (it would otherwise change nothing on the page and leave the
   // user guessing). Forms keep what was typed; the chat form keeps its message id, so a retry
   // cannot send a message twice.
@@ -83,6 +104,7 @@
     else if (status === 429) text = "Too many attempts. Wait a minute, then try again.";
     else if (status === 403) text = "That was refused: you may no longer have access, or the page is out of date. Reload the page.";
     else if (status === 404) text = "That is no longer available. Reload the page.";
+    else if (status === 503) text = "The portal is briefly unavailable. Nothing you sent was lost; try again in a few seconds.";
     else if (status >= 500) text = "Something went wrong on our side. Try again in a moment.";
     else text = "That could not be done. Reload the page and try again.";
     errorBox.querySelector("[data-request-error-text]").textContent = text;
