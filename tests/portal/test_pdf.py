@@ -20,7 +20,7 @@ def test_it_writes_headings_values_tables_and_page_numbers() -> None:
     doc.key_values([("Name", "Zoë Łukasiewicz"), ("Date of birth", None)])
     doc.data_table(
         ["Date", "CPT", "Amount"],
-        [("2026-01-0%d" % (i % 9 + 1), "99213", "$120.00") for i in range(120)],
+        [(f"2026-01-0{i % 9 + 1}", "99213", "$120.00") for i in range(120)],
         widths=[40, 40, 40],
         align_right=[2],
     )
