@@ -1,0 +1,182 @@
+"""Writes of the patient portal: charts from joining, proxy grants, audit "X for Y", sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import record
+from portal.security import client_ip
+
+from .models import Chart, ClinicPatient, ProxyGrant, SignedInSession
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.models import User
+
+
+# Audit ---------------------------------------------------------------------------------------
+
+
+def on_behalf_of(user: Any, chart: Chart) -> str:
+    """Whom `user` acts for on `chart`: "" for their own chart, else the chart's person."""
+    if chart.patient_user_id is not None and chart.patient_user_id == getattr(user, "pk", None):
+        return ""
+    return chart.full_name
+
+
+def record_for_chart(
+    request: HttpRequest | None,
+    action: str,
+    obj: Any = None,
+    *,
+    chart: Chart,
+    description: str = "",
+    user: Any = None,
+) -> None:
+    """Audit an action on `chart` (or on `obj` of it), naming who acted for whom.
+
+    The description starts "Mary Doe for Tim Doe:" when the actor is not the chart's own
+    account (a proxy, or clinic staff on the clinic side); `chart_id` and `on_behalf_of`
+    hold the same for filtering.
+    """
+    actor = user if user is not None else getattr(request, "user", None)
+    behalf = on_behalf_of(actor, chart)
+    who = (actor.get_full_name() or actor.email) if getattr(actor, "pk", None) else "someone"
+    prefix = f"{who} for {behalf}: " if behalf else ""
+    record(
+        request,
+        action,
+        obj if obj is not None else chart,
+        chart=chart,
+        on_behalf_of=behalf,
+        description=prefix + description,
+        user=user,
+    )
+
+
+# Charts --------------------------------------------------------------------------------------
+
+
+def chart_for_clinic_patient(link: ClinicPatient, *, date_of_birth: dt.date | None = None) -> Chart:
+    """The chart of a patient who joined a clinic: linked when it exists, created otherwise.
+
+    Called when a `ClinicPatient` is created (joining by invite, the admin, tests); the data
+    migration did the same for the links that existed before charts.
+    """
+    chart = Chart.objects.filter(joined_link=link).first()
+    if chart is not None:
+        return chart
+    chart = Chart.objects.filter(clinic_id=link.clinic_id, patient_user_id=link.user_id).first()
+    if chart is not None:
+        chart.joined_link = link
+        chart.save(update_fields=["joined_link"])
+        return chart
+    if date_of_birth is None and link.invite_id is not None:
+        date_of_birth = link.invite.date_of_birth  # type: ignore[union-attr]
+    user = link.user
+    return Chart.objects.create(
+        clinic_id=link.clinic_id,
+        provider_id=link.provider_id,
+        patient_user=user,
+        legal_first_name=user.first_name,
+        legal_last_name=user.last_name,
+        date_of_birth=date_of_birth,
+        joined_link=link,
+        created_at=link.joined_at,
+    )
+
+
+# Proxy grants --------------------------------------------------------------------------------
+
+
+class GrantRefused(ValueError):
+    """A grant that cannot be made; the message says why, for the clinic's page."""
+
+
+@transaction.atomic
+def grant_proxy(
+    *,
+    chart: Chart,
+    grantee: User,
+    relationship: str,
+    granted_by: User | None,
+    ends_on: dt.date | None = None,
+) -> ProxyGrant:
+    """Let `grantee` act for `chart` (from the clinic side). One unrevoked grant per pair."""
+    if chart.patient_user_id == grantee.pk:
+        raise GrantRefused("This account is the chart's own person; it needs no proxy access.")
+    if ends_on is not None and ends_on < timezone.localdate():
+        raise GrantRefused("The end date is in the past.")
+    existing = (
+        ProxyGrant.objects.select_for_update()
+        .filter(chart=chart, grantee=grantee, revoked_at__isnull=True)
+        .first()
+    )
+    if existing is not None:
+        if existing.is_live:
+            raise GrantRefused("This account already has proxy access to this chart.")
+        # Past its end date: revoke it formally so the new grant can take its place.
+        existing.revoke(by=granted_by)
+    return ProxyGrant.objects.create(
+        chart=chart,
+        grantee=grantee,
+        relationship=relationship,
+        ends_on=ends_on,
+        granted_by=granted_by,
+    )
+
+
+def revoke_proxy(*, grant: ProxyGrant, by: User | None) -> None:
+    """End a grant now. Pages 404 from the next request; the grantee's open patient-portal
+    sockets close at their next re-check (`patient_portal.consumers.ChartConsumer`)."""
+    if grant.revoked_at is None:
+        grant.revoke(by=by)
+
+
+# Signed-in sessions --------------------------------------------------------------------------
+
+SESSION_TRACKING = "patient_portal_session_id"
+# last_seen is written at most this often per session (a page view is not a write).
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def touch_session(request: HttpRequest) -> None:
+    """Note this browser in the account's signed-in sessions (at most once a minute)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not hasattr(request, "session"):
+        return
+    now = timezone.now()
+    raw = request.session.get(SESSION_TRACKING)
+    try:
+        tracking_id = uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        tracking_id = None
+    agent = request.META.get("HTTP_USER_AGENT", "")[:300]
+    if tracking_id is not None:
+        updated = SignedInSession.objects.filter(
+            tracking_id=tracking_id,
+            user=user,
+            ended_at__isnull=True,
+            last_seen__lt=now - TOUCH_EVERY,
+        ).update(last_seen=now, ip_address=client_ip(request), user_agent=agent)
+        if (
+            updated
+            or SignedInSession.objects.filter(
+                tracking_id=tracking_id, user=user, ended_at__isnull=True
+            ).exists()
+        ):
+            return
+    row = SignedInSession.objects.create(
+        user=user, user_agent=agent, ip_address=client_ip(request), last_seen=now
+    )
+    request.session[SESSION_TRACKING] = str(row.tracking_id)
+
+
+def current_tracking_id(request: HttpRequest) -> str:
+    return str(request.session.get(SESSION_TRACKING, ""))
