@@ -135,8 +135,12 @@ def grant_proxy(
 def revoke_proxy(*, grant: ProxyGrant, by: User | None) -> None:
     """End a grant now. Pages 404 from the next request; the grantee's open patient-portal
     sockets close at their next re-check (`patient_portal.consumers.ChartConsumer`)."""
+    from .consumers import notify_access_changed
+
     if grant.revoked_at is None:
         grant.revoke(by=by)
+        grantee = grant.grantee_id
+        transaction.on_commit(lambda: notify_access_changed([grantee]))
 
 
 # Signed-in sessions --------------------------------------------------------------------------
