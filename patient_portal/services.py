@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.log import record
 from portal.security import client_ip
 
-from .models import Chart, ClinicPatient, ProxyGrant, SignedInSession
+from .models import Chart, ClinicPatient, Invite, ProxyGrant, ProxyInvite, SignedInSession
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -184,3 +184,61 @@ def touch_session(request: HttpRequest) -> None:
 
 def current_tracking_id(request: HttpRequest) -> str:
     return str(request.session.get(SESSION_TRACKING, ""))
+
+
+@transaction.atomic
+def invite_guardian(
+    *,
+    chart: Chart,
+    first_name: str,
+    last_name: str,
+    email: str,
+    mobile: str,
+    relationship: str,
+    ends_on: dt.date | None,
+    invited_by: User,
+) -> ProxyInvite:
+    """Invite a guardian for `chart` with the clinic's invite machinery (email/SMS, link and
+    6-digit code); accepting it creates the proxy grant (`accept_proxy_invite`)."""
+    from invites.services import create_invites, queue_deliveries
+
+    (invite,) = create_invites(
+        clinic=chart.clinic,
+        provider=chart.provider,
+        patients=[
+            {"first_name": first_name, "last_name": last_name, "email": email, "mobile": mobile}
+        ],
+        invited_by=invited_by,
+    )
+    proxy = ProxyInvite.objects.create(
+        invite=invite, chart=chart, relationship=relationship, ends_on=ends_on
+    )
+    transaction.on_commit(lambda: queue_deliveries([invite]))
+    return proxy
+
+
+def accept_proxy_invite(*, invite: Invite, user: User) -> ProxyGrant | None:
+    """If `invite` is a guardian's invite, grant `user` proxy access to its chart and return
+    the grant; None for an ordinary patient invite. Called by `invites.services.accept_invite`
+    inside its transaction (the invite row locked)."""
+    proxy = ProxyInvite.objects.select_related("chart").filter(invite=invite).first()
+    if proxy is None:
+        return None
+    if proxy.grant_id is not None:
+        return proxy.grant
+    try:
+        grant = grant_proxy(
+            chart=proxy.chart,
+            grantee=user,
+            relationship=proxy.relationship,
+            granted_by=invite.invited_by,
+            ends_on=proxy.ends_on
+            if proxy.ends_on and proxy.ends_on >= timezone.localdate()
+            else None,
+        )
+    except GrantRefused:
+        # Already a live proxy (or the chart's own person): nothing more to grant.
+        grant = ProxyGrant.objects.live().filter(chart=proxy.chart, grantee=user).first()
+    proxy.grant = grant
+    proxy.save(update_fields=["grant"])
+    return grant
