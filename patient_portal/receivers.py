@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -12,7 +12,7 @@ from invites.models import ClinicPatient
 
 from .models import Chart
 from .selectors import SESSION_PORTAL_LINK
-from .services import chart_for_clinic_patient
+from .services import chart_for_clinic_patient, end_tracked_session
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -31,3 +31,9 @@ def remember_portal_link(
     """Whether the staff nav links to the patient portal, worked out once at sign-in."""
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_PORTAL_LINK] = Chart.objects.in_portal_of(user).exists()
+
+
+@receiver(user_logged_out, dispatch_uid="patient_portal.end_tracked_session")
+def forget_session(sender: type, request: HttpRequest | None, **kwargs: Any) -> None:
+    if request is not None:
+        end_tracked_session(request)

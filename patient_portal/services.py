@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,16 @@ from django.utils import timezone
 from audit.log import record
 from portal.security import client_ip
 
-from .models import Chart, ClinicPatient, Invite, ProxyGrant, ProxyInvite, SignedInSession
+from .models import (
+    Chart,
+    ClinicPatient,
+    ConsentChange,
+    Invite,
+    PatientPreferences,
+    ProxyGrant,
+    ProxyInvite,
+    SignedInSession,
+)
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -242,3 +252,109 @@ def accept_proxy_invite(*, invite: Invite, user: User) -> ProxyGrant | None:
     proxy.grant = grant
     proxy.save(update_fields=["grant"])
     return grant
+
+
+# Account -------------------------------------------------------------------------------------
+
+EMAIL_CHANGE_SALT = "patient_portal.email_change"
+EMAIL_CHANGE_MAX_AGE = 24 * 60 * 60
+
+
+def email_change_token(user: User, new_email: str) -> str:
+    """A signed token naming the user, the new address and the current one (so it dies when
+    the email changes in between); valid EMAIL_CHANGE_MAX_AGE seconds."""
+    from django.core import signing
+
+    return signing.dumps(
+        {"u": user.pk, "new": new_email, "old": user.email}, salt=EMAIL_CHANGE_SALT
+    )
+
+
+def request_email_change(*, user: User, new_email: str) -> None:
+    """Send the confirmation link to the new address; nothing changes until it is opened."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from accounts.services import send_portal_email
+
+    link = settings.SITE_URL.rstrip("/") + reverse(
+        "patient_portal:account_email_confirm", args=[email_change_token(user, new_email)]
+    )
+    send_portal_email(
+        to=new_email,
+        subject="Confirm your new email address",
+        template="patient_portal/email/confirm_email.txt",
+        context={"link": link, "hours": EMAIL_CHANGE_MAX_AGE // 3600},
+    )
+
+
+def confirm_email_change(*, user: User, token: str) -> str | None:
+    """Apply a confirmed change; the new address, or None for a bad, old or foreign link."""
+    from django.core import signing
+
+    from accounts.models import User as UserModel
+    from accounts.services import send_portal_email
+
+    try:
+        data = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.pk or data.get("old") != user.email:
+        return None
+    new = str(data.get("new", ""))
+    if not new or UserModel.objects.filter(email__iexact=new).exclude(pk=user.pk).exists():
+        return None
+    old = user.email
+    user.email = new
+    user.save(update_fields=["email"])
+    send_portal_email(
+        to=old,
+        subject="Your email address was changed",
+        template="accounts/email/email_changed.txt",
+        context={"new_email": new},
+    )
+    return new
+
+
+def set_email_consent(*, user: User, consented: bool, request: HttpRequest | None) -> None:
+    """Record a change of the unencrypted-email consent, with its date, in its history."""
+    prefs = PatientPreferences.of(user)
+    if prefs.pk is not None and prefs.email_consent == consented:
+        return
+    prefs.email_consent = consented
+    prefs.email_consent_at = timezone.now()
+    prefs.save()
+    ConsentChange.objects.create(user=user, consented=consented, ip_address=client_ip(request))
+
+
+def live_sessions(user: User) -> list[SignedInSession]:
+    """The account's signed-in browsers seen within the session lifetime, newest first."""
+    from django.conf import settings
+
+    since = timezone.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return list(
+        SignedInSession.objects.filter(user=user, ended_at__isnull=True, last_seen__gte=since)
+    )
+
+
+def sign_out_other_sessions(*, request: HttpRequest) -> int:
+    """End every other session of the account (their sockets close at once) and mark their
+    rows ended; returns how many sessions ended."""
+    from accounts.services import end_other_sessions
+
+    user = request.user
+    ended = end_other_sessions(user, keep=request.session.session_key)  # type: ignore[arg-type]
+    SignedInSession.objects.filter(user=user, ended_at__isnull=True).exclude(
+        tracking_id=current_tracking_id(request) or None
+    ).update(ended_at=timezone.now())
+    return ended
+
+
+def end_tracked_session(request: HttpRequest) -> None:
+    """Signing out ends this browser's row."""
+    raw = request.session.get(SESSION_TRACKING) if hasattr(request, "session") else None
+    if raw:
+        with contextlib.suppress(ValueError):
+            SignedInSession.objects.filter(tracking_id=uuid.UUID(str(raw))).update(
+                ended_at=timezone.now()
+            )
