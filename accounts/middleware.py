@@ -13,7 +13,8 @@ from django.utils.http import urlencode
 class MFARequiredMiddleware:
     """Nothing but the MFA pages is reachable before the second factor.
 
-    Applies to every signed-in user except patients (MFA is optional for them). Static files,
+    Applies to every signed-in user except patients who have not set up an authenticator (MFA
+    is optional for them; once set up, it is asked like anyone's). Static files,
     sign-out and the keep-alive ping stay reachable; htmx requests get an HX-Redirect.
     """
 
@@ -31,14 +32,23 @@ class MFARequiredMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
+    @staticmethod
+    def second_factor_due(user) -> bool:
+        """Staff always; a patient only after choosing to set up an authenticator."""
+        if not user.is_patient:
+            return True
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (
             user is not None
             and user.is_authenticated
-            and not user.is_patient
             and not user.is_verified()
             and not request.path_info.startswith(settings.STATIC_URL)
+            and self.second_factor_due(user)
         ):
             try:
                 name = resolve(request.path_info).view_name

@@ -45,7 +45,10 @@ REGISTRATION_KEY = "registration"
 def needs_mfa(user) -> bool:
     # Right after login() request.user is a plain User, not django-otp's wrapper: not verified.
     verified = getattr(user, "is_verified", None)
-    return user.is_authenticated and not user.is_patient and not (verified and verified())
+    if not user.is_authenticated or (verified and verified()):
+        return False
+    # MFA is optional for patients; one who set up an authenticator is asked for it.
+    return not user.is_patient or services.confirmed_totp(user) is not None
 
 
 def rotate_session(request: HttpRequest) -> None:

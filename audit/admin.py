@@ -42,10 +42,20 @@ class AuditEventAdmin(admin.ModelAdmin):
         "object_type",
         "object_id",
         "patient_id",
+        "chart_id",
+        "on_behalf_of",
         "ip_address",
     ]
     list_filter = ["action", ObjectTypeFilter, "at"]
-    search_fields = ["user_email", "object_id", "description", "ip_address", "path"]
+    search_fields = [
+        "user_email",
+        "object_id",
+        "description",
+        "ip_address",
+        "path",
+        "on_behalf_of",
+        "=chart_id",
+    ]
     date_hierarchy = "at"
 
     def has_add_permission(self, request):

@@ -20,11 +20,15 @@ def record(
     patient: Any = None,
     description: str = "",
     user: Any = None,
+    chart: Any = None,
+    on_behalf_of: str = "",
 ) -> AuditEvent:
     """Write one audit event for `request.user` (or `user`) doing `action` to `obj`.
 
     `patient` is the patient whose data was touched (an instance or a pk), so that an auditor
-    can list every access to one patient's record.
+    can list every access to one patient's record. `chart` is the patient-portal chart acted
+    on (an instance or a pk) and `on_behalf_of` the person acted for when the actor is not that
+    chart's own account (a parent for a child): the trail reads "Mary Doe for Tim Doe".
     """
     actor = user if user is not None else getattr(request, "user", None)
     if actor is not None and not getattr(actor, "is_authenticated", False):
@@ -37,6 +41,8 @@ def record(
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         patient_id=patient_id,
+        chart_id=getattr(chart, "pk", chart),
+        on_behalf_of=on_behalf_of[:200],
         description=description[:300],
         ip_address=client_ip(request),
         user_agent=(request.META.get("HTTP_USER_AGENT", "")[:300] if request else ""),

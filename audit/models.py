@@ -31,6 +31,10 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The patient-portal chart acted on, and whom the actor acted for when it is not their own
+    # chart ("Mary Doe for Tim Doe": on_behalf_of is "Tim Doe").
+    chart_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    on_behalf_of = models.CharField(max_length=200, blank=True)
     description = models.CharField(max_length=300, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)

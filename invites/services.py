@@ -47,9 +47,10 @@ EXISTING = "existing"
 def known_patients(clinic: Clinic) -> PatientIndex:
     """Everyone already invited (not removed) to, or joined, this clinic, tagged EXISTING."""
     index = PatientIndex()
-    rows = Invite.objects.filter(clinic=clinic, removed_at__isnull=True).values_list(
-        "first_name", "last_name", "email", "mobile", "date_of_birth"
-    )
+    # Guardians invited for a chart (patient_portal's ProxyInvite) are not patients.
+    rows = Invite.objects.filter(
+        clinic=clinic, removed_at__isnull=True, proxy__isnull=True
+    ).values_list("first_name", "last_name", "email", "mobile", "date_of_birth")
     for first, last, email, mobile, dob in rows:
         index.add(EXISTING, first=first, last=last, email=email, mobile=mobile, date_of_birth=dob)
     joined = ClinicPatient.objects.filter(clinic=clinic).values_list(
@@ -538,12 +539,23 @@ def find_invite_by_token(token: str) -> Invite | None:
 
 
 @transaction.atomic
-def accept_invite(*, invite: Invite, user: User) -> ClinicPatient:
-    """Link the patient to the invite's clinic and provider; the invite becomes Accepted."""
+def accept_invite(*, invite: Invite, user: User) -> ClinicPatient | None:
+    """Link the patient to the invite's clinic and provider; the invite becomes Accepted.
+
+    A guardian's invite (patient_portal's ProxyInvite) grants proxy access to the chart it
+    names instead, and links nobody to the clinic as a patient (None).
+    """
+    # The patient portal sits above this app: called lazily.
+    from patient_portal.services import accept_proxy_invite
+
     invite = Invite.objects.select_for_update().get(pk=invite.pk)
-    link, _ = ClinicPatient.objects.get_or_create(
-        clinic=invite.clinic, user=user, defaults={"provider": invite.provider, "invite": invite}
-    )
+    link = None
+    if accept_proxy_invite(invite=invite, user=user) is None:
+        link, _ = ClinicPatient.objects.get_or_create(
+            clinic=invite.clinic,
+            user=user,
+            defaults={"provider": invite.provider, "invite": invite},
+        )
     invite.status = Invite.Status.ACCEPTED
     invite.accepted_at = timezone.now()
     invite.token_hash = None

@@ -494,8 +494,13 @@ def join_done(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def joined(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    link = get_object_or_404(
-        ClinicPatient.objects.of_patient(request.user).select_related("clinic", "provider__user"),
-        clinic_id=pk,
+    link = (
+        ClinicPatient.objects.of_patient(request.user)
+        .select_related("clinic", "provider__user")
+        .filter(clinic_id=pk)
+        .first()
     )
+    if link is None:
+        # A guardian's invite grants proxy access, not a place at the clinic: their landing.
+        return redirect("home")
     return render(request, "invites/joined.html", {"link": link, "product": settings.PRODUCT_NAME})

@@ -58,8 +58,21 @@ def can_use_operations(user: Any) -> bool:
 
 
 def is_patient(user: Any) -> bool:
-    """A patient: their own clinics page (until the patient portal exists)."""
+    """A patient account: their clinics page (also before they have a chart)."""
     return bool(user.is_authenticated and user.is_patient)
+
+
+def has_patient_portal(user: Any) -> bool:
+    """Anyone with a chart to act for (their own, or a live proxy grant): the patient portal.
+
+    Not a role: a clinician who is a patient somewhere, or a staff user who is a parent's
+    proxy, reaches it too.
+    """
+    from patient_portal.models import Chart
+
+    if not user.is_authenticated:
+        return False
+    return Chart.objects.in_portal_of(user).exists()
 
 
 def has_profile(user: Any) -> bool:
@@ -75,6 +88,7 @@ GATES: dict[str, Callable[[Any], bool]] = {
     "notifications": is_care_team,
     "operations": can_use_operations,
     "patient": is_patient,
+    "patient_portal": has_patient_portal,
     "profile": has_profile,
 }
 
@@ -84,6 +98,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "requests_chat": "requests",
     "notifications": "notifications",
     "invites": "clinic",
+    "clinic_portal": "clinic",
+    "patient_portal": "patient_portal",
     "admin": "operations",
 }
 
@@ -143,14 +159,24 @@ class Can:
             raise AttributeError(name) from None
 
 
-def landing_url(user: Any) -> str:
-    """The first page this user can use: their work, then their clinic, then the rest."""
+def staff_landing_url(user: Any) -> str | None:
+    """The first staff page this user can use, or None (the patient portal links to it)."""
     if can_use_dashboard(user):
         return reverse("prescriptions:dashboard")
     if can_use_clinic(user):
         return reverse("invites:invite")
     if can_use_operations(user):
         return reverse("admin:index")
+    return None
+
+
+def landing_url(user: Any) -> str:
+    """The first page this user can use: their work, then their clinic, then the rest; a
+    patient (anyone with a chart and no staff page) lands on the patient portal's Home."""
+    if staff := staff_landing_url(user):
+        return staff
+    if has_patient_portal(user):
+        return reverse("patient_portal:home")
     if is_patient(user):
         return reverse("my_clinics")
     return reverse("accounts:profile")

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "requests_chat",
     "notifications",
     "invites",
+    "patient_portal",
 ]
 
 MIDDLEWARE = [

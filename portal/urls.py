@@ -22,6 +22,8 @@ urlpatterns = [
     path("requests/", include("requests_chat.urls")),
     path("notifications/", include("notifications.urls")),
     path("clinic/", include("invites.urls")),
+    path("clinic/portal/", include("patient_portal.clinic_urls")),
+    path("patient/", include("patient_portal.urls")),
     path("ops/", admin.site.urls),
 ]
 

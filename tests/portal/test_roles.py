@@ -138,11 +138,13 @@ PATIENT_PAGES = {
     "invites:join_link",
     "invites:joined",
     "prescriptions:ingest",  # the pharmacy's API: a bearer token, not a session (401/405)
+    "healthz",  # the proxy's and orchestrator's probes: no data, open to anyone
+    "readyz",
 }
 
 
 def patient_may_open(name: str) -> bool:
-    if name in PATIENT_PAGES:
+    if name in PATIENT_PAGES or name.startswith("patient_portal:"):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}
@@ -189,19 +191,27 @@ def test_no_staff_page_exists_for_a_patient_and_nothing_loops(client, world):
     assert answered["notifications:preferences"] == 404
 
 
-def test_a_patient_signs_in_and_lands_on_their_clinic(world):
+def test_a_patient_signs_in_and_lands_on_the_patient_portal_home(world):
     browser = Client()
     response = browser.post(
         reverse("accounts:login"),
         {"username": world.patient.email, "password": PASSWORD},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("invites:joined", args=[world.clinic.pk])
-    assert "You have joined Riverside Family Clinic" in response.content.decode()
-    assert nav_links(response) == ["Your clinics"]
+    assert response.redirect_chain[-1][0] == reverse("patient_portal:home")
+    page = response.content.decode()
+    assert "Me — Alice Adams, Riverside Family Clinic" in page
+    assert "Clinician Information" in page
+    # The patient layout: its own section nav, no staff links.
+    assert 'aria-label="Patient portal"' in page
+    assert '<nav class="mainnav"' not in page
+    # The welcome page after joining still exists, and leads to the portal.
+    joined = browser.get(reverse("invites:joined", args=[world.clinic.pk])).content.decode()
+    assert "You have joined Riverside Family Clinic" in joined
+    assert reverse("patient_portal:home") in joined
 
 
-def test_a_patient_of_two_clinics_lands_on_the_list(client, world):
+def test_a_patient_of_two_clinics_lands_on_home_and_can_switch(client, world):
     other = Clinic.objects.create(name="Lakeside Dermatology")
     membership = ClinicMembership.objects.create(
         user=world.cast.carol, clinic=other, role="provider"
@@ -209,9 +219,12 @@ def test_a_patient_of_two_clinics_lands_on_the_list(client, world):
     ClinicPatient.objects.create(clinic=other, provider=membership, user=world.patient)
     client.force_login(world.patient)
     response = client.get(reverse("home"), follow=True)
-    assert response.redirect_chain[-1][0] == reverse("my_clinics")
+    assert response.redirect_chain[-1][0] == reverse("patient_portal:home")
     page = response.content.decode()
     assert "Lakeside Dermatology" in page and "Riverside Family Clinic" in page
+    # Their clinics list is still there.
+    clinics = client.get(reverse("my_clinics"), follow=True).content.decode()
+    assert "Lakeside Dermatology" in clinics and "Riverside Family Clinic" in clinics
 
 
 def test_my_clinics_is_a_404_for_the_care_team(client_for, world):
