@@ -342,4 +342,39 @@ class SignedInSession(models.Model):
         indexes = [models.Index(fields=["user", "ended_at"])]
 
     def __str__(self) -> str:
-        return f"{self.user} · {self.user_agent[:40]}"
+        return f"{self.user} · {self.device_label}"
+
+    @property
+    def device_label(self) -> str:
+        """ "Chrome on Windows", from the user agent (a hint for the reader, not a proof)."""
+        agent = self.user_agent
+        browser = next(
+            (
+                name
+                for token, name in (
+                    ("Edg/", "Edge"),
+                    ("Firefox/", "Firefox"),
+                    ("Chrome/", "Chrome"),
+                    ("Chromium/", "Chromium"),
+                    ("Safari/", "Safari"),
+                )
+                if token in agent
+            ),
+            "A browser",
+        )
+        system = next(
+            (
+                name
+                for token, name in (
+                    ("iPhone", "iPhone"),
+                    ("iPad", "iPad"),
+                    ("Android", "Android"),
+                    ("Windows", "Windows"),
+                    ("Mac OS X", "macOS"),
+                    ("Linux", "Linux"),
+                )
+                if token in agent
+            ),
+            "",
+        )
+        return f"{browser} on {system}" if system else browser
