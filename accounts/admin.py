@@ -1,6 +1,10 @@
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from . import services
 from .models import DelegateInvite, Delegation, PharmacistInvite, User
@@ -39,7 +43,7 @@ class UserAdmin(BaseUserAdmin):
     )
 
     @admin.action(description="Reset MFA (the user sets up an authenticator again)")
-    def reset_mfa(self, request, queryset):
+    def reset_mfa(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
             services.reset_mfa(user=user, request=request)
         self.message_user(
@@ -63,11 +67,11 @@ class DelegateInviteAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in DelegateInvite._meta.fields]
     actions = ["revoke"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # prescribers invite from the Administration page; ops use pharmacist invites
 
     @admin.action(description="Revoke selected pending invites")
-    def revoke(self, request, queryset):
+    def revoke(self, request: HttpRequest, queryset: QuerySet[DelegateInvite]) -> None:
         count = 0
         for invite in queryset.filter(status=DelegateInvite.Status.PENDING):
             invite.revoke()
@@ -80,7 +84,7 @@ class PharmacistInviteForm(forms.ModelForm):
         model = PharmacistInvite
         fields = ["email", "care_group"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["care_group"].required = True
 
@@ -95,30 +99,35 @@ class PharmacistInviteAdmin(admin.ModelAdmin):
     search_fields = ["email", "care_group__name"]
     actions = ["resend", "revoke"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: PharmacistInvite | None = None
+    ) -> list[str]:
         return ["email", "care_group", "status", "sent_at", "accepted_at"] if obj else []
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: PharmacistInvite, form: forms.ModelForm, change: bool
+    ) -> None:
         if change:
             return
         invite = services.invite_pharmacist(
             care_group=form.cleaned_data["care_group"],
             email=form.cleaned_data["email"],
-            invited_by=request.user,
+            # The admin site lets only signed-in staff users in.
+            invited_by=cast(User, request.user),
             request=request,
         )
         obj.pk = invite.pk
         messages.info(request, f"Invitation emailed to {invite.email}.")
 
     @admin.action(description="Resend selected pending invites")
-    def resend(self, request, queryset):
+    def resend(self, request: HttpRequest, queryset: QuerySet[PharmacistInvite]) -> None:
         pending = list(queryset.filter(status=DelegateInvite.Status.PENDING))
         for invite in pending:
             services.send_invite(invite)
         self.message_user(request, f"{len(pending)} invite(s) sent again.")
 
     @admin.action(description="Revoke selected pending invites")
-    def revoke(self, request, queryset):
+    def revoke(self, request: HttpRequest, queryset: QuerySet[PharmacistInvite]) -> None:
         count = 0
         for invite in queryset.filter(status=DelegateInvite.Status.PENDING):
             invite.revoke()

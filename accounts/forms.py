@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -6,7 +10,7 @@ from django.core.exceptions import ValidationError
 from prescriptions.models import Prescriber
 from prescriptions.npi import validate_npi
 
-from .models import User
+from .models import DelegateInvite, User
 from .validators import PASSWORD_REQUIREMENT
 
 
@@ -77,11 +81,12 @@ class PasswordFieldsMixin(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def password_user(self):
+    def password_user(self) -> User | None:
         return None
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean returns cleaned_data; the stubs allow None for overrides that return nothing.
+        cleaned = cast(dict[str, Any], super().clean())
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords do not match.")
@@ -142,7 +147,7 @@ class RegistrationForm(forms.Form):
 class IdentityForm(forms.Form):
     """Radio groups built from the questions kept in the session."""
 
-    def __init__(self, *args, questions, **kwargs):
+    def __init__(self, *args: Any, questions: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for q in questions:
             self.fields[q["name"]] = forms.ChoiceField(
@@ -151,11 +156,11 @@ class IdentityForm(forms.Form):
 
 
 class SetPasswordForm(PasswordFieldsMixin):
-    def __init__(self, *args, user_data=None, **kwargs):
+    def __init__(self, *args: Any, user_data: dict[str, Any] | None = None, **kwargs: Any) -> None:
         self.user_data = user_data or {}
         super().__init__(*args, **kwargs)
 
-    def password_user(self):
+    def password_user(self) -> User:
         return User(
             email=self.user_data.get("email", ""),
             first_name=self.user_data.get("first_name", ""),
@@ -186,7 +191,7 @@ class InviteRegistrationForm(PasswordFieldsMixin):
 
     field_order = ["first_name", "last_name", "email", "phone", "password1", "password2"]
 
-    def __init__(self, *args, invite, **kwargs):
+    def __init__(self, *args: Any, invite: DelegateInvite, **kwargs: Any) -> None:
         self.invite = invite
         super().__init__(*args, **kwargs)
 
@@ -196,7 +201,7 @@ class InviteRegistrationForm(PasswordFieldsMixin):
             raise ValidationError("Email must match with the email where you received the invite.")
         return email
 
-    def password_user(self):
+    def password_user(self) -> User:
         return User(
             email=self.invite.email,
             first_name=self.data.get("first_name", ""),
@@ -216,7 +221,7 @@ class ChangePasswordForm(PasswordFieldsMixin):
     )
     field_order = ["current_password", "password1", "password2"]
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
         self.fields["password1"].label = "New password"
@@ -228,7 +233,7 @@ class ChangePasswordForm(PasswordFieldsMixin):
             raise ValidationError("Your current password is not correct.")
         return value
 
-    def password_user(self):
+    def password_user(self) -> User:
         return self.user
 
 
@@ -242,7 +247,7 @@ class ChangeEmailForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 

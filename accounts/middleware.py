@@ -1,10 +1,11 @@
 """Session rules that apply to every request: the second factor and the idle timeout."""
 
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
@@ -29,11 +30,11 @@ class MFARequiredMiddleware:
         "accounts:recovery_codes_download",
     }
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     @staticmethod
-    def second_factor_due(user) -> bool:
+    def second_factor_due(user: Any) -> bool:
         """Staff always; a patient only after choosing to set up an authenticator."""
         if not user.is_patient:
             return True
@@ -41,7 +42,7 @@ class MFARequiredMiddleware:
 
         return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -71,10 +72,10 @@ class IdleTimeoutMiddleware:
     # Background polls must not count as activity, or an open tab would never time out.
     PASSIVE_HEADER = "HTTP_X_PASSIVE_REQUEST"
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = time.time()
@@ -82,9 +83,7 @@ class IdleTimeoutMiddleware:
             if now - last > settings.SESSION_IDLE_MINUTES * 60:
                 logout(request)
                 # The message middleware runs after this one: the sign-in page says why instead.
-                login_url = (
-                    f"{reverse('accounts:login')}?{urlencode({'next': request.path, 'timeout': 1})}"
-                )
+                login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.path, 'timeout': '1'})}"
                 if getattr(request, "htmx", False):
                     # htmx would swap the sign-in page into a fragment; send the browser there.
                     return HttpResponse(status=204, headers={"HX-Redirect": login_url})

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
@@ -19,7 +20,7 @@ class UserManager(BaseUserManager["User"]):
 
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **extra) -> User:
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -27,12 +28,12 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         extra.setdefault("role", User.Role.OPS)
@@ -74,9 +75,10 @@ class User(AbstractUser):
     security_stamp = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = ["first_name", "last_name"]
+    REQUIRED_FIELDS: ClassVar[list[str]] = ["first_name", "last_name"]
 
-    objects = UserManager()
+    # Email-only: replaces AbstractUser's username-based manager, which the stubs declare.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -84,7 +86,7 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.email
 
-    def _get_session_auth_hash(self, secret=None) -> str:
+    def _get_session_auth_hash(self, secret: str | bytes | None = None) -> str:
         # Django ends other sessions when the password changes; a changed factor must too.
         key_salt = "accounts.User.get_session_auth_hash"
         return salted_hmac(
@@ -125,7 +127,7 @@ class DelegationQuerySet(models.QuerySet["Delegation"]):
     def active(self) -> DelegationQuerySet:
         return self.filter(revoked_at__isnull=True)
 
-    def visible_to(self, user) -> DelegationQuerySet:
+    def visible_to(self, user: User) -> DelegationQuerySet:
         """Active delegations of a prescriber user's own directory record."""
         if (
             not getattr(user, "is_authenticated", False)
@@ -164,7 +166,7 @@ class Delegation(models.Model):
 
 
 class InviteQuerySet(models.QuerySet["DelegateInvite"]):
-    def visible_to(self, user) -> InviteQuerySet:
+    def visible_to(self, user: User) -> InviteQuerySet:
         """Invites a prescriber user sent for their own directory record (nobody else's)."""
         if not getattr(user, "is_authenticated", False) or not user.is_prescriber:
             return self.none()
@@ -238,7 +240,7 @@ class DelegateInvite(models.Model):
         return raw
 
     @property
-    def expires_at(self):
+    def expires_at(self) -> dt.datetime:
         return self.sent_at + dt.timedelta(days=settings.DELEGATE_INVITE_MAX_AGE_DAYS)
 
     @property
@@ -251,14 +253,15 @@ class DelegateInvite(models.Model):
 
 
 class PharmacistInviteManager(models.Manager["PharmacistInvite"]):
-    def get_queryset(self):
+    def get_queryset(self) -> models.QuerySet[PharmacistInvite]:
         return super().get_queryset().filter(role=User.Role.PHARMACIST)
 
 
 class PharmacistInvite(DelegateInvite):
     """Pharmacist invitations, as ops see them in the admin."""
 
-    objects = PharmacistInviteManager()
+    # Only pharmacist invites; the parent's queryset methods (pending, visible_to) are not here.
+    objects: ClassVar[PharmacistInviteManager] = PharmacistInviteManager()  # type: ignore[assignment]
 
     class Meta:
         proxy = True

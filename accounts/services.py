@@ -6,7 +6,9 @@ import base64
 import hashlib
 import hmac
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -29,7 +31,7 @@ from audit.log import record
 from audit.models import AuditEvent
 from portal.consumers import end_session_sockets
 from portal.security import hash_token, throttle_counts, throttle_hit
-from prescriptions.models import Prescriber
+from prescriptions.models import CareGroup, Prescriber
 
 from .models import DelegateInvite, Delegation, User
 from .signals import invite_accepted
@@ -135,7 +137,8 @@ def user_from_sign_in_token(token: str) -> User | None:
         return None
     if not isinstance(data, dict):
         return None
-    user = User.objects.filter(pk=data.get("u"), is_active=True).first()
+    # A token without "u" filters on pk=None, which matches no user.
+    user = User.objects.filter(pk=data.get("u"), is_active=True).first()  # type: ignore[misc]
     if user is None or not hmac.compare_digest(_sign_in_fingerprint(user), str(data.get("f"))):
         return None
     return user
@@ -206,7 +209,9 @@ def _seeded(npi: str, what: str) -> random.Random:
     return random.Random(digest.hexdigest())
 
 
-def _decoys(rng: random.Random, answer: str, pool: list[str], make) -> list[str]:
+def _decoys(
+    rng: random.Random, answer: str, pool: list[str], make: Callable[[random.Random], str]
+) -> list[str]:
     options = [v for v in dict.fromkeys(pool) if v and v != answer]
     rng.shuffle(options)
     picked = options[:3]
@@ -404,18 +409,22 @@ def send_invite(invite: DelegateInvite) -> None:
 
 
 def invite_delegate(
-    *, prescriber: Prescriber, email: str, invited_by: User, request=None
+    *, prescriber: Prescriber, email: str, invited_by: User, request: HttpRequest | None = None
 ) -> DelegateInvite:
     """Invite `email` to act for `prescriber`; a pending invite to the same email is resent."""
     return _invite(User.Role.DELEGATE, email, invited_by, request, prescriber=prescriber)
 
 
-def invite_pharmacist(*, care_group, email: str, invited_by: User, request=None) -> DelegateInvite:
+def invite_pharmacist(
+    *, care_group: CareGroup, email: str, invited_by: User, request: HttpRequest | None = None
+) -> DelegateInvite:
     """Invite `email` as a pharmacist of `care_group`; a pending invite is resent."""
     return _invite(User.Role.PHARMACIST, email, invited_by, request, care_group=care_group)
 
 
-def _invite(role: str, email: str, invited_by: User, request, **target) -> DelegateInvite:
+def _invite(
+    role: str, email: str, invited_by: User, request: HttpRequest | None, **target: Any
+) -> DelegateInvite:
     email = email.strip().lower()
     invite = (
         DelegateInvite.objects.pending().filter(email__iexact=email, role=role, **target).first()
@@ -459,7 +468,9 @@ def invite_from_token(token: str) -> DelegateInvite:
     return invite
 
 
-def accept_invite(*, invite: DelegateInvite, user: User, request=None) -> None:
+def accept_invite(
+    *, invite: DelegateInvite, user: User, request: HttpRequest | None = None
+) -> None:
     """Link `user` to what the invite grants and mark it used (once)."""
     with transaction.atomic():
         locked = DelegateInvite.objects.select_for_update().get(pk=invite.pk)
@@ -472,7 +483,7 @@ def accept_invite(*, invite: DelegateInvite, user: User, request=None) -> None:
             if not created and delegation.revoked_at:
                 delegation.revoked_at = None
                 delegation.save(update_fields=["revoked_at"])
-        elif locked.role == User.Role.PHARMACIST and locked.care_group_id:
+        elif locked.role == User.Role.PHARMACIST and locked.care_group is not None:
             locked.care_group.pharmacists.add(user)
         locked.status = DelegateInvite.Status.ACCEPTED
         locked.accepted_at = timezone.now()
@@ -488,7 +499,9 @@ def accept_invite(*, invite: DelegateInvite, user: User, request=None) -> None:
     invite_accepted.send(sender=DelegateInvite, invite=locked, user=user)
 
 
-def register_from_invite(*, invite: DelegateInvite, data: dict, request=None) -> User:
+def register_from_invite(
+    *, invite: DelegateInvite, data: dict[str, Any], request: HttpRequest | None = None
+) -> User:
     user = User.objects.create_user(
         data["email"].strip().lower(),
         data["password1"],

@@ -1,6 +1,12 @@
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from .models import User
 
 PASSWORD_REQUIREMENT = (
     "Password requirement: at least 10 characters - 1 each of lower case, upper case, "
@@ -18,7 +24,7 @@ class CharacterClassValidator:
         (r"[^A-Za-z0-9]", "a symbol"),
     ]
 
-    def validate(self, password: str, user=None) -> None:
+    def validate(self, password: str, user: User | None = None) -> None:
         missing = [label for pattern, label in self.checks if not re.search(pattern, password)]
         if missing:
             raise ValidationError(

@@ -1,8 +1,12 @@
+from typing import Any, cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +22,7 @@ from audit.models import AuditEvent
 from portal.idempotency import created, idempotent
 from portal.security import client_ip, safe_next
 from portal.types import AuthedHttpRequest
+from prescriptions.models import Prescriber
 
 from . import services
 from .decorators import grant_sudo_mode, require_sudo_mode
@@ -42,7 +47,7 @@ RECOVERY_KEY = "mfa_recovery_codes"
 REGISTRATION_KEY = "registration"
 
 
-def needs_mfa(user) -> bool:
+def needs_mfa(user: User | AnonymousUser) -> bool:
     # Right after login() request.user is a plain User, not django-otp's wrapper: not verified.
     verified = getattr(user, "is_verified", None)
     if not user.is_authenticated or (verified and verified()):
@@ -66,13 +71,13 @@ class SignInView(LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["timed_out"] = self.request.GET.get("timeout") == "1"
         context["idle_minutes"] = settings.SESSION_IDLE_MINUTES
         return context
 
-    def form_valid(self, form):
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         if not needs_mfa(self.request.user):
             # The password was just given: that is the whole sign-in for a patient.
@@ -297,7 +302,9 @@ def mfa_verify(request: AuthedHttpRequest) -> HttpResponse:
 # Prescriber registration --------------------------------------------------------------------
 
 
-def _registration_error(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+def _registration_error(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     context = {"show_error_dialog": True, **context}
     return render(request, template, context, status=status)
 
@@ -421,7 +428,9 @@ def _require_prescriber(user: User) -> None:
         raise PermissionDenied
 
 
-def _administration_page(request, invite_form, status=200) -> HttpResponse:
+def _administration_page(
+    request: AuthedHttpRequest, invite_form: InviteDelegateForm, status: int = 200
+) -> HttpResponse:
     user = request.user
     return render(
         request,
@@ -456,7 +465,11 @@ def invite_delegate(request: AuthedHttpRequest) -> HttpResponse:
         form.add_error("email", "You cannot invite yourself.")
         return _administration_page(request, form, status=400)
     services.invite_delegate(
-        prescriber=request.user.prescriber, email=email, invited_by=request.user, request=request
+        # _require_prescriber above refused a user without a prescriber record.
+        prescriber=cast(Prescriber, request.user.prescriber),
+        email=email,
+        invited_by=request.user,
+        request=request,
     )
     created(request)  # the same POST again sends no second email (its link would replace this)
     messages.success(request, f"Invitation sent to {email}.")
@@ -568,7 +581,12 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
 # Profile ------------------------------------------------------------------------------------
 
 
-def _profile_page(request, password_form=None, email_form=None, status=200) -> HttpResponse:
+def _profile_page(
+    request: AuthedHttpRequest,
+    password_form: ChangePasswordForm | None = None,
+    email_form: ChangeEmailForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
     static = StaticDevice.objects.filter(user=user).first()
     return render(

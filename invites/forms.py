@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
+from django.http import HttpRequest
 
 from accounts.forms import PasswordFieldsMixin
 from accounts.models import User
 
 from .validation import MSG_FIRST, MSG_LAST, NAME_MAX, clean_email, clean_mobile
+
+if TYPE_CHECKING:
+    from .models import Invite
 
 
 class InviteRowForm(forms.Form):
@@ -76,8 +82,9 @@ class JoinCodeForm(forms.Form):
         help_text="Enter your last name, or your date of birth if your clinic has it.",
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean returns cleaned_data; the stubs allow None for overrides that return nothing.
+        data = cast(dict[str, Any], super().clean())
         if not data.get("last_name") and not data.get("date_of_birth"):
             raise forms.ValidationError("Enter your last name or your date of birth.")
         return data
@@ -92,7 +99,9 @@ class JoinAccountForm(PasswordFieldsMixin):
     )
     field_order = ["email", "password1", "password2"]
 
-    def __init__(self, *args, first_name: str = "", last_name: str = "", **kwargs):
+    def __init__(
+        self, *args: Any, first_name: str = "", last_name: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.first_name, self.last_name = first_name, last_name
 
@@ -122,14 +131,22 @@ class JoinSignInForm(forms.Form):
     WRONG = "That email and password do not match a patient account. Check them and try again."
     NOT_YOU = "This invitation was sent to someone else. Ask your clinic for an invite of your own."
 
-    def __init__(self, *args, request=None, invite=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        request: HttpRequest | None = None,
+        invite: Invite,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.request, self.invite, self.user = request, invite, None
+        self.request, self.invite = request, invite
+        self.user: User | None = None
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         from django.contrib.auth import authenticate  # noqa: PLC0415
 
-        data = super().clean()
+        # Form.clean returns cleaned_data; the stubs allow None for overrides that return nothing.
+        data = cast(dict[str, Any], super().clean())
         email, password = data.get("login_email"), data.get("login_password")
         if not email or not password:
             return data

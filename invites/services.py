@@ -266,11 +266,12 @@ def deliver_invite(invite: Invite, *, shared_phone: bool | None = None) -> bool:
     from .sms import send_sms
 
     with transaction.atomic():
-        invite = (
+        locked = (
             Invite.objects.select_for_update().select_related("clinic").filter(pk=invite.pk).first()
         )
-        if invite is None or not invite.is_live or invite.sent_at is not None:
+        if locked is None or not locked.is_live or locked.sent_at is not None:
             return False
+        invite = locked
         token = invite.mint_token()
         subject, body = invite_message(invite, token)
         errors: list[str] = []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -137,7 +139,8 @@ def invite_list_context(request: AuthedHttpRequest, ctx: ClinicContext) -> dict:
             | Q(code=q)
         )
     if status in Invite.Status.values:
-        invites = invites.filter(effective_status=status)
+        # An annotation of with_effective_status(): the plugin knows only the model's fields.
+        invites = invites.filter(effective_status=status)  # type: ignore[misc]
     key = sort.lstrip("-")
     if key not in COLUMNS:
         sort, key = "-invited", "invited"
@@ -212,7 +215,9 @@ def remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 # Invite Patients -----------------------------------------------------------------------------
 
 
-def _page(request, template, ctx: ClinicContext, **extra) -> HttpResponse:
+def _page(
+    request: AuthedHttpRequest, template: str, ctx: ClinicContext, **extra: Any
+) -> HttpResponse:
     return render_page(
         request,
         template,
@@ -237,9 +242,10 @@ def invite(request: AuthedHttpRequest) -> HttpResponse:
             data["patients-TOTAL_FORMS"] = str(int(data.get("patients-TOTAL_FORMS") or 1) + 1)
             formset = InviteFormSet(data, prefix="patients")
             formset.errors  # noqa: B018 - bind, but show no errors for an add-row click
+            # Django's own error caches (no public way to drop errors of a bound form).
             for form in formset.forms:
-                form._errors = {}
-            formset._non_form_errors = formset.error_class()
+                form._errors = {}  # type: ignore[attr-defined]
+            formset._non_form_errors = formset.error_class()  # type: ignore[attr-defined]
         elif ctx.provider is None:
             messages.error(request, "Choose the provider from the Providers list first.")
         elif formset.is_valid():
@@ -444,9 +450,10 @@ def join_account(request: HttpRequest) -> HttpResponse:
     sign_in_form = JoinSignInForm(
         request.POST if signing_in else None, request=request, invite=pending
     )
+    user: User | None  # the account the patient joins with (None: the email had one)
     if signing_in and sign_in_form.is_valid():
         # A patient with an account already (joined another clinic before): link it.
-        user = sign_in_form.user
+        user = cast(User, sign_in_form.user)  # set by a valid form
         services.accept_invite(invite=pending, user=user)
         request.session.pop(SESSION_JOIN, None)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from django.template.loader import render_to_string
@@ -11,9 +11,12 @@ from portal.consumers import PortalConsumer, user_group
 
 from .selectors import bell_context
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 @database_sync_to_async
-def render_update(user, ids: list[int]) -> str:
+def render_update(user: User, ids: list[int]) -> str:
     return render_to_string(
         "notifications/_bell.html#ws-update", {"bell": bell_context(user, new_ids=ids)}
     )

@@ -1,5 +1,10 @@
+from typing import Any, cast
+
 from django import forms
 from django.conf import settings
+from django.forms import BoundField
+
+from accounts.models import User
 
 from .models import US_TIME_ZONES, Activity, NotificationPreference, NotificationSettings
 
@@ -24,10 +29,10 @@ class PreferencesForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         default_zone = dict(US_TIME_ZONES).get(settings.TIME_ZONE, settings.TIME_ZONE)
-        self.fields["time_zone"].choices = [
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = [
             ("", f"The portal's time zone ({default_zone})"),
             *US_TIME_ZONES,
         ]
@@ -40,8 +45,9 @@ class PreferencesForm(forms.Form):
                 label=f"{activity.label}: email", required=False
             )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean returns cleaned_data; the stubs allow None for overrides that return nothing.
+        data = cast(dict[str, Any], super().clean())
         start, end = data.get("quiet_hours_start"), data.get("quiet_hours_end")
         if (start is None) != (end is None) and not self.errors:
             raise forms.ValidationError(
@@ -52,12 +58,12 @@ class PreferencesForm(forms.Form):
         return data
 
     @staticmethod
-    def initial_for(user) -> dict:
+    def initial_for(user: User) -> dict[str, Any]:
         prefs = {p.activity: p for p in NotificationPreference.objects.filter(user=user)}
         user_settings = (
             NotificationSettings.objects.filter(user=user).first() or NotificationSettings()
         )
-        initial = {
+        initial: dict[str, Any] = {
             "quiet_hours_start": user_settings.quiet_hours_start,
             "quiet_hours_end": user_settings.quiet_hours_end,
             "time_zone": user_settings.time_zone,
@@ -71,14 +77,14 @@ class PreferencesForm(forms.Form):
             initial[f"{activity.value}__email"] = email
         return initial
 
-    def rows(self):
+    def rows(self) -> list[tuple[str, BoundField, BoundField]]:
         """(activity label, in-app bound field, email bound field) for the table."""
         return [
             (activity.label, self[f"{activity.value}__in_app"], self[f"{activity.value}__email"])
             for activity in Activity
         ]
 
-    def save(self, user) -> None:
+    def save(self, user: User) -> None:
         data = self.cleaned_data
         for activity in Activity:
             NotificationPreference.objects.update_or_create(

@@ -164,7 +164,7 @@ class Notification(models.Model):
         if self.url:
             return self.url
         patient_id = self.patient_id or (
-            self.prescription.patient_id if self.prescription_id else None
+            self.prescription.patient_id if self.prescription is not None else None
         )
         if patient_id:
             return reverse("prescriptions:patient", args=[patient_id])

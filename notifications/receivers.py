@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from django.urls import reverse
 
 from .models import Activity
 from .services import notify, notify_status_changes
 
+if TYPE_CHECKING:
+    # Higher apps' types only (docs/ARCHITECTURE.md, Layers).
+    from accounts.models import DelegateInvite, User
+    from invites.models import Invite
 
-def on_prescription_status_changed(sender, changes, **kwargs) -> None:
+
+def on_prescription_status_changed(
+    sender: Any, changes: Sequence[tuple[int, str, str]], **kwargs: Any
+) -> None:
     """The importer sends this after commit, once per batch of actual status changes."""
     notify_status_changes(changes)
 
 
-def on_invite_accepted(sender, invite, user, **kwargs) -> None:
+def on_invite_accepted(sender: Any, invite: DelegateInvite, user: User, **kwargs: Any) -> None:
     """accounts.signals.invite_accepted: a delegate or pharmacist finished registering.
 
     A delegate joining tells the prescriber (and whoever sent the invite); a pharmacist
@@ -49,7 +59,13 @@ def on_invite_accepted(sender, invite, user, **kwargs) -> None:
         )
 
 
-def on_clinic_invite_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
+def on_clinic_invite_saved(
+    sender: Any,
+    instance: Invite,
+    created: bool,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
     """invites.Invite saved as accepted (invites.services.accept_invite): tell the clinic side.
 
     The inviting clinic admin and the invite's provider hear that "a patient accepted your

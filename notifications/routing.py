@@ -5,5 +5,6 @@ from django.urls import path
 from .consumers import NotificationConsumer
 
 websocket_urlpatterns: list = [
-    path("ws/notifications/", NotificationConsumer.as_asgi()),
+    # Channels routes ASGI apps with Django's path(); the stubs only know HTTP views.
+    path("ws/notifications/", NotificationConsumer.as_asgi()),  # type: ignore[arg-type]
 ]

@@ -34,6 +34,7 @@ from .models import Activity, Notification, NotificationPreference, Notification
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from prescriptions.models import Prescription
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ group_name = user_group
 # Who may see what ------------------------------------------------------------------------------
 
 
-def prescription_of(obj: Any):
+def prescription_of(obj: Any) -> Prescription | None:
     """The prescription an object is about (a Prescription, a request, a message…), or None."""
     from prescriptions.models import Prescription
 
@@ -66,7 +67,7 @@ def prescription_of(obj: Any):
     return None
 
 
-def _default_recipients(obj: Any, prescription) -> set[int]:
+def _default_recipients(obj: Any, prescription: Prescription | None) -> set[int]:
     from accounts.models import Delegation
 
     if prescription is not None:
@@ -79,8 +80,9 @@ def _default_recipients(obj: Any, prescription) -> set[int]:
     )
 
 
-def default_url(obj: Any, prescription) -> str:
+def default_url(obj: Any, prescription: Prescription | None) -> str:
     """A link to the request for chat objects (a request, message or document), else ""."""
+    candidate: Any  # the object or its request, or None: a `_meta` is found only on a model
     for candidate in (
         obj,
         getattr(obj, "request", None),
@@ -116,7 +118,7 @@ def notify(
     if recipients is None:
         user_ids = set(_default_recipients(obj, prescription))
     else:
-        user_ids = {getattr(r, "pk", r) for r in recipients}
+        user_ids = {r if isinstance(r, int) else r.pk for r in recipients}
     if actor is not None:
         user_ids.discard(actor.pk)
     if url is None:

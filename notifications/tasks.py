@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -22,10 +24,13 @@ from portal.tasks import RetryLater, is_transient
 
 from .models import EMAIL_SUBJECTS, Activity, Notification, NotificationSettings
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 logger = logging.getLogger(__name__)
 
 
-def _email_user(user, notifications: list[Notification], *, digest: bool) -> None:
+def _email_user(user: User, notifications: list[Notification], *, digest: bool) -> None:
     kinds = sorted({n.activity for n in notifications})
     count = len(notifications)
     if len(kinds) == 1 and not digest:
@@ -50,7 +55,7 @@ def _email_user(user, notifications: list[Notification], *, digest: bool) -> Non
     )
 
 
-def _send(queryset, *, digest: bool) -> int:
+def _send(queryset: QuerySet[Notification], *, digest: bool) -> int:
     """Email each recipient one message about their pending rows in `queryset`."""
     by_user: dict[int, list[Notification]] = defaultdict(list)
     users = {}

@@ -6,9 +6,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
@@ -19,8 +19,15 @@ from portal.security import hash_token
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    # The mixins below are only ever mixed into a websocket consumer: the checker sees its
+    # attributes (scope, channel_layer, close…). At run time they are plain classes.
+    _ConsumerBase = AsyncWebsocketConsumer
+else:
+    _ConsumerBase = object
 
-class DirectDispatchMixin:
+
+class DirectDispatchMixin(_ConsumerBase):
     """Run a consumer's handlers without channels' hop to the process's one sync thread.
 
     `AsyncConsumer.dispatch` awaits `close_old_connections()` through `sync_to_async` before
@@ -33,7 +40,7 @@ class DirectDispatchMixin:
     on the thread that uses them, before and after each call; their pushes touch no database.
     """
 
-    async def dispatch(self, message):
+    async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -70,7 +77,7 @@ def end_session_sockets(session_keys: Iterable[str]) -> None:
             logger.exception("Could not close the sockets of an ended session")
 
 
-class SessionBoundMixin:
+class SessionBoundMixin(_ConsumerBase):
     """Joins the socket to its session's group; `session.ended` closes it with 4401."""
 
     session_group_name: str | None = None
@@ -86,7 +93,7 @@ class SessionBoundMixin:
         if self.session_group_name:
             await self.channel_layer.group_discard(self.session_group_name, self.channel_name)
 
-    async def session_ended(self, event) -> None:
+    async def session_ended(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_SESSION_ENDED)
 
     async def session_is_live(self) -> bool:
@@ -133,7 +140,7 @@ def user_group(user_id: int) -> str:
     return f"user-{user_id}"
 
 
-def otp_verified(scope) -> bool:
+def otp_verified(scope: Mapping[str, Any]) -> bool:
     """Is the socket's user signed in, active, and past the second factor in this session?
 
     What django-otp's middleware checks for HTTP (it does not run for websockets). Synchronous:
@@ -153,7 +160,7 @@ def otp_verified(scope) -> bool:
     return device is not None and device.user_id == user.pk and getattr(device, "confirmed", True)
 
 
-def origin_allowed(scope) -> bool:
+def origin_allowed(scope: Mapping[str, Any]) -> bool:
     """Does the handshake come from one of our own pages? (The same test as channels'
     AllowedHostsOriginValidator in asgi.py, repeated here so that no consumer depends on how it
     is mounted.)"""

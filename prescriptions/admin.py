@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from .models import (
     CareGroup,
@@ -42,7 +44,9 @@ class IngestTokenAdmin(admin.ModelAdmin):
     fields = ["pharmacy", "label", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["created_at", "last_used_at"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: IngestToken, form: forms.ModelForm, change: bool
+    ) -> None:
         if change:
             return super().save_model(request, obj, form, change)
         token_obj, token = IngestToken.issue(pharmacy=obj.pharmacy, label=obj.label)

@@ -17,6 +17,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from portal.types import AuthedHttpRequest
 from requests_chat.selectors import prescription_ids_with_unread
 
 from .models import NEEDS_ATTENTION_STATUSES, Patient, Prescriber, Prescription, Status
@@ -77,13 +78,13 @@ class DateInput(forms.DateInput):
 # built when the page needs them (a value to check, or the provider menu to show).
 
 
-def reachable_prescribers(request) -> QuerySet[Prescriber]:
+def reachable_prescribers(request: AuthedHttpRequest | None) -> QuerySet[Prescriber]:
     if request is None or ("provider" not in request.GET and request.user.is_prescriber):
         return Prescriber.objects.none()
     return Prescriber.objects.reachable_by(request.user).order_by("last_name", "first_name", "pk")
 
 
-def visible_patients(request) -> QuerySet[Patient]:
+def visible_patients(request: AuthedHttpRequest | None) -> QuerySet[Patient]:
     if request is None or "patient" not in request.GET:
         return Patient.objects.none()
     return Patient.objects.visible_to(request.user)
@@ -108,7 +109,8 @@ class PrescriptionFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="Status")
     provider = django_filters.ModelChoiceFilter(
         field_name="prescriber",
-        queryset=reachable_prescribers,
+        # django-filter calls a callable queryset with the request; the stubs allow a QuerySet.
+        queryset=reachable_prescribers,  # type: ignore[arg-type]
         label="Provider",
         empty_label="Any provider",
     )
@@ -120,21 +122,31 @@ class PrescriptionFilter(django_filters.FilterSet):
         field_name="last_shipped", lookup_expr="lte", label="Last Shipped to", widget=DateInput
     )
     # Not in the menu: set by links from a patient profile ("see on the dashboard").
-    patient = django_filters.ModelChoiceFilter(queryset=visible_patients, label="Patient")
+    patient = django_filters.ModelChoiceFilter(
+        queryset=visible_patients,  # type: ignore[arg-type]  # called with the request, as above
+        label="Patient",
+    )
     sort = django_filters.ChoiceFilter(
         choices=[(k, k) for k in SORTS] + [(f"-{k}", f"-{k}") for k in SORTS],
         method="filter_noop",
         label="Sort",
     )
 
+    # The dashboard (DashboardQuery) builds it with the signed-in user's request.
+    request: AuthedHttpRequest | None
+
     class Meta:
         model = Prescription
         fields: list[str] = []
 
-    def filter_noop(self, queryset, name, value):
+    def filter_noop(
+        self, queryset: QuerySet[Prescription], name: str, value: object
+    ) -> QuerySet[Prescription]:
         return queryset  # ordering is applied once, last, in filter_queryset()
 
-    def filter_quick(self, queryset, name, values):
+    def filter_quick(
+        self, queryset: QuerySet[Prescription], name: str, values: list[str]
+    ) -> QuerySet[Prescription]:
         today = timezone.localdate()
         for value in values:
             if value == "attention":
@@ -146,10 +158,11 @@ class PrescriptionFilter(django_filters.FilterSet):
             elif value == "shipped30":
                 queryset = queryset.filter(last_shipped__gte=today - dt.timedelta(days=30))
             elif value == "unread":
+                assert self.request is not None  # the dashboard passes its request
                 queryset = queryset.filter(pk__in=prescription_ids_with_unread(self.request.user))
         return queryset
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
         queryset = super().filter_queryset(queryset)
         return apply_sort(queryset, self.sort_key, self.request.user if self.request else None)
 
@@ -241,6 +254,8 @@ def active_filters(filterset: PrescriptionFilter, params: QueryDict) -> list[Act
             found.append(
                 ActiveFilter(QUICK_FILTERS[key], with_params(params, quick=rest or None), True)
             )
+    value: Any  # a query-string item, then the field's cleaned value
+    shown: object
     for name in (*FIELD_FILTERS, "patient"):
         if name not in params:
             continue

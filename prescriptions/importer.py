@@ -25,6 +25,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -607,8 +608,8 @@ class Importer:
             if status_events:
                 # Inside run()'s transaction: sent once, when the whole import commits.
                 transaction.on_commit(
-                    lambda events=status_events: prescription_status_changed.send(
-                        sender=Prescription, changes=events
+                    partial(
+                        prescription_status_changed.send, sender=Prescription, changes=status_events
                     )
                 )
 

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from requests_chat.selectors import timeline_events
 from .dashboard import DashboardQuery, attach_chat, url_maker
 from .filters import canonical_params
 from .forms import SavedFilterForm
-from .models import Patient, Prescription, SavedFilter
+from .models import Patient, Prescription, SavedFilter, Status
 from .selectors import prescription_timeline
 
 # Dashboard ---------------------------------------------------------------------------------
@@ -36,7 +37,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     page, rows = query.page()
     patient_url = url_maker("prescriptions:patient")
     for rx in rows:
-        rx.patient_url = patient_url(rx.patient_id)
+        rx.patient_url = patient_url(rx.patient_id)  # type: ignore[attr-defined]  # for the row
     attach_chat(request.user, rows)
     record(
         request,
@@ -61,7 +62,7 @@ class Echo:
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value) -> str:
+def neutralise(value: object) -> str:
     """Defuse spreadsheet formula injection: a cell starting with = + - @ tab or CR gets a '."""
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
@@ -80,8 +81,8 @@ EXPORT_HEADER = [
 ]
 
 
-def export_rows(queryset) -> Iterator[list]:
-    status_labels = dict(Prescription._meta.get_field("status").choices)
+def export_rows(queryset: QuerySet[Prescription]) -> Iterator[list]:
+    status_labels = dict(Status.choices)  # the status field's choices
     rows = queryset.values_list(
         "patient__first_name",
         "patient__last_name",
@@ -170,7 +171,7 @@ def save_filter(request: AuthedHttpRequest) -> HttpResponse:
         )
         messages.success(request, f"Saved filter “{form.cleaned_data['name']}”.")
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(f"{reverse('prescriptions:dashboard')}?{query.urlencode()}")
 
 

@@ -6,7 +6,8 @@ from .models import Document, Message, ReadState, Request
 class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
-    fields = ["created_at", "author_name", "author_role", "body", "client_id"]
+    # A tuple: the stubs type the two attributes differently, and a tuple fits both.
+    fields = ("created_at", "author_name", "author_role", "body", "client_id")
     readonly_fields = fields
     can_delete = False
 

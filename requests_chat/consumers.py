@@ -12,6 +12,8 @@ import logging
 import time
 from typing import Any
 
+from django.db.models import QuerySet
+
 from portal.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_SESSION_ENDED,
@@ -77,6 +79,7 @@ class RequestConsumer(PortalConsumer):
         if not await self._still_visible():
             return
         audience = await off_request_thread(self._audience)()
+        assert self.chat is not None  # set by may_open() before the socket opened
         try:
             await self.channel_layer.group_send(
                 self.chat.group_name,
@@ -189,6 +192,7 @@ class RequestConsumer(PortalConsumer):
                 self.chat_pk, self.user.pk, label, audience, gone=gone
             )
             event = {"type": EVENT_PRESENCE, "present": present, "audience": audience}
+            assert self.chat is not None  # set by may_open() before the socket opened
             if added or gone:
                 await self.channel_layer.group_send(self.chat.group_name, event)
             elif arriving:
@@ -241,5 +245,5 @@ class RequestConsumer(PortalConsumer):
     def visible(self) -> bool:
         return self._visible_qs().exists()
 
-    def _visible_qs(self):
+    def _visible_qs(self) -> QuerySet[Request]:
         return Request.objects.visible_to(self.user).filter(pk=self.chat_pk)

@@ -173,6 +173,7 @@ def find_active_content(reader: PdfReader) -> str | None:
     deadline = time.monotonic() + MAX_CHECK_SECONDS
     seen: set[tuple[int, int, bool]] = set()
     stack: list[tuple[PdfObject, bool]] = [(reader.trailer, ELSEWHERE)]
+    obj: PdfObject | None  # a reference can point at nothing (a broken file)
     containers = 0
     while stack:
         obj, automatic = stack.pop()

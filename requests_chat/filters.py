@@ -6,6 +6,8 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from portal.types import AuthedHttpRequest
+
 from .models import Request
 from .selectors import prescription_ids_with_unread
 
@@ -25,11 +27,16 @@ class RequestFilter(django_filters.FilterSet):
         method="filter_unread", label="Unread only", widget=forms.CheckboxInput
     )
 
+    # The Requests page builds it with the signed-in user's request.
+    request: AuthedHttpRequest | None
+
     class Meta:
         model = Request
         fields: list[str] = []
 
-    def filter_search(self, queryset: QuerySet[Request], name: str, value: str):
+    def filter_search(
+        self, queryset: QuerySet[Request], name: str, value: str
+    ) -> QuerySet[Request]:
         """Every word must match a patient's first or last name (start), the medication (any
         part) or the Rx number (start): "smith humira" finds Jane Smith's Humira request."""
         for word in value[:200].split()[:MAX_SEARCH_WORDS]:
@@ -41,7 +48,10 @@ class RequestFilter(django_filters.FilterSet):
             )
         return queryset
 
-    def filter_unread(self, queryset: QuerySet[Request], name: str, value: bool | None):
+    def filter_unread(
+        self, queryset: QuerySet[Request], name: str, value: bool | None
+    ) -> QuerySet[Request]:
         if not value:
             return queryset
+        assert self.request is not None  # the Requests page passes its request
         return queryset.filter(prescription_id__in=prescription_ids_with_unread(self.request.user))

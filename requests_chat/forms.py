@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils.functional import cached_property
 
-from prescriptions.models import Patient, Prescription
+from prescriptions.models import Patient, PatientQuerySet, Prescription
 
 from .documents import CheckedPdf, InvalidDocument, check_pdf
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 MAX_FILES = 10
 
@@ -21,11 +27,11 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     """Several files in one input (Django's documented pattern)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "application/pdf,.pdf"}))
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
         if isinstance(data, list | tuple):
             return [super(MultipleFileField, self).clean(d, initial) for d in data if d]
         return [super().clean(data, initial)] if data else []
@@ -40,7 +46,7 @@ class AttachmentsMixin(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["documents"].help_text = (
             f"PDF only, up to {filesizeformat(settings.DOCUMENT_MAX_BYTES)} each and "
@@ -96,15 +102,16 @@ class AttachmentsMixin(forms.Form):
         return result
 
 
-def check_upload(upload) -> CheckedPdf:
+def check_upload(upload: UploadedFile) -> CheckedPdf:
     """One uploaded file, judged as the chat stores it: size first, then the content."""
-    # Refuse oversize files before reading them into memory.
-    if upload.size > settings.DOCUMENT_MAX_BYTES:
+    # Refuse oversize files before reading them into memory. (A request's uploads always have
+    # a size and a name; the stubs allow None for files built by hand.)
+    if (upload.size or 0) > settings.DOCUMENT_MAX_BYTES:
         raise InvalidDocument(
             f"“{upload.name}”: The file is larger than "
             f"{filesizeformat(settings.DOCUMENT_MAX_BYTES)}."
         )
-    return check_pdf(upload.read(), name=upload.name)
+    return check_pdf(upload.read(), name=upload.name or "")
 
 
 class DocumentCheckForm(forms.Form):
@@ -127,8 +134,9 @@ class MessageForm(AttachmentsMixin):
 
     field_order = ["body", "title", "documents", "client_id"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean returns cleaned_data; the stubs allow None for overrides that return nothing.
+        cleaned = cast(dict[str, Any], super().clean())
         if not cleaned.get("body", "").strip() and not cleaned.get("documents") and not self.errors:
             raise forms.ValidationError("Enter a message or attach a document.")
         return cleaned
@@ -148,6 +156,8 @@ class PatientOptions:
 
 
 class PatientChoiceField(forms.ModelChoiceField):
+    queryset: PatientQuerySet  # the form sets Patient.objects.visible_to(user)
+
     def label_from_instance(self, obj: Patient) -> str:
         return f"{obj.full_name} ({obj.date_of_birth:%d %B %Y})"
 
@@ -176,15 +186,17 @@ class CreateRequestForm(AttachmentsMixin):
 
     field_order = ["patient", "prescription", "body", "title", "documents", "client_id"]
 
-    def __init__(self, *args, user, patient_query: str = "", **kwargs):
+    def __init__(self, *args: Any, user: User, patient_query: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.patient_query = " ".join(patient_query.split())[:100]
-        self.fields["patient"].queryset = Patient.objects.visible_to(user)
+        cast(PatientChoiceField, self.fields["patient"]).queryset = Patient.objects.visible_to(user)
         patient_id = self.data.get("patient") if self.is_bound else self.initial.get("patient")
         # Only the chosen patient's prescriptions are valid choices (and listed).
         self.prescription_choices = self.prescriptions_for(user, patient_id)
-        self.fields["prescription"].queryset = self.prescription_choices
+        cast(
+            forms.ModelChoiceField, self.fields["prescription"]
+        ).queryset = self.prescription_choices
         self.fields["prescription"].error_messages["invalid_choice"] = (
             "Choose one of this patient's prescriptions."
         )
@@ -195,7 +207,9 @@ class CreateRequestForm(AttachmentsMixin):
         beyond PATIENT_OPTIONS_LIMIT, only who matches the search (by name or date of birth),
         so that a pharmacist's 20,000 patients are never sent to the browser at once. The
         chosen patient is always listed."""
-        visible = self.fields["patient"].queryset.order_by("last_name", "first_name", "pk")
+        visible = cast(PatientChoiceField, self.fields["patient"]).queryset.order_by(
+            "last_name", "first_name", "pk"
+        )
         query = self.patient_query
         rows = list((visible.search(query) if query else visible)[: PATIENT_OPTIONS_LIMIT + 1])
         more = len(rows) > PATIENT_OPTIONS_LIMIT
@@ -214,7 +228,7 @@ class CreateRequestForm(AttachmentsMixin):
         )
 
     @staticmethod
-    def prescriptions_for(user, patient_id):
+    def prescriptions_for(user: User, patient_id: Any) -> QuerySet[Prescription]:
         try:
             patient_id = int(getattr(patient_id, "pk", patient_id) or 0)
         except (TypeError, ValueError):
@@ -228,8 +242,9 @@ class CreateRequestForm(AttachmentsMixin):
             .order_by("medication_name", "pk")
         )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean returns cleaned_data; the stubs allow None for overrides that return nothing.
+        cleaned = cast(dict[str, Any], super().clean())
         patient, prescription = cleaned.get("patient"), cleaned.get("prescription")
         if patient and prescription and prescription.patient_id != patient.pk:
             self.add_error("prescription", "Choose one of this patient's prescriptions.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 
 PRESENCE_TTL = 75
 
@@ -21,7 +22,7 @@ _local_sockets: dict[tuple[int, int], int] = {}
 
 
 @functools.cache
-def presence_cache():
+def presence_cache() -> BaseCache:
     """One cache client for all the sockets of this process. (`django.core.cache.cache` is
     kept per asyncio context: each socket would hold a client, and on Redis a connection pool,
     of its own: 50 kB per socket in bench/ws_memory.py.)"""

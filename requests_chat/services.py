@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
@@ -229,7 +230,10 @@ def broadcast_message(message: Message, audience: Iterable[int]) -> bool:
     """Push `message` to everyone watching its request (in every server process)."""
     try:
         event = push_event(message, audience)
-        async_to_sync(get_channel_layer().group_send)(message.request.group_name, event)
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("No channel layer is configured (settings.CHANNEL_LAYERS).")
+        async_to_sync(layer.group_send)(message.request.group_name, event)
     except Exception:
         # Redis down or full: the message is stored; pages catch up with their next beat, or
         # by polling while their socket is down.
@@ -278,9 +282,7 @@ def mark_read_many(reads: dict[tuple[int, int], int], *, announce: bool = True) 
             moved[chat_id].append(user_id)
     if announce:
         for chat_id, user_ids in moved.items():
-            transaction.on_commit(
-                lambda chat_id=chat_id, user_ids=user_ids: announce_unread(chat_id, user_ids)
-            )
+            transaction.on_commit(partial(announce_unread, chat_id, user_ids))
 
 
 def announce_unread(chat_id: int, user_ids: Iterable[int]) -> None:

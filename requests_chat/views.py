@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.db.models import Prefetch, QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -23,7 +32,7 @@ from prescriptions.models import Prescription
 
 from .filters import RequestFilter
 from .forms import CreateRequestForm, DocumentCheckForm, MessageForm
-from .models import Document, Request
+from .models import Document, Message, Request
 from .selectors import CATCH_UP_LIMIT, HAVE_LIMIT, MAX_ID, messages_lacking, unread_by_request
 from .services import (
     DocumentStoreUnavailable,
@@ -54,7 +63,7 @@ def visible_chat(request: AuthedHttpRequest, pk: int) -> Request:
     )
 
 
-def messages_for(chat: Request):
+def messages_for(chat: Request) -> QuerySet[Message]:
     """A request's messages in order, each with its documents, without N+1 queries."""
     return chat.messages.order_by("pk").prefetch_related(
         Prefetch("documents", queryset=Document.objects.order_by("pk"))
@@ -251,7 +260,7 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
     unread = unread_by_request(request.user, [o.pk for o in other_requests])
     for other in other_requests:
-        other.unread = unread.get(other.pk, 0)
+        other.unread = unread.get(other.pk, 0)  # type: ignore[attr-defined]  # for the template
     if chat_messages:
         mark_read(user=request.user, chat=chat, message_id=chat_messages[-1].pk)
     record(request, AuditEvent.Action.VIEW, chat, patient=patient.pk)
@@ -343,16 +352,16 @@ def messages_since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def latest_messages(chat: Request, *, before: int | None) -> tuple[list, int | None]:
+def latest_messages(chat: Request, *, before: int | None) -> tuple[list[Message], int | None]:
     """The DETAIL_MESSAGES latest messages (before the id `before`, if given), oldest first,
     and the id to ask "earlier than" next (None when there are no earlier ones)."""
     rows = messages_for(chat).order_by("-pk")
     if before is not None:
         rows = rows.filter(pk__lt=before)
-    rows = list(rows[: DETAIL_MESSAGES + 1])
-    more = len(rows) > DETAIL_MESSAGES
-    rows = rows[:DETAIL_MESSAGES][::-1]
-    return rows, (rows[0].pk if more and rows else None)
+    found = list(rows[: DETAIL_MESSAGES + 1])
+    more = len(found) > DETAIL_MESSAGES
+    page = found[:DETAIL_MESSAGES][::-1]
+    return page, (page[0].pk if more and page else None)
 
 
 @login_required
@@ -403,16 +412,19 @@ def check_document(request: AuthedHttpRequest) -> JsonResponse:
 
 @login_required
 @require_GET
-def document(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+def document(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
     """A PDF, after the access check: inline from our storage, or a short-lived S3 URL."""
     doc = get_object_or_404(
         Document.objects.visible_to(request.user).select_related("request__prescription"), pk=pk
     )
     record(request, AuditEvent.Action.DOWNLOAD, doc, patient=doc.request.prescription.patient_id)
     filename = safe_filename(doc.title)
+    name = cast(str, doc.file.name)  # a stored document always has its file
+    response: HttpResponseBase
     if is_s3(default_storage):
-        url = default_storage.url(
-            doc.file.name,
+        # S3Storage.url takes the response headers S3 sends; Django's Storage stub does not.
+        url = default_storage.url(  # type: ignore[call-arg]
+            name,
             parameters={
                 "ResponseContentType": "application/pdf",
                 "ResponseContentDisposition": content_disposition_header(False, filename),
@@ -422,7 +434,7 @@ def document(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         response["Cache-Control"] = "no-store"
         return response
     try:
-        handle = default_storage.open(doc.file.name, "rb")
+        handle = default_storage.open(name, "rb")
     except FileNotFoundError:
         raise Http404("Document not found") from None
     response = FileResponse(
@@ -441,7 +453,7 @@ def safe_filename(title: str) -> str:
     return stem if stem.lower().endswith(".pdf") else f"{stem}.pdf"
 
 
-def is_s3(storage) -> bool:
+def is_s3(storage: object) -> bool:
     from storages.backends.s3 import S3Storage
 
     # default_storage is a LazyObject; isinstance() sees through it.

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 
 from ..selectors import bell_context
@@ -6,7 +8,7 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def notification_bell(context) -> dict:
+def notification_bell(context: template.Context) -> dict[str, Any]:
     """The bell's data for the signed-in user; `live` only once the second factor is passed
     (the socket refuses unverified sessions, so don't make the browser retry forever)."""
     user = context["request"].user

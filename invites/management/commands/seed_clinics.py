@@ -1,5 +1,7 @@
 """Demo clinics for clinicadmin@demo.test (idempotent; run after seed_demo)."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -23,7 +25,7 @@ class Command(BaseCommand):
     help = "Create two demo clinics with providers; clinicadmin@demo.test is a member of both."
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         admin = User.objects.filter(email="clinicadmin@demo.test").first()
         if admin is None:
             admin = User.objects.create_user(

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from notifications.tasks import send_notification_digests
@@ -9,6 +11,6 @@ class Command(BaseCommand):
         "hours have ended. Run it every hour (cron), or enqueue the task of the same name."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         sent = send_notification_digests.call()
         self.stdout.write(f"Sent {sent} notification email(s).")

@@ -6,8 +6,9 @@ Every name, date of birth and address here is invented.
 import datetime as dt
 import random
 import time
+from typing import Any, cast
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -164,12 +165,12 @@ def analyze() -> None:
 class Command(BaseCommand):
     help = "Load deterministic demo data (idempotent). --scale N grows it to N prescriptions."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--scale", type=int, default=600, help="Number of prescriptions")
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--quiet-logins", action="store_true")
 
-    def handle(self, *args, scale: int, seed: int, quiet_logins: bool, **options):
+    def handle(self, *args: Any, scale: int, seed: int, quiet_logins: bool, **options: Any) -> None:
         started = time.monotonic()
         rng = random.Random(seed)
         with transaction.atomic():
@@ -192,7 +193,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {users[email].get_role_display():<22} {email}")
             self.stdout.write("  Each account sets up its authenticator (TOTP) at first sign-in.")
 
-    def _directory(self, rng: random.Random, scale: int):
+    def _directory(self, rng: random.Random, scale: int) -> tuple[list[Pharmacy], list[Prescriber]]:
         main, _ = Pharmacy.objects.get_or_create(
             code="carelink",
             defaults={
@@ -243,7 +244,7 @@ class Command(BaseCommand):
             prescribers = list(Prescriber.objects.order_by("pk"))
         return [main, north], prescribers
 
-    def _users(self, prescribers, pharmacies) -> dict[str, User]:
+    def _users(self, prescribers: list[Prescriber], pharmacies: list[Pharmacy]) -> dict[str, User]:
         users = {}
         for email, first, last, role in DEMO_USERS:
             user = User.objects.filter(email=email).first()
@@ -277,7 +278,7 @@ class Command(BaseCommand):
         other.prescribers.add(john, *prescribers[3::2])
         return users
 
-    def _conversations(self, users) -> None:
+    def _conversations(self, users: dict[str, User]) -> None:
         """A few requests between Jane Smith's office and the pharmacy, so the chat is not empty.
 
         Written directly (no notifications or emails at seeding time); idempotent: skipped when
@@ -286,7 +287,8 @@ class Command(BaseCommand):
         from requests_chat.models import Message, ReadState, Request  # noqa: PLC0415
 
         jane = users["prescriber@demo.test"]
-        if Request.objects.filter(prescription__prescriber_id=jane.prescriber_id).exists():
+        jane_prescriber_id = cast(int, jane.prescriber_id)  # _users() linked her record
+        if Request.objects.filter(prescription__prescriber_id=jane_prescriber_id).exists():
             return
         dana, paul = users["delegate@demo.test"], users["pharmacist@demo.test"]
         scripts = [
@@ -307,7 +309,7 @@ class Command(BaseCommand):
             ],
         ]
         prescriptions = list(
-            Prescription.objects.filter(prescriber_id=jane.prescriber_id)
+            Prescription.objects.filter(prescriber_id=jane_prescriber_id)
             .active()
             .order_by("pk")[: len(scripts)]
         )
@@ -333,7 +335,14 @@ class Command(BaseCommand):
                 )
             Request.objects.filter(pk=chat.pk).update(last_message_at=at)
 
-    def _patients_and_prescriptions(self, rng, scale, existing, prescribers, pharmacies):
+    def _patients_and_prescriptions(
+        self,
+        rng: random.Random,
+        scale: int,
+        existing: int,
+        prescribers: list[Prescriber],
+        pharmacies: list[Pharmacy],
+    ) -> int:
         today = timezone.localdate()
         statuses = [s for s, _ in STATUS_WEIGHTS]
         weights = [w for _, w in STATUS_WEIGHTS]
@@ -411,7 +420,7 @@ class Command(BaseCommand):
         self._save_rx(rx_batch)
         return next_rx
 
-    def _save_rx(self, batch):
+    def _save_rx(self, batch: list[Prescription]) -> None:
         if not batch:
             return
         with transaction.atomic():
