@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, Value
 from django.db.models.functions import Concat
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -32,11 +32,12 @@ PAGE_SIZE = 25
 
 def chosen_clinic(request: AuthedHttpRequest) -> Clinic:
     """The clinic the user works in now (as the Clinic area remembers it); 404 without one."""
-    clinics = list(Clinic.objects.visible_to(request.user))
-    if not clinics:
-        raise Http404("No clinic")
-    by_id = {c.pk: c for c in clinics}
-    return by_id.get(request.session.get(SESSION_CLINIC)) or clinics[0]
+    from invites.selectors import clinic_context
+
+    remembered = request.session.get(SESSION_CLINIC)
+    return clinic_context(
+        request.user, remembered_clinic_id=remembered if isinstance(remembered, int) else None
+    ).clinic
 
 
 def memberships(request: AuthedHttpRequest, clinic: Clinic) -> list[ClinicMembership]:
@@ -157,7 +158,7 @@ def link_account(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         try:
             grant = services.grant_proxy(
                 chart=found,
-                grantee=form.grantee,
+                grantee=form.grantee,  # type: ignore[arg-type]  # set when the form is valid
                 relationship=form.cleaned_data["relationship"],
                 ends_on=form.cleaned_data["ends_on"],
                 granted_by=request.user,

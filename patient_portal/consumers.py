@@ -86,8 +86,9 @@ class ChartConsumer(PortalConsumer):
     def may_open(self) -> bool:
         from .selectors import SESSION_CHART
 
-        kwargs = self.scope.get("url_route", {}).get("kwargs", {})
-        raw = kwargs.get("chart_id") or (self.scope.get("session") or {}).get(SESSION_CHART)
+        scope: dict[str, Any] = dict(self.scope)
+        kwargs = scope.get("url_route", {}).get("kwargs", {})
+        raw: Any = kwargs.get("chart_id") or (scope.get("session") or {}).get(SESSION_CHART)
         try:
             self.chart_id = int(raw)
         except (TypeError, ValueError):
@@ -95,7 +96,7 @@ class ChartConsumer(PortalConsumer):
         return self._chart_reachable()
 
     def _check_open(self) -> bool:
-        return second_factor_ok(self.scope) and self.may_open()
+        return second_factor_ok(dict(self.scope)) and self.may_open()
 
     def _chart_reachable(self) -> bool:
         from .models import Chart

@@ -109,7 +109,7 @@ class GuardianInviteForm(GrantFieldsMixin):
         return clean_mobile(self.cleaned_data.get("mobile", ""))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not self.errors and not data.get("email") and not data.get("mobile"):
             raise ValidationError("Enter an email or a mobile number to send the invitation to.")
         return data

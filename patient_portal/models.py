@@ -244,7 +244,7 @@ class PortalSettings(models.Model):
     @classmethod
     def for_clinic(cls, clinic: Clinic | int) -> PortalSettings:
         """The clinic's settings, or the defaults (unsaved) when it never changed them."""
-        clinic_id = getattr(clinic, "pk", clinic)
+        clinic_id: int = clinic.pk if isinstance(clinic, Clinic) else clinic
         found = cls.objects.filter(clinic_id=clinic_id).first()
         return found or cls(clinic_id=clinic_id)
 

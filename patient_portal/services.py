@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -57,7 +57,7 @@ def record_for_chart(
     """
     actor = user if user is not None else getattr(request, "user", None)
     behalf = on_behalf_of(actor, chart)
-    who = (actor.get_full_name() or actor.email) if getattr(actor, "pk", None) else "someone"
+    who = (actor.get_full_name() or actor.email) if actor is not None and actor.pk else "someone"
     prefix = f"{who} for {behalf}: " if behalf else ""
     record(
         request,
@@ -236,6 +236,7 @@ def accept_proxy_invite(*, invite: Invite, user: User) -> ProxyGrant | None:
         return None
     if proxy.grant_id is not None:
         return proxy.grant
+    grant: ProxyGrant | None
     try:
         grant = grant_proxy(
             chart=proxy.chart,
@@ -342,11 +343,12 @@ def sign_out_other_sessions(*, request: HttpRequest) -> int:
     rows ended; returns how many sessions ended."""
     from accounts.services import end_other_sessions
 
-    user = request.user
-    ended = end_other_sessions(user, keep=request.session.session_key)  # type: ignore[arg-type]
-    SignedInSession.objects.filter(user=user, ended_at__isnull=True).exclude(
-        tracking_id=current_tracking_id(request) or None
-    ).update(ended_at=timezone.now())
+    user = cast("User", request.user)  # the view requires a signed-in user
+    ended = end_other_sessions(user, keep=request.session.session_key)
+    others = SignedInSession.objects.filter(user=user, ended_at__isnull=True)
+    if tracking_id := current_tracking_id(request):
+        others = others.exclude(tracking_id=tracking_id)
+    others.update(ended_at=timezone.now())
     return ended
 
 

@@ -45,7 +45,7 @@ def close_pools() -> None:
     for alias in connections:
         connection = connections[alias]
         if connection.settings_dict.get("OPTIONS", {}).get("pool"):
-            connection.close_pool()
+            connection.close_pool()  # type: ignore[attr-defined]  # the PostgreSQL backend's pool
 
 
 application = ProtocolTypeRouter(

@@ -76,7 +76,7 @@ def check_storage() -> None:
 
     bucket = getattr(default_storage, "bucket_name", None)
     if bucket:
-        default_storage.connection.meta.client.head_bucket(Bucket=bucket)
+        default_storage.connection.meta.client.head_bucket(Bucket=bucket)  # type: ignore[attr-defined]  # S3Storage (bucket_name is set)
         return
     location = getattr(default_storage, "location", "")
     os.makedirs(location, exist_ok=True)  # as the first save would
