@@ -97,10 +97,11 @@ def test_djlint_keeps_the_rules_that_find_real_faults() -> None:
     real |= {"T034", "T038", "T039", "D018", "D058"}
     assert not real & ignored
     assert "H006" in djlint["include"].split(",")
-    # Duplicate ids are allowed only where an out-of-band swap repeats one, file by file.
+    # Duplicate ids are allowed only where an out-of-band swap repeats one, and a wrapper split
+    # across two blocks only in a layout built that way: file by file.
     for path, rules in djlint.get("per-file-ignores", {}).items():
         assert (ROOT / path).is_file(), path
-        assert rules == "H053", (path, rules)
+        assert rules in {"H053", "H041"}, (path, rules)
 
 
 def test_djlint_never_reformats_in_ci() -> None:
