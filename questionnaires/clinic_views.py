@@ -128,13 +128,11 @@ def _form_page(
         "question_form": question_form or QuestionForm(prefix="q", initial={"required": True}),
     }
     if request.htmx:
+        # htmx swaps only 2xx answers: the fragment carries its own error messages.
         return render_page(
-            request,
-            "questionnaires/clinic/form.html",
-            context,
-            partial="question-list",
-            status=status,
+            request, "questionnaires/clinic/form.html", context, partial="question-list"
         )
+    del context["clinic"]
     return clinic_page(request, "questionnaires/clinic/form.html", clinic, status=status, **context)
 
 

@@ -127,10 +127,14 @@ def choose(client, chart: Chart):
 
 
 @pytest.fixture
-def as_patient(client_for):
-    """`as_patient(user, chart)`: the client signed in as `user`, acting for `chart`."""
+def as_patient(db):
+    """`as_patient(user, chart)`: a client of its own signed in as `user`, acting for `chart`
+    (separate from `client_for`'s, so a test can hold a staff and a patient client at once)."""
+    from django.test import Client
+
+    from tests.conftest import sign_in
 
     def _as(user, chart: Chart):
-        return choose(client_for(user), chart)
+        return choose(sign_in(Client(), user), chart)
 
     return _as
