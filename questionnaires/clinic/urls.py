@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import clinic_views
+from . import views as clinic_views
 
 app_name = "clinic_documents"
 

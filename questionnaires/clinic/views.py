@@ -25,10 +25,10 @@ from patient_portal.services import record_for_chart
 from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
 
-from . import selectors, services
-from .forms import AssignForm, FormForm, QuestionForm
-from .models import Assignment, Form, Question, Submission
-from .views import serve_pdf
+from .. import selectors, services
+from ..forms import AssignForm, FormForm, QuestionForm
+from ..models import Assignment, Form, Question, Submission
+from ..views import serve_pdf
 
 RECENT = 20
 
