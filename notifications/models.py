@@ -25,10 +25,14 @@ class Activity(models.TextChoices):
     STATUS_CHANGE = "prescription_status_change", "Prescription status change"
     DELEGATE_JOINED = "delegate_joined", "Delegate joined"
     INVITE_ACCEPTED = "invite_accepted", "Invite accepted"
+    # Urgent: a patient's PHQ-9 item 9 (thoughts of self-harm) answered above 0.
+    URGENT_ANSWER = "urgent_answer", "Urgent questionnaire answer"
 
 
 # Email is on by default only for what a prescriber's office has to act on.
-EMAIL_BY_DEFAULT = frozenset({Activity.NEW_REQUEST, Activity.NEW_MESSAGE, Activity.STATUS_CHANGE})
+EMAIL_BY_DEFAULT = frozenset(
+    {Activity.NEW_REQUEST, Activity.NEW_MESSAGE, Activity.STATUS_CHANGE, Activity.URGENT_ANSWER}
+)
 
 # The only words an email may carry: the kind of activity, never what or whom it is about.
 EMAIL_SUBJECTS = {
@@ -38,6 +42,7 @@ EMAIL_SUBJECTS = {
     Activity.STATUS_CHANGE: "A prescription status has changed",
     Activity.DELEGATE_JOINED: "A delegate has joined your account",
     Activity.INVITE_ACCEPTED: "An invite has been accepted",
+    Activity.URGENT_ANSWER: "Urgent: a questionnaire answer needs review",
 }
 
 
@@ -146,6 +151,10 @@ class Notification(models.Model):
                 if not who or getattr(self.actor, "role", "") == "patient":
                     return "A patient accepted your invite"
                 return f"{who} accepted your invite"
+            case Activity.URGENT_ANSWER:
+                # No name in the bell (it shows on every page): the link leads to the answers.
+                form = self.data.get("form", "") if isinstance(self.data, dict) else ""
+                return f"Urgent: review a {form} answer now" if form else "Urgent: review an answer"
         return self.get_activity_display()
 
     @property

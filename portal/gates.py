@@ -100,6 +100,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "invites": "clinic",
     "clinic_portal": "clinic",
     "patient_portal": "patient_portal",
+    "documents": "patient_portal",
+    "clinic_documents": "clinic",
     "admin": "operations",
 }
 

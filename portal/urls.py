@@ -23,6 +23,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("clinic/", include("invites.urls")),
     path("clinic/portal/", include("patient_portal.clinic_urls")),
+    path("clinic/portal/documents/", include("questionnaires.clinic.urls")),
+    path("patient/documents/", include("questionnaires.urls")),
     path("patient/", include("patient_portal.urls")),
     path("ops/", admin.site.urls),
 ]

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # High to low; apps on one line are peers (neither imports the other's domain modules).
 LAYERS: list[set[str]] = [
+    {"questionnaires"},
     {"invites", "requests_chat"},
     {"notifications"},
     {"accounts"},
