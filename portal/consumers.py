@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,10 +16,41 @@ from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import connections
 
 from portal.security import hash_token
 
 logger = logging.getLogger(__name__)
+
+# The sockets' own database threads (a few connections per process, reused by every consumer:
+# PortalConsumer's checks and each app's socket work). One executor, not the event loop's default
+# one, so the connections they hold are few, known and closed at shutdown and after tests.
+DB_THREADS = 4
+_db_executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="chat-db")
+
+
+def on_socket_db_thread(func: Callable[..., Any]) -> DatabaseSyncToAsync:
+    """Like database_sync_to_async, but on the sockets' own threads, not the one "sync thread".
+
+    ASGI servers run every synchronous view of the process on that single thread, so a socket's
+    access check would otherwise wait behind whatever request is being served (say, the POST
+    that sent the message, still writing its audit and notifications).
+    """
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=_db_executor)
+
+
+def close_db_connections() -> None:
+    """Close the connections the socket threads hold (at shutdown, and after tests)."""
+    barrier = threading.Barrier(DB_THREADS)
+
+    def close() -> None:
+        connections.close_all()
+        # Hold this thread until every thread has a close task of its own.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=2)
+
+    wait([_db_executor.submit(close) for _ in range(DB_THREADS)])
+
 
 if TYPE_CHECKING:
     # The mixins below are only ever mixed into a websocket consumer: the checker sees its
@@ -103,7 +136,7 @@ class SessionBoundMixin(_ConsumerBase):
         a session deleted or idle on the server ends its sockets even if the page's own idle
         timer never fired (a suspended tab, a closed laptop lid).
         """
-        return await DatabaseSyncToAsync(self._session_is_live, thread_sensitive=False)()
+        return await on_socket_db_thread(self._session_is_live)()
 
     def _session_is_live(self) -> bool:
         from importlib import import_module
@@ -350,7 +383,7 @@ class PortalConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsu
     async def _may_open(self) -> bool:
         if self.user is None or not self.user.is_authenticated:
             return False
-        return await DatabaseSyncToAsync(self._check_open, thread_sensitive=False)()
+        return await on_socket_db_thread(self._check_open)()
 
     def _check_open(self) -> bool:
         return otp_verified(self.scope) and self.may_open()

@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any
 
-from channels.db import DatabaseSyncToAsync
-from django.db import connections
+from portal.consumers import close_db_connections, on_socket_db_thread
 
 from .services import mark_read_many
 
 logger = logging.getLogger(__name__)
 
-# The sockets' own database threads (a few connections per process, reused).
-DB_THREADS = 4
-_db_executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="chat-db")
-
-
-def off_request_thread(func: Callable[..., Any]) -> DatabaseSyncToAsync:
-    """Like database_sync_to_async, but on the sockets' own threads, not the one "sync thread".
-
-    ASGI servers run every synchronous view of the process on that single thread, so a socket's
-    access check would otherwise wait behind whatever request is being served (say, the POST
-    that sent the message, still writing its audit and notifications).
-    """
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=_db_executor)
-
-
-def close_db_connections() -> None:
-    """Close the connections the socket threads hold (at shutdown, and after tests)."""
-    barrier = threading.Barrier(DB_THREADS)
-
-    def close() -> None:
-        connections.close_all()
-        # Hold this thread until every thread has a close task of its own.
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=2)
-
-    wait([_db_executor.submit(close) for _ in range(DB_THREADS)])
+# The sockets' database threads live in portal.consumers (every consumer shares them).
+off_request_thread = on_socket_db_thread
+__all__ = ["close_db_connections", "off_request_thread"]
 
 
 # How long a read marker waits before it is written (one write per burst, not per message).
