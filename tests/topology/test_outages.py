@@ -15,6 +15,7 @@ Each is marked `services`: it skips locally when a service is missing, and fails
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -171,10 +172,13 @@ def post_message(
 
 
 def collectstatic() -> None:
-    """DEBUG=false serves static names from the manifest: make it (as compose's migrate does)."""
+    """DEBUG=false serves static names from the manifest: make it (as compose's migrate does),
+    with DEBUG=false too — only then does collectstatic use the manifest storage and write it."""
+    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "collectstatic-" + "k" * 50}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=BASE_DIR,
+        env=env,
         check=True,
         timeout=300,
     )
