@@ -25,6 +25,9 @@ class Activity(models.TextChoices):
     STATUS_CHANGE = "prescription_status_change", "Prescription status change"
     DELEGATE_JOINED = "delegate_joined", "Delegate joined"
     INVITE_ACCEPTED = "invite_accepted", "Invite accepted"
+    APPOINTMENT_BOOKED = "appointment_booked", "Appointment booked by a patient"
+    APPOINTMENT_CHANGED = "appointment_changed", "Appointment rescheduled by a patient"
+    APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled by a patient"
 
 
 # Email is on by default only for what a prescriber's office has to act on.
@@ -38,6 +41,9 @@ EMAIL_SUBJECTS = {
     Activity.STATUS_CHANGE: "A prescription status has changed",
     Activity.DELEGATE_JOINED: "A delegate has joined your account",
     Activity.INVITE_ACCEPTED: "An invite has been accepted",
+    Activity.APPOINTMENT_BOOKED: "A patient booked an appointment",
+    Activity.APPOINTMENT_CHANGED: "A patient rescheduled an appointment",
+    Activity.APPOINTMENT_CANCELLED: "A patient cancelled an appointment",
 }
 
 
@@ -146,6 +152,13 @@ class Notification(models.Model):
                 if not who or getattr(self.actor, "role", "") == "patient":
                     return "A patient accepted your invite"
                 return f"{who} accepted your invite"
+            case (
+                Activity.APPOINTMENT_BOOKED
+                | Activity.APPOINTMENT_CHANGED
+                | Activity.APPOINTMENT_CANCELLED
+            ):
+                # No patient's name in the bell (it shows on every page); the link opens the day.
+                return EMAIL_SUBJECTS[Activity(self.activity)]
         return self.get_activity_display()
 
     @property
