@@ -33,7 +33,7 @@ def test_two_simultaneous_bookings_of_one_slot_give_exactly_one_appointment(sche
         outcomes: list[str] = []
         lock = threading.Lock()
 
-        def attempt(chart, user, at=at, barrier=barrier, outcomes=outcomes) -> None:
+        def attempt(chart, user, at=at, barrier=barrier, outcomes=outcomes, lock=lock) -> None:
             try:
                 barrier.wait(timeout=10)
                 services.book(
