@@ -66,21 +66,23 @@ def _week_start(raw: str, today: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _calendar_context(request: AuthedHttpRequest, clinic: Clinic) -> dict[str, Any]:
+def _calendar_context(
+    request: AuthedHttpRequest, clinic: Clinic, *, provider_id: str = "", week_of: str = ""
+) -> dict[str, Any]:
     providers = list(_providers(request, clinic))
-    wanted = request.GET.get("provider") or request.POST.get("provider", "")
+    wanted = provider_id or request.GET.get("provider") or request.POST.get("provider", "")
     provider = next((p for p in providers if str(p.pk) == wanted), None)
     if provider is None:
         mine = next((p for p in providers if p.user_id == request.user.pk), None)
         provider = mine or (providers[0] if providers else None)
-    zone = selectors.clinic_zone(provider) if provider else timezone.get_current_timezone()
+    zone = selectors.clinic_zone(provider or ClinicMembership(clinic=clinic))
     today = timezone.now().astimezone(zone).date()
-    week = _week_start(request.GET.get("week") or request.POST.get("week", ""), today)
+    week = _week_start(week_of or request.GET.get("week") or request.POST.get("week", ""), today)
     days = [week + dt.timedelta(days=i) for i in range(7)]
     context: dict[str, Any] = {
         "providers": providers,
         "provider": provider,
-        "zone_name": getattr(zone, "key", str(zone)),
+        "zone_name": zone.key,
         "week": week,
         "prev_week": week - dt.timedelta(days=7),
         "next_week": week + dt.timedelta(days=7),
@@ -130,17 +132,25 @@ def _calendar_context(request: AuthedHttpRequest, clinic: Clinic) -> dict[str, A
     context["booking_form"] = StaffBookingForm(
         charts=Chart.objects.editable_by(request.user).filter(clinic=clinic),
         types=AppointmentType.objects.visible_to(request.user).filter(clinic=clinic, active=True),
-        zone=zone,  # type: ignore[arg-type]
+        zone=zone,
         initial={"day": today},
     )
     return context
 
 
 def _calendar(
-    request: AuthedHttpRequest, clinic: Clinic, status: int = 200, **extra: Any
+    request: AuthedHttpRequest,
+    clinic: Clinic,
+    status: int = 200,
+    provider_id: str = "",
+    week_of: str = "",
+    **extra: Any,
 ) -> HttpResponse:
-    context = {**_calendar_context(request, clinic), **extra}
-    if request.htmx:  # type: ignore[attr-defined]
+    context = {
+        **_calendar_context(request, clinic, provider_id=provider_id, week_of=week_of),
+        **extra,
+    }
+    if request.htmx:
         return render_page(
             request,
             "scheduling/clinic/calendar.html",
@@ -198,15 +208,15 @@ def book(request: AuthedHttpRequest) -> HttpResponse:
                 chart=chart,
                 description="appointment booked (clinic)",
             )
-            if request.htmx:  # type: ignore[attr-defined]
+            if request.htmx:
                 return _calendar(request, clinic, notice="Appointment booked.")
             messages.success(request, "Appointment booked.")
             return redirect(_back(appointment))
     else:
         error = "Check the booking: " + "; ".join(
-            f"{form.fields[name].label or name}: {' '.join(errs)}"
+            f"{form.fields[name].label or name}: {' '.join(str(e) for e in errs)}"
             if name in form.fields
-            else " ".join(errs)
+            else " ".join(str(e) for e in errs)
             for name, errs in form.errors.items()
         )
     return _calendar(request, clinic, status=409 if "taken" in error else 400, error=error)
@@ -272,16 +282,17 @@ def change(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             chart=appointment.chart,
             description=description,
         )
-    if request.htmx:  # type: ignore[attr-defined]
-        request.GET = request.GET.copy()
-        request.GET["provider"] = str(appointment.provider_id)
-        request.GET.setdefault(
-            "week",
-            appointment.starts_at.astimezone(selectors.clinic_zone(appointment.provider))
-            .date()
-            .isoformat(),
+    if request.htmx:
+        local = appointment.starts_at.astimezone(selectors.clinic_zone(appointment.provider))
+        return _calendar(
+            request,
+            clinic,
+            status=400 if error else 200,
+            provider_id=str(appointment.provider_id),
+            week_of=request.POST.get("week", "") or local.date().isoformat(),
+            error=error,
+            notice=notice,
         )
-        return _calendar(request, clinic, status=400 if error else 200, error=error, notice=notice)
     if error:
         messages.error(request, error)
     else:

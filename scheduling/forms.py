@@ -15,6 +15,16 @@ from portal.timezones import zone_choices
 from .models import AppointmentType, BookingRules, TimeOff, WorkingHours
 
 
+class ProviderField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.display_name)
+
+
+class ChartField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name)
+
+
 def _no_controls(value: str) -> str:
     if any(not ch.isprintable() for ch in value):
         raise forms.ValidationError("Remove control characters.")
@@ -25,13 +35,10 @@ class AppointmentTypeForm(forms.ModelForm):
     class Meta:
         model = AppointmentType
         fields = ["name", "duration_minutes", "mode", "visit_link", "bookable_online"]
-        field_classes = {"visit_link": forms.URLField}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        link = self.fields["visit_link"]
-        assert isinstance(link, forms.URLField)
-        link.assume_scheme = "https"
+    visit_link = forms.URLField(
+        label="Visit link", max_length=300, required=False, assume_scheme="https"
+    )
 
     def clean_name(self) -> str:
         return _no_controls(self.cleaned_data["name"].strip())
@@ -44,7 +51,7 @@ class AppointmentTypeForm(forms.ModelForm):
 
 
 class HoursForm(forms.ModelForm):
-    provider = forms.ModelChoiceField(queryset=ClinicMembership.objects.none())
+    provider = ProviderField(queryset=ClinicMembership.objects.none())
 
     class Meta:
         model = WorkingHours
@@ -59,7 +66,6 @@ class HoursForm(forms.ModelForm):
         field = self.fields["provider"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = providers
-        field.label_from_instance = lambda m: m.display_name  # type: ignore[method-assign]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -69,7 +75,7 @@ class HoursForm(forms.ModelForm):
 
 
 class TimeOffForm(forms.Form):
-    provider = forms.ModelChoiceField(queryset=ClinicMembership.objects.none())
+    provider = ProviderField(queryset=ClinicMembership.objects.none())
     first_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     last_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(max_length=200, required=False)
@@ -79,7 +85,6 @@ class TimeOffForm(forms.Form):
         field = self.fields["provider"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = providers
-        field.label_from_instance = lambda m: m.display_name  # type: ignore[method-assign]
         self.zone = zone
 
     def clean_note(self) -> str:
@@ -120,7 +125,7 @@ class RulesForm(forms.ModelForm):
 class StaffBookingForm(forms.Form):
     """Staff book for a chart of the clinic, any active type, at a time on the clinic's clock."""
 
-    chart = forms.ModelChoiceField(queryset=Chart.objects.none())
+    chart = ChartField(queryset=Chart.objects.none())
     type = forms.ModelChoiceField(queryset=AppointmentType.objects.none(), label="Appointment type")
     day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
@@ -132,7 +137,6 @@ class StaffBookingForm(forms.Form):
         assert isinstance(chart_field, forms.ModelChoiceField)
         assert isinstance(type_field, forms.ModelChoiceField)
         chart_field.queryset = charts
-        chart_field.label_from_instance = lambda c: c.full_name  # type: ignore[method-assign]
         type_field.queryset = types
         self.zone = zone
 

@@ -8,6 +8,7 @@ rescheduled appointment is reminded again for its new time.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -38,6 +39,6 @@ class Command(BaseCommand):
                     reminder_queued_at=now
                 )
                 if claimed:
-                    transaction.on_commit(lambda pk=pk: send_appointment_reminder.enqueue(pk))
+                    transaction.on_commit(partial(send_appointment_reminder.enqueue, pk))
                     queued += 1
         self.stdout.write(f"Queued {queued} appointment reminder(s).")
