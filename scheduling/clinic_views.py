@@ -14,11 +14,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.log import record
 from audit.models import AuditEvent
@@ -47,6 +49,7 @@ DEFAULT_DAY = (dt.time(8), dt.time(18))
 # allows no inline styles.
 MAX_ROW = 97
 MAX_SPAN = 32
+CHART_MATCHES = 20
 
 
 def _providers(request: AuthedHttpRequest, clinic: Clinic) -> Any:
@@ -129,8 +132,21 @@ def _calendar_context(
         for m in range(first_minute, last_minute, 60)
     ]
     context["row_count"] = (last_minute - first_minute) // ROW_MINUTES
+    # The chart select lists only the charts found by the "Find patient" search (at most
+    # CHART_MATCHES): rendering every chart of a large clinic would cost seconds.
+    q = (request.GET.get("q") or "").strip()[:100]
+    context["q"] = q if q.isprintable() else ""
+    found = Chart.objects.none()
+    if context["q"]:
+        found = (
+            Chart.objects.editable_by(request.user)
+            .filter(clinic=clinic)
+            .annotate(_name=Concat("legal_first_name", Value(" "), "legal_last_name"))
+            .filter(_name__icontains=context["q"])
+            .order_by("legal_last_name", "legal_first_name", "pk")[:CHART_MATCHES]
+        )
     context["booking_form"] = StaffBookingForm(
-        charts=Chart.objects.editable_by(request.user).filter(clinic=clinic),
+        charts=found,
         types=AppointmentType.objects.visible_to(request.user).filter(clinic=clinic, active=True),
         zone=zone,
         initial={"day": today},
@@ -232,11 +248,35 @@ def _editable(request: AuthedHttpRequest, pk: int) -> Appointment:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def change(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """Move, cancel, or mark done / no-show (the button's `action`)."""
+    """GET: the appointment's panel (move, cancel, mark). POST: do the button's `action`."""
     appointment = _editable(request, pk)
     clinic = appointment.chart.clinic
+    if request.method == "GET":
+        zone = selectors.clinic_zone(appointment.provider)
+        record_for_chart(
+            request,
+            AuditEvent.Action.VIEW,
+            appointment,
+            chart=appointment.chart,
+            description="appointment (clinic)",
+        )
+        context = {
+            "appointment": appointment,
+            "local_start": appointment.starts_at.astimezone(zone),
+            "local_end": appointment.ends_at.astimezone(zone),
+            "zone_name": zone.key,
+            "back_url": _back(appointment),
+        }
+        if request.htmx:
+            return render_page(
+                request,
+                "scheduling/clinic/appointment.html",
+                {"clinic": clinic, **context},
+                partial="appt-panel",
+            )
+        return clinic_page(request, "scheduling/clinic/appointment.html", clinic, **context)
     request.session["invites_clinic_id"] = clinic.pk
     action = request.POST.get("action", "")
     error, notice = "", ""

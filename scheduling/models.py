@@ -36,6 +36,11 @@ class AppointmentTypeQuerySet(models.QuerySet["AppointmentType"]):
         return self.filter(clinic_id=chart.clinic_id, active=True, bookable_online=True)
 
 
+# The longest visit (duration's validator): an appointment overlapping [start, end) starts
+# after start - MAX_DURATION, which lets range queries use the (provider, starts_at) index.
+MAX_DURATION = dt.timedelta(minutes=480)
+
+
 class AppointmentType(models.Model):
     """A kind of visit a clinic offers: "New patient visit, 60 min, in person"."""
 
@@ -185,6 +190,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def live(self) -> Self:
         """Not cancelled: what holds the provider's time."""
         return self.exclude(status=Appointment.Status.CANCELLED)
+
+    def overlapping(self, start: dt.datetime, end: dt.datetime) -> Self:
+        """Appointments whose time meets [start, end), bounded on both sides of starts_at."""
+        return self.filter(starts_at__lt=end, starts_at__gt=start - MAX_DURATION, ends_at__gt=start)
 
 
 class Appointment(models.Model):

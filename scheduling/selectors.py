@@ -48,9 +48,7 @@ def load_inputs(
             "weekday", "start", "end"
         )
     ]
-    taken = Appointment.objects.live().filter(
-        provider=provider, starts_at__lt=end, ends_at__gt=start
-    )
+    taken = Appointment.objects.live().filter(provider=provider).overlapping(start, end)
     if exclude is not None:
         taken = taken.exclude(pk=exclude)
     busy = [slots.Interval(s, e) for s, e in taken.values_list("starts_at", "ends_at")]
@@ -134,7 +132,8 @@ def week_appointments(
     """A provider's appointments (cancelled ones too, greyed) in [start, end), for staff."""
     return list(
         Appointment.objects.visible_to(user)
-        .filter(provider=provider, starts_at__lt=end, ends_at__gt=start)
+        .filter(provider=provider)
+        .overlapping(start, end)
         .select_related("type", "chart")
         .order_by("starts_at", "pk")
     )

@@ -60,11 +60,8 @@ def _save_time(appointment: Appointment, *, update_fields: list[str] | None = No
         _take_write_lock()
         overlapping = (
             Appointment.objects.live()
-            .filter(
-                provider_id=appointment.provider_id,
-                starts_at__lt=appointment.ends_at,
-                ends_at__gt=appointment.starts_at,
-            )
+            .filter(provider_id=appointment.provider_id)
+            .overlapping(appointment.starts_at, appointment.ends_at)
             .exclude(pk=appointment.pk)
         )
         if overlapping.exists():

@@ -259,8 +259,13 @@ def test_staff_book_move_and_mark_only_in_their_clinics(client, sched):
     client.post(reverse("scheduling_clinic:change", args=[appointment.pk]), {"action": "no_show"})
     appointment.refresh_from_db()
     assert appointment.status == "no_show"
+    panel = client.get(
+        reverse("scheduling_clinic:change", args=[appointment.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert panel.status_code == 200 and "Peter Pan" in panel.content.decode()
     # oscar (clinic C) reaches none of it.
     sign_in(client, f.clinics.oscar)
+    assert client.get(reverse("scheduling_clinic:change", args=[appointment.pk])).status_code == 404
     assert (
         client.post(
             reverse("scheduling_clinic:change", args=[appointment.pk]), {"action": "cancel"}
