@@ -262,7 +262,7 @@ def change(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             chart=appointment.chart,
             description="appointment (clinic)",
         )
-        context = {
+        context: dict[str, Any] = {
             "appointment": appointment,
             "local_start": appointment.starts_at.astimezone(zone),
             "local_end": appointment.ends_at.astimezone(zone),
