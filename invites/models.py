@@ -16,6 +16,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from portal.security import hash_token
+from portal.timezones import validate_time_zone
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -50,6 +51,14 @@ class ClinicQuerySet(models.QuerySet["Clinic"]):
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
     phone = models.CharField(max_length=20, blank=True)
+    # The zone of the clinic's wall clock: providers' weekly hours are read in it.
+    time_zone = models.CharField(
+        "time zone",
+        max_length=64,
+        default="America/New_York",
+        validators=[validate_time_zone],
+        help_text="An IANA time zone name, such as America/Chicago.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ClinicQuerySet.as_manager()

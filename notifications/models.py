@@ -27,6 +27,9 @@ class Activity(models.TextChoices):
     INVITE_ACCEPTED = "invite_accepted", "Invite accepted"
     # Urgent: a patient's PHQ-9 item 9 (thoughts of self-harm) answered above 0.
     URGENT_ANSWER = "urgent_answer", "Urgent questionnaire answer"
+    APPOINTMENT_BOOKED = "appointment_booked", "Appointment booked by a patient"
+    APPOINTMENT_CHANGED = "appointment_changed", "Appointment rescheduled by a patient"
+    APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled by a patient"
 
 
 # Email is on by default only for what a prescriber's office has to act on.
@@ -43,6 +46,9 @@ EMAIL_SUBJECTS = {
     Activity.DELEGATE_JOINED: "A delegate has joined your account",
     Activity.INVITE_ACCEPTED: "An invite has been accepted",
     Activity.URGENT_ANSWER: "Urgent: a questionnaire answer needs review",
+    Activity.APPOINTMENT_BOOKED: "A patient booked an appointment",
+    Activity.APPOINTMENT_CHANGED: "A patient rescheduled an appointment",
+    Activity.APPOINTMENT_CANCELLED: "A patient cancelled an appointment",
 }
 
 
@@ -155,6 +161,13 @@ class Notification(models.Model):
                 # No name in the bell (it shows on every page): the link leads to the answers.
                 form = self.data.get("form", "") if isinstance(self.data, dict) else ""
                 return f"Urgent: review a {form} answer now" if form else "Urgent: review an answer"
+            case (
+                Activity.APPOINTMENT_BOOKED
+                | Activity.APPOINTMENT_CHANGED
+                | Activity.APPOINTMENT_CANCELLED
+            ):
+                # No patient's name in the bell (it shows on every page); the link opens the day.
+                return EMAIL_SUBJECTS[Activity(self.activity)]
         return self.get_activity_display()
 
     @property

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "invites",
     "patient_portal",
     "questionnaires",
+    "scheduling",
 ]
 
 MIDDLEWARE = [

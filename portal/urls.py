@@ -26,6 +26,8 @@ urlpatterns = [
     path("clinic/portal/documents/", include("questionnaires.clinic.urls")),
     path("patient/documents/", include("questionnaires.urls")),
     path("patient/", include("patient_portal.urls")),
+    path("patient/schedule/", include("scheduling.urls")),
+    path("clinic/schedule/", include("scheduling.clinic_urls")),
     path("ops/", admin.site.urls),
 ]
 
