@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "notifications",
     "invites",
     "patient_portal",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -421,6 +422,19 @@ if email_file_path := os.getenv("EMAIL_FILE_PATH"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = email_file_path
 DASHBOARD_PAGE_SIZE = env_int("DASHBOARD_PAGE_SIZE", 25)
+
+# Billing: the payment provider ("test": billing/testprovider on 127.0.0.1; "stripe": the
+# stripe package, whose api_base is the same loopback server unless PAYMENT_API_BASE says
+# otherwise), its card form's origin (framed by the Add card page only), webhook signing,
+# and the deadline of every provider call.
+PAYMENT_PROVIDER = os.getenv("PAYMENT_PROVIDER", "test")
+PAYMENT_PROVIDER_ORIGIN = os.getenv("PAYMENT_PROVIDER_ORIGIN", "http://127.0.0.1:8001")
+PAYMENT_API_BASE = os.getenv("PAYMENT_API_BASE", PAYMENT_PROVIDER_ORIGIN)
+PAYMENT_API_KEY = env_secret("PAYMENT_API_KEY", "sk_test_portal")
+PAYMENT_WEBHOOK_SECRET = env_secret("PAYMENT_WEBHOOK_SECRET", "whsec_portal_dev")
+PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
+PAYMENT_TIMEOUT_SECONDS = env_int("PAYMENT_TIMEOUT_SECONDS", 10)
+BILLING_CURRENCY = "usd"
 
 # Internationalisation
 LANGUAGE_CODE = "en-us"

@@ -23,7 +23,10 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("clinic/", include("invites.urls")),
     path("clinic/portal/", include("patient_portal.clinic_urls")),
+    path("patient/billing/", include("billing.urls")),
     path("patient/", include("patient_portal.urls")),
+    path("clinic/billing/", include("billing.clinic_urls")),
+    path("billing/webhooks/", include("billing.webhook_urls")),
     path("ops/", admin.site.urls),
 ]
 
