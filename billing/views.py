@@ -43,7 +43,7 @@ TABS = [
 
 
 def _page(request: AuthedHttpRequest, template: str, tab: str, **context: Any) -> HttpResponse:
-    status = int(context.pop("status", 200))
+    status = int(context.pop("http_status", 200))
     return render_patient(
         request,
         template,
@@ -111,7 +111,7 @@ def card_add(request: AuthedHttpRequest) -> HttpResponse:
         card_form_url=f"{origin}/card-form?origin={request.scheme}://{request.get_host()}",
         error=error,
         next=request.GET.get("next", "") or request.POST.get("next", ""),
-        status=400 if error else 200,
+        http_status=400 if error else 200,
     )
     # Only this page frames the provider's card form (and may post to it).
     response._csp_update = {"frame-src": [origin], "form-action": [origin]}  # type: ignore[attr-defined]
@@ -221,7 +221,7 @@ def superbill(request: AuthedHttpRequest) -> HttpResponse:
             rows=rows,
             query="",
             superbill_form=form,
-            status=400,
+            http_status=400,
         )
     start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     data = superbill_pdf(chart, date_from=start, date_to=end)
@@ -300,7 +300,7 @@ def _invoice_page(
         has_cards=cards_qs.exists(),
         payments=list(invoice.payments.select_related("card").order_by("-created_at")[:20]),
         error=error,
-        status=status,
+        http_status=status,
     )
 
 
