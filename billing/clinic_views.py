@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -33,7 +33,7 @@ PAGE_SIZE = 25
 @login_required
 def open_invoices(request: AuthedHttpRequest) -> HttpResponse:
     clinic = chosen_clinic(request)
-    page = Paginator(open_invoices_of_clinic(clinic.pk), PAGE_SIZE).get_page(  # type: ignore[arg-type]
+    page: Page[Invoice] = Paginator(open_invoices_of_clinic(clinic.pk), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     record(request, AuditEvent.Action.LIST, description=f"open invoices of clinic {clinic.pk}")
@@ -48,7 +48,7 @@ def _chart_page(
     status: int = 200,
 ) -> HttpResponse:
     invoices = list(
-        with_amounts(  # type: ignore[call-overload]
+        with_amounts(
             Invoice.objects.visible_to(request.user)
             .filter(chart=chart)
             .order_by("-created_at", "-pk")
@@ -191,7 +191,7 @@ def refund(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     payment = get_object_or_404(Payment.objects.editable_by(request.user), pk=pk)
     form = RefundForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors["amount"][0])
+        messages.error(request, str(form.errors["amount"][0]))
     else:
         try:
             services.refund_payment(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.paginator import Page, Paginator
-from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -41,7 +42,7 @@ def day_bounds(
 
 def ledger_in_range(
     chart: Chart, date_from: dt.date | None = None, date_to: dt.date | None = None
-) -> tuple[object, object]:
+) -> tuple[QuerySet[LedgerEntry], dt.datetime | None]:
     start, end = day_bounds(date_from, date_to)
     entries = LedgerEntry.objects.filter(chart=chart)
     if start:
@@ -80,11 +81,11 @@ def history_page(
 ) -> tuple[Page[LedgerEntry], list[LedgerRow]]:
     """One page of Billing History (25 rows, newest first) with running balances."""
     entries, _start = ledger_in_range(chart, date_from, date_to)
-    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(page_number)  # type: ignore[arg-type]
+    page: Page[LedgerEntry] = Paginator(entries, HISTORY_PAGE_SIZE).get_page(page_number)  # type: ignore[arg-type]
     return page, with_running_balance(chart, list(page.object_list))
 
 
-def paid_on_invoices_subquery() -> Coalesce:
+def paid_on_invoices_subquery() -> CombinedExpression:
     paid = (
         Payment.objects.filter(invoice=OuterRef("pk"), status=Payment.Status.SUCCEEDED)
         .order_by()
@@ -106,9 +107,9 @@ def paid_on_invoices_subquery() -> Coalesce:
     )
 
 
-def with_amounts(invoices: object) -> object:
+def with_amounts(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """Annotate `paid_cents` (net of refunds) on an Invoice queryset, in the same query."""
-    return invoices.annotate(paid_cents=paid_on_invoices_subquery())  # type: ignore[attr-defined]
+    return invoices.annotate(paid_cents=paid_on_invoices_subquery())
 
 
 def balance_subquery(chart_ref: str = "pk") -> Coalesce:
@@ -123,7 +124,7 @@ def balance_subquery(chart_ref: str = "pk") -> Coalesce:
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
-def open_invoices_of_clinic(clinic_id: int) -> object:
+def open_invoices_of_clinic(clinic_id: int) -> QuerySet[Invoice]:
     """The clinic's open invoices, oldest first, with what is paid and the chart's balance."""
     return with_amounts(
         Invoice.objects.filter(chart__clinic_id=clinic_id, status=Invoice.Status.OPEN)

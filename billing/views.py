@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
@@ -101,7 +101,7 @@ def card_add(request: AuthedHttpRequest) -> HttpResponse:
                     return redirect(next_url)
                 return redirect("billing:cards")
         else:
-            error = form.errors.get("token", ["The card form did not finish."])[0]
+            error = str(form.errors.get("token", ["The card form did not finish."])[0])
     origin = settings.PAYMENT_PROVIDER_ORIGIN.rstrip("/")
     response = _page(
         request,
@@ -185,7 +185,7 @@ def history_csv(request: AuthedHttpRequest) -> HttpResponse:
     chart = request.chart  # type: ignore[attr-defined]
     _form, date_from, date_to = _range(request)
     entries, _start = ledger_in_range(chart, date_from, date_to)
-    rows = with_running_balance(chart, list(entries[:20000]))  # type: ignore[index]
+    rows = with_running_balance(chart, list(entries[:20000]))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="billing-history.csv"'
     writer = csv.writer(response)
@@ -264,7 +264,7 @@ def invoices(request: AuthedHttpRequest) -> HttpResponse:
         found = found.filter(status__in=STATUS_FILTERS[status])
     else:
         status = ""
-    page = Paginator(with_amounts(found.order_by("-issued_at", "-pk")), 25).get_page(
+    page: Page[Invoice] = Paginator(with_amounts(found.order_by("-issued_at", "-pk")), 25).get_page(
         request.GET.get("page")
     )
     return _page(request, "billing/invoices.html", "invoices", page=page, status=status)

@@ -195,7 +195,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         with self.state.lock:
             if parts == ["v1", "customers"]:
-                customer = {
+                customer: dict[str, Any] = {
                     "id": new_id("cus"),
                     "object": "customer",
                     "email": form.get("email", ""),
@@ -358,7 +358,7 @@ class Handler(BaseHTTPRequestHandler):
         brand, behaviour = CARDS.get(
             number, ("visa" if number[0] == "4" else "mastercard", "succeed")
         )
-        method = {
+        method: dict[str, Any] = {
             "id": new_id("pm"),
             "object": "payment_method",
             "type": "card",
@@ -461,8 +461,8 @@ class ProviderServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
 
 def start_in_thread(state: State | None = None, port: int = 0) -> ProviderServer:
