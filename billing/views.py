@@ -175,7 +175,9 @@ def history(request: AuthedHttpRequest) -> HttpResponse:
         page=page,
         rows=rows,
         query=query,
-        superbill_form=SuperbillForm(initial={"date_from": date_from, "date_to": date_to}),
+        superbill_form=SuperbillForm(
+            initial={"date_from": date_from, "date_to": date_to}, auto_id="superbill_%s"
+        ),
     )
 
 
@@ -208,7 +210,7 @@ def history_csv(request: AuthedHttpRequest) -> HttpResponse:
 @require_GET
 def superbill(request: AuthedHttpRequest) -> HttpResponse:
     chart = request.chart  # type: ignore[attr-defined]
-    form = SuperbillForm(request.GET)
+    form = SuperbillForm(request.GET, auto_id="superbill_%s")
     if not form.is_valid():
         form_, date_from, date_to = _range(request)
         page, rows = history_page(chart)
