@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.paginator import Page, Paginator
-from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -53,23 +53,8 @@ def ledger_in_range(
 
 
 def with_running_balance(chart: Chart, entries: list[LedgerEntry]) -> list[LedgerRow]:
-    """Rows (newest first, contiguous in the ledger) with the balance after each.
-
-    The balance after the newest row is the sum of every entry up to and including it: one
-    aggregate on the (chart, occurred_at, id, amount) index; the rest follow by subtraction.
-    """
-    if not entries:
-        return []
-    top = entries[0]
-    upto = LedgerEntry.objects.filter(chart=chart).filter(
-        Q(occurred_at__lt=top.occurred_at) | Q(occurred_at=top.occurred_at, pk__lte=top.pk)
-    )
-    balance = int(upto.aggregate(s=Sum("amount_cents"))["s"] or 0)
-    rows = []
-    for entry in entries:
-        rows.append(LedgerRow(entry, balance))
-        balance -= entry.amount_cents
-    return rows
+    """Rows with the balance after each (kept on the entry by services.post_entry)."""
+    return [LedgerRow(entry, entry.balance_after_cents) for entry in entries]
 
 
 def history_page(
@@ -113,15 +98,13 @@ def with_amounts(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
 
 
 def balance_subquery(chart_ref: str = "pk") -> Coalesce:
-    """The chart's balance as a subquery (one aggregate per row of a 25-row page)."""
-    total = (
+    """The chart's balance as a subquery (its newest entry's, one index probe per row)."""
+    latest = (
         LedgerEntry.objects.filter(chart=OuterRef(chart_ref))
-        .order_by()
-        .values("chart")
-        .annotate(s=Sum("amount_cents"))
-        .values("s")
+        .order_by("-occurred_at", "-pk")
+        .values("balance_after_cents")[:1]
     )
-    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+    return Coalesce(Subquery(latest, output_field=IntegerField()), Value(0))
 
 
 def open_invoices_of_clinic(clinic_id: int) -> QuerySet[Invoice]:

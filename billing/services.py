@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -50,10 +50,53 @@ class BillingError(Exception):
 
 
 def chart_balance(chart: Chart | int) -> int:
-    """What the chart owes now, in cents: the sum of its ledger (negative: a credit)."""
+    """What the chart owes now, in cents (negative: a credit): the running balance kept on
+    its newest ledger entry, which `post_entry` keeps equal to the sum of the ledger."""
+    chart_id = chart if isinstance(chart, int) else chart.pk
+    latest = (
+        LedgerEntry.objects.filter(chart_id=chart_id)
+        .order_by("-occurred_at", "-pk")
+        .values_list("balance_after_cents", flat=True)
+        .first()
+    )
+    return int(latest or 0)
+
+
+def ledger_sum(chart: Chart | int) -> int:
+    """The balance recomputed from every entry (tests compare it with `chart_balance`)."""
     chart_id = chart if isinstance(chart, int) else chart.pk
     total = LedgerEntry.objects.filter(chart_id=chart_id).aggregate(s=Sum("amount_cents"))["s"]
     return int(total or 0)
+
+
+def post_entry(*, chart_id: int, amount_cents: int, **fields: Any) -> LedgerEntry:
+    """Append an entry to the chart's ledger with the balance after it.
+
+    The chart's row is locked, so entries of one chart are appended one at a time, each at
+    "now" (after every earlier one) and with the previous balance plus its amount: the
+    balance is a cache of the ledger's sum, kept in the transaction that adds to the ledger.
+    """
+    with transaction.atomic():
+        from patient_portal.models import Chart
+
+        Chart.objects.select_for_update().filter(pk=chart_id).values_list("pk").first()
+        latest = (
+            LedgerEntry.objects.filter(chart_id=chart_id)
+            .order_by("-occurred_at", "-pk")
+            .values_list("occurred_at", "balance_after_cents")
+            .first()
+        )
+        now = timezone.now()
+        if latest is not None and latest[0] > now:  # a clock step back: keep the order
+            now = latest[0]
+        fields.pop("occurred_at", None)
+        return LedgerEntry.objects.create(
+            chart_id=chart_id,
+            amount_cents=amount_cents,
+            balance_after_cents=(latest[1] if latest else 0) + amount_cents,
+            occurred_at=now,
+            **fields,
+        )
 
 
 def invoice_paid_cents(invoice: Invoice) -> int:
@@ -145,7 +188,7 @@ def issue_invoice(*, invoice: Invoice, by: User | None) -> Invoice:
         locked.issued_at = now
         locked.due_on = locked.due_on or (timezone.localdate() + dt.timedelta(days=30))
         locked.save(update_fields=["status", "total_cents", "issued_at", "due_on"])
-        LedgerEntry.objects.create(
+        post_entry(
             chart_id=locked.chart_id,
             kind=LedgerEntry.Kind.CHARGE,
             amount_cents=locked.total_cents,
@@ -174,7 +217,7 @@ def void_invoice(*, invoice: Invoice, by: User | None) -> Invoice:
         locked.status = Invoice.Status.VOID
         locked.voided_at = now
         locked.save(update_fields=["status", "voided_at"])
-        LedgerEntry.objects.create(
+        post_entry(
             chart_id=locked.chart_id,
             kind=LedgerEntry.Kind.ADJUSTMENT,
             amount_cents=-locked.total_cents,
@@ -206,8 +249,8 @@ def add_adjustment(
     """A staff correction of the balance (negative: a credit or write-off)."""
     if amount_cents == 0:
         raise BillingError("An adjustment cannot be zero.")
-    return LedgerEntry.objects.create(
-        chart=chart,
+    return post_entry(
+        chart_id=chart.pk,
         kind=LedgerEntry.Kind.ADJUSTMENT,
         amount_cents=amount_cents,
         description=description[:200] or "Adjustment",
@@ -393,7 +436,7 @@ def record_success(*, payment: Payment, provider_payment_id: str, amount_cents: 
             update_fields=["status", "provider_payment_id", "failure_message", "completed_at"]
         )
         label = f"Payment — {locked.card.label}" if locked.card else "Payment"
-        LedgerEntry.objects.create(
+        post_entry(
             chart_id=locked.chart_id,
             kind=LedgerEntry.Kind.PAYMENT,
             amount_cents=-locked.amount_cents,
@@ -512,7 +555,7 @@ def refund_payment(*, payment: Payment, amount_cents: int, by: User | None) -> R
             settled.status = Refund.Status.SUCCEEDED
             settled.provider_refund_id = result.provider_refund_id
             settled.save(update_fields=["status", "provider_refund_id"])
-            LedgerEntry.objects.create(
+            post_entry(
                 chart_id=locked.chart_id,
                 kind=LedgerEntry.Kind.REFUND,
                 amount_cents=amount_cents,

@@ -1,6 +1,7 @@
-"""Property: any sequence of charges, payments, refunds and adjustments keeps the balance equal
-to the sum of the ledger (and to a plain model of it), and never pays an invoice beyond its
-total. The provider is an in-memory fake (the HTTP provider is tested elsewhere)."""
+"""Property: any sequence of charges, payments, refunds and adjustments keeps the balance (the
+running balance cached on each entry) equal to the sum of the ledger and to a plain model of
+it, and never pays an invoice beyond its total. The provider is an in-memory fake (the HTTP
+provider is tested elsewhere)."""
 
 from __future__ import annotations
 
@@ -118,7 +119,12 @@ def run(family, operations) -> None:
         except services.BillingError:
             pass  # refused (beyond the open amount, beyond the payment, paid invoice…): no change
         ledger = LedgerEntry.objects.filter(chart=chart).aggregate(s=Sum("amount_cents"))["s"] or 0
-        assert services.chart_balance(chart) == ledger == expected
+        # The cached running balance (on each entry) is the ledger's sum, entry by entry.
+        assert services.chart_balance(chart) == services.ledger_sum(chart) == ledger == expected
+        running = 0
+        for entry in LedgerEntry.objects.filter(chart=chart).order_by("occurred_at", "pk"):
+            running += entry.amount_cents
+            assert entry.balance_after_cents == running
         for invoice in Invoice.objects.filter(chart=chart):
             paid = services.invoice_paid_cents(invoice)
             assert 0 <= paid <= invoice.total_cents
