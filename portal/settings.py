@@ -296,8 +296,8 @@ CONTENT_SECURITY_POLICY = {
 # Outbound calls: every call to another service has a deadline. A provider that accepts the
 # connection and never answers then costs one task attempt at most this long (the worker
 # retries it with backoff, see portal/worker.py) instead of holding the worker for good.
-# A payment provider, when one is added, gets the same treatment (its client's timeout and
-# retry options set from a PAYMENT_TIMEOUT_SECONDS here); see "Background work" in
+# The payment provider gets the same treatment (PAYMENT_TIMEOUT_SECONDS, under "Billing" below;
+# no client-side retries: a retry reuses the payment's idempotency key); see "Billing" in
 # docs/ARCHITECTURE.md.
 EMAIL_TIMEOUT = env_int(
     "EMAIL_TIMEOUT_SECONDS", 10
