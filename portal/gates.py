@@ -102,6 +102,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "patient_portal": "patient_portal",
     "documents": "patient_portal",
     "clinic_documents": "clinic",
+    "billing": "patient_portal",
+    "clinic_billing": "clinic",
     "admin": "operations",
 }
 

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "patient_portal",
     "questionnaires",
     "scheduling",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -297,8 +298,8 @@ CONTENT_SECURITY_POLICY = {
 # Outbound calls: every call to another service has a deadline. A provider that accepts the
 # connection and never answers then costs one task attempt at most this long (the worker
 # retries it with backoff, see portal/worker.py) instead of holding the worker for good.
-# A payment provider, when one is added, gets the same treatment (its client's timeout and
-# retry options set from a PAYMENT_TIMEOUT_SECONDS here); see "Background work" in
+# The payment provider gets the same treatment (PAYMENT_TIMEOUT_SECONDS, under "Billing" below;
+# no client-side retries: a retry reuses the payment's idempotency key); see "Billing" in
 # docs/ARCHITECTURE.md.
 EMAIL_TIMEOUT = env_int(
     "EMAIL_TIMEOUT_SECONDS", 10
@@ -423,6 +424,19 @@ if email_file_path := os.getenv("EMAIL_FILE_PATH"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = email_file_path
 DASHBOARD_PAGE_SIZE = env_int("DASHBOARD_PAGE_SIZE", 25)
+
+# Billing: the payment provider ("test": billing/testprovider on 127.0.0.1; "stripe": the
+# stripe package, whose api_base is the same loopback server unless PAYMENT_API_BASE says
+# otherwise), its card form's origin (framed by the Add card page only), webhook signing,
+# and the deadline of every provider call.
+PAYMENT_PROVIDER = os.getenv("PAYMENT_PROVIDER", "test")
+PAYMENT_PROVIDER_ORIGIN = os.getenv("PAYMENT_PROVIDER_ORIGIN", "http://127.0.0.1:8001")
+PAYMENT_API_BASE = os.getenv("PAYMENT_API_BASE", PAYMENT_PROVIDER_ORIGIN)
+PAYMENT_API_KEY = env_secret("PAYMENT_API_KEY", "sk_test_portal")
+PAYMENT_WEBHOOK_SECRET = env_secret("PAYMENT_WEBHOOK_SECRET", "whsec_portal_dev")
+PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
+PAYMENT_TIMEOUT_SECONDS = env_int("PAYMENT_TIMEOUT_SECONDS", 10)
+BILLING_CURRENCY = "usd"
 
 # Internationalisation
 LANGUAGE_CODE = "en-us"

@@ -144,7 +144,11 @@ PATIENT_PAGES = {
 
 
 def patient_may_open(name: str) -> bool:
-    if name in PATIENT_PAGES or name.startswith("patient_portal:"):
+    # The patient portal's sections (billing's pages) and the payment provider's webhook
+    # (no session: it answers by signature, 405 to a GET).
+    if name in PATIENT_PAGES or name.startswith(
+        ("patient_portal:", "billing:", "billing_webhooks:")
+    ):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}
