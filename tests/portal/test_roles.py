@@ -144,7 +144,8 @@ PATIENT_PAGES = {
 
 
 def patient_may_open(name: str) -> bool:
-    if name in PATIENT_PAGES or name.startswith("patient_portal:"):
+    # The patient portal and the sections apps plug into it.
+    if name in PATIENT_PAGES or name.startswith(("patient_portal:", "instructions:")):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}
