@@ -44,10 +44,12 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer nofollow"
 
-# The page's own heading is the instruction's title (h1): Markdown headings start one lower.
-_HEADING = re.compile(r"<(/?)h([1-6])\b")
+# The page's own heading is the instruction's title (h1): a Markdown "# " heading becomes h2.
+_HEADING = re.compile(r"<(/?)h1\b")
 _BLOCK_END = re.compile(r"</(p|li|h[1-6]|blockquote|pre)>|<br\s*/?>|<hr\s*/?>")
 _LIST_ITEM = re.compile(r"<li>")
+# A link whose address was refused keeps its words, not a link that goes nowhere.
+_DEAD_LINK = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
 _BLANK_LINES = re.compile(r"\n{3,}")
 _BETWEEN_ITEMS = re.compile(r"\n\n+(?=• )")
 
@@ -62,7 +64,7 @@ def _markdown_html(text: str) -> str:
 
 
 def _shift_headings(rendered: str) -> str:
-    return _HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}", rendered)
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h2", rendered)
 
 
 def render_markdown(text: str) -> SafeString:
@@ -75,6 +77,7 @@ def render_markdown(text: str) -> SafeString:
         link_rel=LINK_REL,
         strip_comments=True,
     )
+    cleaned = _DEAD_LINK.sub(r"\1", cleaned)
     return mark_safe(cleaned)  # noqa: S308 - cleaned by nh3 against the allow-list above
 
 

@@ -72,7 +72,9 @@ def test_markdown_formatting_survives():
             "## Plan\n\n- **one** tablet\n- *two* walks\n\n[Guide](https://example.org/guide)"
         )
     )
-    assert "<h3>Plan</h3>" in html  # one level under the page's own headings
+    assert "<h2>Plan</h2>" in html
+    # "# " would be a second h1 beside the page's title: it becomes h2.
+    assert str(render_markdown("# Top")) == "<h2>Top</h2>"
     assert "<li><strong>one</strong> tablet</li>" in html
     assert "<em>two</em>" in html
     assert 'href="https://example.org/guide"' in html
@@ -92,3 +94,9 @@ def test_the_plain_text_keeps_the_words_without_markup():
     assert "Plan\n• one tablet\n• two & three" in text
     assert "<b>typed</b> site" in text
     assert "**" not in text and "https://" not in text
+
+
+def test_a_refused_link_keeps_its_words_without_a_link():
+    assert str(render_markdown("[bad](javascript:alert(1)) and [ok](https://ok.example)")) == (
+        '<p>bad and <a href="https://ok.example" rel="noopener noreferrer nofollow">ok</a></p>'
+    )
