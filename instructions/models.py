@@ -90,7 +90,11 @@ class Instruction(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-pk"]
-        indexes = [models.Index(fields=["chart", "-published_at"])]
+        indexes = [
+            models.Index(fields=["chart", "-published_at"]),
+            # The clinic's "latest instructions" page walks this, newest first, to its 25 rows.
+            models.Index(fields=["-published_at", "-id"], name="instruction_latest_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title

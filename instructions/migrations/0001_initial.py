@@ -7,59 +7,119 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patient_portal', '0002_charts_from_clinic_patients'),
+        ("patient_portal", "0002_charts_from_clinic_patients"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Instruction',
+            name="Instruction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('text', models.TextField(max_length=20000)),
-                ('author_name', models.CharField(max_length=200)),
-                ('pdf', models.FileField(blank=True, max_length=255, upload_to='')),
-                ('pdf_name', models.CharField(blank=True, max_length=255)),
-                ('pdf_size', models.PositiveBigIntegerField(default=0)),
-                ('pdf_pages', models.PositiveIntegerField(default=0)),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('published_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('unpublished_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('chart', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instructions', to='patient_portal.chart')),
-                ('unpublished_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("text", models.TextField(max_length=20000)),
+                ("author_name", models.CharField(max_length=200)),
+                ("pdf", models.FileField(blank=True, max_length=255, upload_to="")),
+                ("pdf_name", models.CharField(blank=True, max_length=255)),
+                ("pdf_size", models.PositiveBigIntegerField(default=0)),
+                ("pdf_pages", models.PositiveIntegerField(default=0)),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("published_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("unpublished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "chart",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="instructions",
+                        to="patient_portal.chart",
+                    ),
+                ),
+                (
+                    "unpublished_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-pk'],
+                "ordering": ["-published_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='InstructionRead',
+            name="InstructionRead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on_behalf_of', models.CharField(blank=True, max_length=200)),
-                ('first_read_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('instruction', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reads', to='instructions.instruction')),
-                ('reader', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instruction_reads', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("on_behalf_of", models.CharField(blank=True, max_length=200)),
+                ("first_read_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "instruction",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reads",
+                        to="instructions.instruction",
+                    ),
+                ),
+                (
+                    "reader",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="instruction_reads",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['first_read_at', 'pk'],
+                "ordering": ["first_read_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='instruction',
-            index=models.Index(fields=['chart', '-published_at'], name='instruction_chart_i_0bc8df_idx'),
+            model_name="instruction",
+            index=models.Index(
+                fields=["chart", "-published_at"], name="instruction_chart_i_0bc8df_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='instructionread',
-            constraint=models.UniqueConstraint(fields=('instruction', 'reader'), name='one_first_read_per_reader'),
+            model_name="instructionread",
+            constraint=models.UniqueConstraint(
+                fields=("instruction", "reader"), name="one_first_read_per_reader"
+            ),
         ),
     ]
