@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_safe
 
 from audit.models import AuditEvent
 from patient_portal.decorators import patient_section
@@ -28,6 +29,7 @@ from .models import Instruction
 from .render import render_markdown
 
 
+@require_safe
 @patient_section("instructions")
 def instruction_list(request: AuthedHttpRequest) -> HttpResponseBase:
     chart = request.chart  # type: ignore[attr-defined]
@@ -43,11 +45,15 @@ def instruction_list(request: AuthedHttpRequest) -> HttpResponseBase:
     )
 
 
+@require_safe
 @patient_section("instructions", audit_reads=False)
 def detail(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
     chart = request.chart  # type: ignore[attr-defined]
     instruction = get_object_or_404(Instruction.objects.for_patient(request.user, chart), pk=pk)
-    first = services.mark_read(instruction=instruction, reader=request.user)
+    # Only a real opening counts as a read (a HEAD request shows nothing to anyone).
+    first = request.method == "GET" and services.mark_read(
+        instruction=instruction, reader=request.user
+    )
     record_for_chart(
         request,
         AuditEvent.Action.VIEW,
@@ -63,6 +69,7 @@ def detail(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
+@require_safe
 @patient_section("instructions", audit_reads=False)
 def pdf(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
     chart = request.chart  # type: ignore[attr-defined]

@@ -205,3 +205,11 @@ def test_the_form_refuses_bad_input_with_clear_messages():
     assert not form.is_valid() and "JavaScript" in form.errors["document"][0]
     form = InstructionForm({"title": "Plan", "text": "x" * 20_001})
     assert not form.is_valid() and "at most 20,000 characters" in form.errors["text"][0]
+
+
+def test_a_head_request_is_not_a_read(patient, family):
+    instruction = share(family)
+    choose(patient, family.mary_a)
+    assert patient.head(reverse("instructions:detail", args=[instruction.pk])).status_code == 200
+    assert not InstructionRead.objects.exists()
+    assert patient.post(reverse("instructions:detail", args=[instruction.pk])).status_code == 405
