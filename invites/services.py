@@ -197,9 +197,16 @@ def invite_message(invite: Invite, token: str) -> tuple[str, str]:
         f"{invite.clinic.name} has invited you to join its virtual clinic on {settings.PRODUCT_NAME}.\n\n"
         f"Join here: {link}\n\n"
         f"Or go to {code_page} and enter your invite code {invite.code}.\n"
-        f"The invitation expires on {timezone.localdate(invite.expires_at):%B %d, %Y}.\n"
+        f"The invitation expires on {expiry_text(invite.expires_at)}.\n"
     )
     return subject, body
+
+
+def expiry_text(moment: dt.datetime) -> str:
+    """ "December 15, 2026 at 2:05 PM UTC": the clinic has no time zone of its own and the
+    reader's is unknown in an email, so the moment is given in UTC, and says so."""
+    utc = moment.astimezone(dt.UTC)
+    return f"{utc:%B} {utc.day}, {utc.year} at {utc.hour % 12 or 12}:{utc:%M %p} UTC"
 
 
 # Shorter and shorter wordings of the SMS; the first that fits one segment is sent.

@@ -122,7 +122,9 @@ def invite_list_context(request: AuthedHttpRequest, ctx: ClinicContext) -> dict:
     sort = request.GET.get("sort", "-invited")
     invites = (
         Invite.objects.visible_to(request.user)
-        .filter(clinic=ctx.clinic)
+        # Guardians invited for a chart (patient_portal's ProxyInvite) are not patients: the
+        # chart page lists their invites, with Resend and Remove.
+        .filter(clinic=ctx.clinic, proxy__isnull=True)
         .current()
         .with_effective_status()
         .select_related("provider__user")

@@ -17,11 +17,17 @@ from django.views.decorators.http import require_POST
 
 from audit.log import record
 from audit.models import AuditEvent
-from invites.models import Clinic, ClinicMembership
+from invites.models import Clinic, ClinicMembership, Invite
 from portal.types import AuthedHttpRequest
 
 from . import services
-from .forms import DashboardMessageForm, GuardianInviteForm, LinkAccountForm, PortalSettingsForm
+from .forms import (
+    ChartPersonForm,
+    DashboardMessageForm,
+    GuardianInviteForm,
+    LinkAccountForm,
+    PortalSettingsForm,
+)
 from .models import PERMISSIONS, Chart, DashboardMessage, PortalSettings, ProxyGrant, ProxyInvite
 from .services import record_for_chart
 
@@ -103,6 +109,7 @@ def _chart_page(
     *,
     link_form: LinkAccountForm | None = None,
     invite_form: GuardianInviteForm | None = None,
+    person_form: ChartPersonForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     grants = list(
@@ -111,8 +118,11 @@ def _chart_page(
         .select_related("grantee", "granted_by", "revoked_by")
         .order_by("revoked_at", "-created_at")
     )
+    # Guardian invites not yet accepted nor removed (expired ones too, to resend): they are
+    # listed here rather than on Invited Patients.
     invites = list(
-        ProxyInvite.objects.filter(chart=chart, grant__isnull=True)
+        ProxyInvite.objects.filter(chart=chart, grant__isnull=True, invite__removed_at__isnull=True)
+        .exclude(invite__status=Invite.Status.ACCEPTED)
         .select_related("invite")
         .order_by("-invite__invited_at")
     )
@@ -124,9 +134,10 @@ def _chart_page(
         chart=chart,
         live_grants=[g for g in grants if g.is_live],
         past_grants=[g for g in grants if not g.is_live],
-        pending_invites=[p for p in invites if p.invite.is_live],
+        pending_invites=invites,
         link_form=link_form or LinkAccountForm(prefix="link"),
         invite_form=invite_form or GuardianInviteForm(prefix="guardian"),
+        person_form=person_form or ChartPersonForm(instance=chart, prefix="person"),
     )
 
 
@@ -147,6 +158,37 @@ def _editable_chart(request: AuthedHttpRequest, pk: int) -> Chart:
         Chart.objects.editable_by(request.user).select_related("clinic", "provider__user"),
         pk=pk,
     )
+
+
+@login_required
+@require_POST
+def edit_person(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The chart's legal name and date of birth, corrected by the clinic's staff."""
+    found = _editable_chart(request, pk)
+    before = {f: getattr(found, f) for f in ChartPersonForm.Meta.fields}
+    form = ChartPersonForm(request.POST, instance=found, prefix="person")
+    if form.is_valid():
+        changed = [
+            str(form.fields[f].label).lower()
+            for f, old in before.items()
+            if form.cleaned_data[f] != old
+        ]
+        if changed:
+            form.save()
+            record_for_chart(
+                request,
+                AuditEvent.Action.UPDATE,
+                chart=found,
+                description="chart details changed: " + ", ".join(changed),
+            )
+            messages.success(request, f"The chart of {found.full_name} is updated.")
+        else:
+            messages.info(request, "Nothing changed.")
+        return redirect("clinic_portal:chart", found.pk)
+    # The form holds what was typed; the page shows the chart as stored.
+    for field, value in before.items():
+        setattr(found, field, value)
+    return _chart_page(request, found, person_form=form, status=400)
 
 
 @login_required

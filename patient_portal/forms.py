@@ -11,7 +11,7 @@ from accounts.models import User
 from invites.validation import clean_email, clean_mobile
 from portal.http import CONTROL_CHARACTERS, CONTROL_CHARACTERS_IN_TEXT
 
-from .models import DashboardMessage, PatientPreferences, PortalSettings, ProxyGrant
+from .models import Chart, DashboardMessage, PatientPreferences, PortalSettings, ProxyGrant
 
 NAME_MAX = 100
 MESSAGE_MAX = 2000
@@ -113,6 +113,38 @@ class GuardianInviteForm(GrantFieldsMixin):
         if not self.errors and not data.get("email") and not data.get("mobile"):
             raise ValidationError("Enter an email or a mobile number to send the invitation to.")
         return data
+
+
+class ChartPersonForm(forms.ModelForm):
+    """The chart's own person fields, as the clinic keeps them (the Clinic area's chart page)."""
+
+    legal_first_name = name_field("Legal first name")
+    legal_last_name = name_field("Legal last name")
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the date of birth as YYYY-MM-DD."},
+    )
+
+    class Meta:
+        model = Chart
+        fields = ["legal_first_name", "legal_last_name", "date_of_birth"]
+
+    def clean_legal_first_name(self) -> str:
+        return " ".join(self.cleaned_data["legal_first_name"].split())
+
+    def clean_legal_last_name(self) -> str:
+        return " ".join(self.cleaned_data["legal_last_name"].split())
+
+    def clean_date_of_birth(self) -> dt.date | None:
+        value = self.cleaned_data.get("date_of_birth")
+        if value is not None:
+            if value > timezone.localdate():
+                raise ValidationError("The date of birth is in the future.")
+            if value.year < 1900:
+                raise ValidationError("Enter a date of birth after 1900.")
+        return value
 
 
 class PortalSettingsForm(forms.ModelForm):

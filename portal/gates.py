@@ -104,6 +104,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "clinic_documents": "clinic",
     "billing": "patient_portal",
     "clinic_billing": "clinic",
+    "instructions": "patient_portal",
+    "clinic_instructions": "clinic",
     "admin": "operations",
 }
 

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "questionnaires",
     "scheduling",
     "billing",
+    "instructions",
 ]
 
 MIDDLEWARE = [

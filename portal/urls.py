@@ -32,6 +32,8 @@ urlpatterns = [
     path("patient/", include("patient_portal.urls")),
     path("clinic/billing/", include("billing.clinic_urls")),
     path("billing/webhooks/", include("billing.webhook_urls")),
+    path("patient/instructions/", include("instructions.urls")),
+    path("clinic/instructions/", include("instructions.clinic_urls")),
     path("ops/", admin.site.urls),
 ]
 

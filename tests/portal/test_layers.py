@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # High to low; apps on one line are peers (neither imports the other's domain modules).
 LAYERS: list[set[str]] = [
-    {"questionnaires"},
+    # The patient portal's sections: peers, each built on the frame below.
+    {"questionnaires", "instructions", "scheduling", "billing"},
+    {"patient_portal"},
     {"invites", "requests_chat"},
     {"notifications"},
     {"accounts"},
@@ -34,6 +36,9 @@ RANK = {app: len(LAYERS) - n for n, apps in enumerate(LAYERS) for app in apps}
 INTERFACE = {
     "views",
     "urls",
+    # The Clinic area's side of a patient-portal app (patient_portal, instructions).
+    "clinic_views",
+    "clinic_urls",
     "forms",
     "filters",
     "admin",

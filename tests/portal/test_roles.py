@@ -143,12 +143,20 @@ PATIENT_PAGES = {
 }
 
 
+PATIENT_NAMESPACES = (
+    "patient_portal:",
+    "instructions:",
+    "documents:",
+    "scheduling:",
+    "billing:",
+    "billing_webhooks:",
+)
+
+
 def patient_may_open(name: str) -> bool:
-    # The patient portal's sections (billing's pages) and the payment provider's webhook
-    # (no session: it answers by signature, 405 to a GET).
-    if name in PATIENT_PAGES or name.startswith(
-        ("patient_portal:", "billing:", "billing_webhooks:")
-    ):
+    # The patient portal and the sections apps plug into it, and the payment provider's
+    # webhook (no session: it answers by signature, 405 to a GET).
+    if name in PATIENT_PAGES or name.startswith(PATIENT_NAMESPACES):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}
