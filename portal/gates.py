@@ -106,6 +106,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "clinic_billing": "clinic",
     "instructions": "patient_portal",
     "clinic_instructions": "clinic",
+    "scheduling": "patient_portal",
+    "scheduling_clinic": "clinic",
     "admin": "operations",
 }
 

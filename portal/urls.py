@@ -29,7 +29,6 @@ urlpatterns = [
     path("patient/schedule/", include("scheduling.urls")),
     path("clinic/schedule/", include("scheduling.clinic_urls")),
     path("patient/billing/", include("billing.urls")),
-    path("patient/", include("patient_portal.urls")),
     path("clinic/billing/", include("billing.clinic_urls")),
     path("billing/webhooks/", include("billing.webhook_urls")),
     path("patient/instructions/", include("instructions.urls")),

@@ -39,6 +39,7 @@ INTERFACE = {
     # The Clinic area's side of a patient-portal app (patient_portal, instructions).
     "clinic_views",
     "clinic_urls",
+    "webhook_urls",  # billing: the payment provider's webhook, outside the sign-in gate
     "forms",
     "filters",
     "admin",
