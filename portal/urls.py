@@ -24,6 +24,8 @@ urlpatterns = [
     path("clinic/", include("invites.urls")),
     path("clinic/portal/", include("patient_portal.clinic_urls")),
     path("patient/", include("patient_portal.urls")),
+    path("patient/records/", include("records.urls")),
+    path("clinic/records/", include("records.clinic_urls")),
     path("ops/", admin.site.urls),
 ]
 
