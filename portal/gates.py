@@ -100,6 +100,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "invites": "clinic",
     "clinic_portal": "clinic",
     "patient_portal": "patient_portal",
+    "records": "patient_portal",
+    "clinic_records": "clinic",
     "admin": "operations",
 }
 
