@@ -10,9 +10,10 @@ resource is validated by constructing its `fhir.resources` model.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -26,7 +27,7 @@ from fhir.resources.R4B.relatedperson import RelatedPerson
 
 from patient_portal.exports import ExportPart, export_parts, register_export_part
 from patient_portal.models import Chart, PortalSettings
-from portal.pdf import PortalPDF
+from portal.pdf import FAMILY, PortalPDF, printable
 
 from .models import EXPORT_TTL, Coverage, EmergencyContact, HealthExport, HealthRecord
 from .services import CONTACT_FIELDS, demographics_of
@@ -241,29 +242,74 @@ def _records_shared(chart: Chart) -> bool:
     return PortalSettings.for_clinic(chart.clinic_id).health_records
 
 
+def fitted(doc: PortalPDF, text: str, width: float) -> str:
+    """`text` shortened with "…" to fit `width` mm in the current font (one measurement for
+    text that fits, a few for text that does not)."""
+    text = printable(text)
+    room = width - 2 * doc.c_margin
+    if doc.get_string_width(text) <= room:
+        return text
+    while text and doc.get_string_width(text + "…") > room:
+        # Cut in proportion to the overflow, at least one character per step.
+        over = doc.get_string_width(text + "…") / room
+        text = text[: max(0, min(len(text) - 1, int(len(text) / over)))]
+    return text + "…"
+
+
+def list_table(
+    doc: PortalPDF, headings: list[str], widths: list[float], rows: Iterable[Sequence[object]]
+) -> None:
+    """A one-line-per-row table for long lists (hundreds of rows): fpdf2's `table()` measures
+    and wraps every cell twice, which costs seconds at 500 rows; here each cell is one `cell()`
+    (long text shortened with "…"), and the heading row repeats on every page."""
+    height = 6.0
+
+    def heading_row() -> None:
+        doc.set_font(FAMILY, "B", 9)
+        doc.set_fill_color(240, 243, 247)
+        for text, width in zip(headings, widths, strict=True):
+            doc.cell(width, height, printable(text), border="B", fill=True)
+        doc.ln(height)
+        doc.set_font(FAMILY, "", 9)
+
+    heading_row()
+    for row in rows:
+        if doc.will_page_break(height):
+            doc.add_page()
+            heading_row()
+        for value, width in zip(row, widths, strict=True):
+            doc.cell(width, height, fitted(doc, str(value), width), border="B")
+        doc.ln(height)
+    doc.ln(2)
+
+
 def write_health_records(doc: PortalPDF, chart: Chart) -> None:
     if not _records_shared(chart):
         doc.paragraph("Health records are not shared through this clinic's portal.")
         return
-    rows = (
-        (r.created_at.date().isoformat(), r.get_kind_display(), r.title, r.page_count)
-        for r in HealthRecord.objects.filter(chart=chart)
+    records = (
+        HealthRecord.objects.filter(chart=chart)
         .only("created_at", "kind", "title", "page_count")
         .iterator(chunk_size=500)
     )
-    first = next(rows, None)
+    first = next(records, None)
     if first is None:
         doc.paragraph("No health records shared yet.")
         return
     doc.paragraph(
-        "Each record is a separate PDF; download it from Demographic Info → Health records."
+        "Each record is a separate PDF: view or download it from Demographic Info → Health records."
     )
 
-    def all_rows() -> Any:
-        yield first
-        yield from rows
+    def rows() -> Iterator[tuple[object, ...]]:
+        for r in itertools.chain([first], records):
+            yield (
+                timezone.localdate(r.created_at).isoformat(),
+                r.get_kind_display(),
+                r.title,
+                r.page_count,
+            )
 
-    doc.data_table(["Date", "Type", "Title", "Pages"], all_rows(), widths=[25, 35, 100, 20])
+    list_table(doc, ["Date", "Type", "Title", "Pages"], [25, 35, 104, 16], rows())
 
 
 def health_record_resources(chart: Chart) -> list[dict[str, Any]]:
