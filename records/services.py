@@ -320,6 +320,9 @@ def _apply(change: PendingChange) -> str:
     coverage, _ = Coverage.objects.get_or_create(chart=chart, rank=change.target)
     if field in CARD_FIELDS:
         old = f"{CARD_FIELDS[field]} on file" if getattr(coverage, field) else ""
+        if replaced := getattr(coverage, field).name:
+            # The card it replaces is not kept (the history says a card was replaced).
+            transaction.on_commit(lambda: default_storage.delete(replaced))
         # The coverage takes over the stored (already checked and re-encoded) file.
         setattr(coverage, field, change.file.name)
         setattr(coverage, f"{field}_type", change.file_type)
@@ -465,6 +468,15 @@ def start_export(*, chart: Chart, by: User, request: HttpRequest | None = None) 
     after commit: inline in development, by the worker in production)."""
     from .tasks import build_health_export
 
+    # A double click, or asking again while one is being built, gets the export under way.
+    busy = HealthExport.objects.filter(
+        chart=chart,
+        requested_by=by,
+        status__in=[HealthExport.Status.QUEUED, HealthExport.Status.RUNNING],
+        created_at__gte=timezone.now() - dt.timedelta(minutes=10),
+    ).first()
+    if busy is not None:
+        return busy
     export = HealthExport.objects.create(chart=chart, requested_by=by)
     record_for_chart(
         request,

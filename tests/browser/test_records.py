@@ -145,7 +145,6 @@ def test_update_info_review_and_export(browser, portal_url, people, screenshot, 
 
     # Export health records from Account; download the PDF.
     page.goto(f"{portal_url}/patient/account/")
-    page.get_by_role("link", name="Export health records").click()
     page.get_by_role("button", name="Export health records").click()
     expect(page.get_by_role("link", name="Download PDF")).to_be_visible(timeout=20_000)
     assert_accessible(page, "Export ready (375 px)")

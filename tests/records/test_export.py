@@ -254,3 +254,19 @@ def test_a_proxy_exports_the_childs_chart_and_loses_it_when_revoked(
     assert "for Tim Doe" in event.description
     family.tim_grant.revoke(by=family.clinics.cadmin)
     assert client.get(url).status_code == 404
+
+
+def test_asking_again_while_building_gets_the_same_export(client, family):
+    busy = HealthExport.objects.create(
+        chart=family.mary_a, requested_by=family.mary, status="running"
+    )
+    act_for(client, family.mary, family.mary_a)
+    response = client.post(reverse("records:export_start"))
+    assert response.url == reverse("records:export", args=[busy.public_id])
+    assert HealthExport.objects.count() == 1
+
+
+def test_the_account_page_has_the_export_button(client, family):
+    act_for(client, family.mary, family.mary_a)
+    body = client.get(reverse("patient_portal:account")).content.decode()
+    assert reverse("records:export_start") in body and "Export health records" in body

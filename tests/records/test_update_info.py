@@ -240,3 +240,43 @@ def test_a_rejected_card_is_deleted(client, family, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         services.reject_change(change=change, by=family.clinics.cadmin)
     assert not default_storage.exists(name)
+
+
+def test_a_replaced_card_file_is_deleted(client, family, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    act_for(client, family.mary, family.mary_a)
+    _insurance(client, card_front=("a.png", png_with_metadata(), "image/png"))
+    first = PendingChange.objects.get(field="card_front")
+    services.accept_change(change=first, by=family.clinics.cadmin)
+    old_name = Coverage.objects.get().card_front.name
+    _insurance(client, card_front=("b.png", png_with_metadata((30, 30)), "image/png"))
+    second = PendingChange.objects.get(field="card_front", status="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.accept_change(change=second, by=family.clinics.cadmin)
+    assert not default_storage.exists(old_name)
+    assert default_storage.exists(Coverage.objects.get().card_front.name)
+
+
+def test_the_review_queue_query_count_is_independent_of_size(client, family):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    act_for(client, family.mary, family.mary_a)
+    post_demographics(client)
+    sign_in(client, family.clinics.cadmin)
+    url = reverse("clinic_records:changes")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for chart in (family.peter_a, family.tim):
+        services.propose_changes(
+            chart=chart,
+            subject="demographics",
+            target="",
+            values={"city": "X", "phone": "1"},
+            by=family.mary,
+        )
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few)
