@@ -106,10 +106,21 @@ def _update_info_page(request: AuthedHttpRequest, status: int = 200, **forms: An
         for c in changes
         if c.status == PendingChange.Status.PENDING
     }
+
+    def asked(subject: str, target: str, values: dict[str, str]) -> dict[str, str]:
+        """The record's values with the patient's waiting proposals laid over them, so the
+        form shows what they asked for and sending it again keeps those proposals."""
+        return {
+            **values,
+            **{k[2]: c.new_value for k, c in pending.items() if k[:2] == (subject, target)},
+        }
+
     insurance = []
     for rank, label in Coverage.Rank.choices:
         coverage = coverages.get(rank)
-        values = services.current_values(chart, Subject.INSURANCE, rank)
+        values = asked(
+            Subject.INSURANCE, rank, services.current_values(chart, Subject.INSURANCE, rank)
+        )
         insurance.append(
             {
                 "rank": rank,
@@ -127,13 +138,17 @@ def _update_info_page(request: AuthedHttpRequest, status: int = 200, **forms: An
         )
     context = {
         "demographics_form": forms.get("demographics_form")
-        or DemographicsForm(initial=demo_values, prefix="demo"),
+        or DemographicsForm(initial=asked(Subject.DEMOGRAPHICS, "", demo_values), prefix="demo"),
         "contacts": [
             {
                 "contact": c,
                 "form": forms.get(f"contact_{c.pk}")
                 or ContactForm(
-                    initial=services.current_values(chart, Subject.CONTACT, str(c.pk)),
+                    initial=asked(
+                        Subject.CONTACT,
+                        str(c.pk),
+                        services.current_values(chart, Subject.CONTACT, str(c.pk)),
+                    ),
                     prefix=f"contact-{c.pk}",
                 ),
                 "pending": [

@@ -280,3 +280,21 @@ def test_the_review_queue_query_count_is_independent_of_size(client, family):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_sending_the_form_again_keeps_what_is_waiting(client, family):
+    """The form shows the waiting values; sending it again to change another field does not
+    withdraw them."""
+    act_for(client, family.mary, family.mary_a)
+    post_demographics(client)
+    page = client.get(reverse("records:update_info")).content.decode()
+    assert 'value="1 New Road"' in page
+    post_demographics(client, **{"demo-phone": "555 0199"})
+    assert set(
+        PendingChange.objects.filter(chart=family.mary_a, status="pending").values_list(
+            "field", flat=True
+        )
+    ) == {"address_line1", "city", "phone"}
+    # Typing the record's value back withdraws the waiting change.
+    post_demographics(client, **{"demo-city": "", "demo-phone": "555 0199"})
+    assert not PendingChange.objects.filter(field="city").exists()
