@@ -88,8 +88,11 @@ def main() -> int:
     setup_test_environment()
     settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
     call_command("migrate", verbosity=0)
-    User.objects.filter(email__startswith="bench.records").delete()
+    # A re-run on the same database starts clean (charts and links protect the memberships).
+    Chart.objects.filter(clinic__name="Records Bench Clinic").delete()
+    ClinicPatient.objects.filter(clinic__name="Records Bench Clinic").delete()
     Clinic.objects.filter(name="Records Bench Clinic").delete()
+    User.objects.filter(email__startswith="bench.records").delete()
 
     clinic = Clinic.objects.create(name="Records Bench Clinic")
     doctor = User.objects.create_user(
