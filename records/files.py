@@ -75,15 +75,18 @@ def check_image(data: bytes, *, name: str = "") -> CheckedFile:
         raise InvalidUpload(f"{label}This photo is damaged or incomplete.") from None
     fmt = str(image.format)
     content_type, extension = IMAGE_TYPES[fmt]
-    # Phones store rotation in EXIF: apply it, since the EXIF goes.
-    image = ImageOps.exif_transpose(image) or image
     out = io.BytesIO()
-    if fmt == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
-    else:
-        if image.mode not in {"RGB", "RGBA", "L", "LA", "P"}:
-            image = image.convert("RGBA")
-        image.save(out, "PNG", optimize=True)
+    try:
+        # Phones store rotation in EXIF: apply it, since the EXIF goes.
+        image = ImageOps.exif_transpose(image) or image
+        if fmt == "JPEG":
+            image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
+        else:
+            if image.mode not in {"RGB", "RGBA", "L", "LA", "P", "1", "I;16"}:
+                image = image.convert("RGBA")
+            image.save(out, "PNG", optimize=True)
+    except Exception:  # an odd mode or a broken EXIF block: refused, never a 500
+        raise InvalidUpload(f"{label}This photo cannot be read.") from None
     clean = out.getvalue()
     kind = "JPEG" if fmt == "JPEG" else "PNG"
     return CheckedFile(
