@@ -171,4 +171,8 @@ def test_health_records_at_desktop_width(browser, portal_url, people, screenshot
     page.goto(f"{portal_url}/patient/records/health/")
     assert_accessible(page, "Health records (1280 px)")
     screenshot(page, "records-health-1280")
+    page.goto(f"{portal_url}/patient/records/export/")
+    expect(page.get_by_role("heading", name="Export health records", level=1)).to_be_visible()
+    assert_accessible(page, "Export health records (1280 px)")
+    screenshot(page, "records-exports-1280")
     context.close()
