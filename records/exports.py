@@ -142,7 +142,7 @@ def write_contacts(doc: PortalPDF, chart: Chart) -> None:
     if not rows:
         doc.paragraph("No emergency contacts on file.")
         return
-    doc.data_table(list(CONTACT_FIELDS.values()), rows, widths=[50, 35, 35, 60])
+    doc.data_table(list(CONTACT_FIELDS.values()), rows, widths=[50, 35, 35, 59])
 
 
 def contact_resources(chart: Chart) -> list[dict[str, Any]]:
@@ -309,7 +309,7 @@ def write_health_records(doc: PortalPDF, chart: Chart) -> None:
                 r.page_count,
             )
 
-    list_table(doc, ["Date", "Type", "Title", "Pages"], [25, 35, 104, 16], rows())
+    list_table(doc, ["Date", "Type", "Title", "Pages"], [25, 35, 103, 16], rows())
 
 
 def health_record_resources(chart: Chart) -> list[dict[str, Any]]:
