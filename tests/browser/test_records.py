@@ -133,6 +133,11 @@ def test_update_info_review_and_export(browser, portal_url, people, screenshot, 
     expect(page.get_by_text("Accepted").first).to_be_visible()
     expect(page.get_by_role("link", name="front")).to_be_visible()
     screenshot(page, "records-update-info-applied-375")
+    # The card opens as an image (served with nosniff and a CSP that runs nothing).
+    card = patient_ctx.new_page()
+    card.goto(portal_url + str(page.get_by_role("link", name="front").get_attribute("href")))
+    assert card.evaluate("document.images.length && document.images[0].naturalWidth") == 640
+    card.close()
 
     # Health records.
     page.get_by_role("link", name="Health records").click()
