@@ -108,6 +108,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "clinic_instructions": "clinic",
     "scheduling": "patient_portal",
     "scheduling_clinic": "clinic",
+    "records": "patient_portal",
+    "clinic_records": "clinic",
     "admin": "operations",
 }
 

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "scheduling",
     "billing",
     "instructions",
+    "records",
 ]
 
 MIDDLEWARE = [

@@ -33,6 +33,8 @@ urlpatterns = [
     path("billing/webhooks/", include("billing.webhook_urls")),
     path("patient/instructions/", include("instructions.urls")),
     path("clinic/instructions/", include("instructions.clinic_urls")),
+    path("patient/records/", include("records.urls")),
+    path("clinic/records/", include("records.clinic_urls")),
     path("ops/", admin.site.urls),
 ]
 

@@ -17,6 +17,7 @@ from invites.models import ClinicMembership
 from notifications.models import Activity
 from notifications.services import notify
 from patient_portal.models import Chart
+from records.services import add_health_record
 
 from . import scoring
 from .answers import Answer, answer_label, answers_by_code, points
@@ -38,16 +39,23 @@ class AssignmentClosed(Exception):
 
 
 def file_completed_document(submission: Submission, pdf_bytes: bytes) -> None:
-    """File a submission's PDF in the chart's records.
-
-    For now the PDF is stored on the submission (private storage, served only by the
-    access-checked `questionnaires:pdf` and `clinic_documents:pdf` views).
-    TODO(records): once the records app is merged, also call
-    `records.services.add_health_record(...)` here so the PDF appears under the chart's
-    Health records (SPEC §8.6/§8.7); this is the one place to wire it.
-    """
+    """File a submission's PDF: on the submission (served by the access-checked
+    `questionnaires:pdf` and `clinic_documents:pdf` views) and in the chart's Health records
+    through `records.services.add_health_record`, the one way any app adds a record there
+    (SPEC §8.6/§8.7). Called inside the submit's transaction: both or neither."""
     submission.pdf.save(f"submission-{submission.pk}.pdf", ContentFile(pdf_bytes), save=False)
     Submission.objects.filter(pk=submission.pk).update(pdf=submission.pdf.name)
+    submitted = timezone.localdate(submission.submitted_at) if submission.submitted_at else None
+    add_health_record(
+        chart=submission.chart,
+        kind="completed_document",
+        title=f"{submission.form.title} — {submitted:%B %-d, %Y}"
+        if submitted
+        else submission.form.title,
+        pdf_bytes=pdf_bytes,
+        source=f"documents:{submission.pk}",
+        created_by=submission.submitted_by,
+    )
 
 
 # Building forms ------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # High to low; apps on one line are peers (neither imports the other's domain modules).
 LAYERS: list[set[str]] = [
     # The patient portal's sections: peers, each built on the frame below.
-    {"questionnaires", "instructions", "scheduling", "billing"},
+    # Documents files completed forms in Health records (records.services.add_health_record).
+    {"questionnaires"},
+    {"instructions", "scheduling", "billing", "records"},
     {"patient_portal"},
     {"invites", "requests_chat"},
     {"notifications"},

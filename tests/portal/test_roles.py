@@ -117,6 +117,11 @@ def url_of(name: str, params: list[str], w: World) -> str:
         "token": "not-a-real-token",
         "uidb64": "MQ",
         "url": "",
+        # records: an insurance card, an export (a patient's own URLs; unknown ids 404).
+        "rank": "primary",
+        "side": "card_front",
+        "public_id": "00000000-0000-4000-8000-000000000000",
+        "fmt": "pdf",
     }
     kwargs = {p: by_param[p] for p in params if p != "app_label"}
     if "app_label" in params:
@@ -157,6 +162,10 @@ def patient_may_open(name: str) -> bool:
     # The patient portal and the sections apps plug into it, and the payment provider's
     # webhook (no session: it answers by signature, 405 to a GET).
     if name in PATIENT_PAGES or name.startswith(PATIENT_NAMESPACES):
+        return True
+    # The records app's patient side (Demographic Info, export); its clinic side is
+    # clinic_records: (staff only).
+    if name.startswith("records:"):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}

@@ -122,3 +122,20 @@ def test_export_part_is_registered_and_writes_pages_and_fhir(as_patient, family,
     assert first["answer"] == [{"valueCoding": {"code": "1", "display": "Several days"}}]
     # Nothing of other charts.
     assert fhir_resources(family.peter_a) == []
+
+
+def test_a_submitted_form_is_filed_under_the_charts_health_records(as_patient, family, docs):
+    from records.models import HealthRecord
+
+    a = assign(docs.phq9, family.mary_a)
+    client = as_patient(family.mary, family.mary_a)
+    client.post(f"/patient/documents/{a.pk}/", scale_post(docs.phq9, [1] * 9))
+    s = Submission.objects.get(assignment=a)
+    record = HealthRecord.objects.get(chart=family.mary_a, source=f"documents:{s.pk}")
+    assert record.kind == "completed_document"
+    assert record.title.startswith("PHQ-9")
+    _, text = _text(record.file.read())
+    assert "Mary Doe" in text and "9 of 27" in text
+    # Filed once: the same POST again (a double click) adds nothing.
+    client.post(f"/patient/documents/{a.pk}/", scale_post(docs.phq9, [1] * 9))
+    assert HealthRecord.objects.filter(source=f"documents:{s.pk}").count() == 1
