@@ -25,10 +25,18 @@ class Activity(models.TextChoices):
     STATUS_CHANGE = "prescription_status_change", "Prescription status change"
     DELEGATE_JOINED = "delegate_joined", "Delegate joined"
     INVITE_ACCEPTED = "invite_accepted", "Invite accepted"
+    NEW_PATIENT_MESSAGE = "new_patient_message", "New patient message"
 
 
 # Email is on by default only for what a prescriber's office has to act on.
-EMAIL_BY_DEFAULT = frozenset({Activity.NEW_REQUEST, Activity.NEW_MESSAGE, Activity.STATUS_CHANGE})
+EMAIL_BY_DEFAULT = frozenset(
+    {
+        Activity.NEW_REQUEST,
+        Activity.NEW_MESSAGE,
+        Activity.STATUS_CHANGE,
+        Activity.NEW_PATIENT_MESSAGE,
+    }
+)
 
 # The only words an email may carry: the kind of activity, never what or whom it is about.
 EMAIL_SUBJECTS = {
@@ -38,6 +46,7 @@ EMAIL_SUBJECTS = {
     Activity.STATUS_CHANGE: "A prescription status has changed",
     Activity.DELEGATE_JOINED: "A delegate has joined your account",
     Activity.INVITE_ACCEPTED: "An invite has been accepted",
+    Activity.NEW_PATIENT_MESSAGE: "You have a new patient message",
 }
 
 
@@ -146,6 +155,9 @@ class Notification(models.Model):
                 if not who or getattr(self.actor, "role", "") == "patient":
                     return "A patient accepted your invite"
                 return f"{who} accepted your invite"
+            case Activity.NEW_PATIENT_MESSAGE:
+                # Like invites: the patient's name stays out of the bell.
+                return "New patient message"
         return self.get_activity_display()
 
     @property

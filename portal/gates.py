@@ -100,6 +100,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "invites": "clinic",
     "clinic_portal": "clinic",
     "patient_portal": "patient_portal",
+    "messaging": "patient_portal",
+    "clinic_messaging": "clinic",
     "admin": "operations",
 }
 

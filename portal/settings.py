@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "notifications",
     "invites",
     "patient_portal",
+    "messaging",
 ]
 
 MIDDLEWARE = [

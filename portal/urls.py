@@ -24,6 +24,8 @@ urlpatterns = [
     path("clinic/", include("invites.urls")),
     path("clinic/portal/", include("patient_portal.clinic_urls")),
     path("patient/", include("patient_portal.urls")),
+    path("patient/messages/", include("messaging.urls")),
+    path("clinic/messages/", include("messaging.clinic_urls")),
     path("ops/", admin.site.urls),
 ]
 
