@@ -81,7 +81,9 @@ def check_image(data: bytes, *, name: str = "") -> CheckedImage:
             f"{MAX_PIXELS // 1_000_000} megapixels."
         ) from None
     except UnidentifiedImageError:
-        raise InvalidImage(f"{label}The file is not a JPEG or PNG image we can read.") from None
+        raise InvalidImage(
+            f"{label}The image is damaged or incomplete, or not a JPEG or PNG image we can read."
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError):
         raise InvalidImage(f"{label}The image is damaged or incomplete.") from None
     content_type, extension = FORMATS[kind]
