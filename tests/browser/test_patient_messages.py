@@ -10,7 +10,6 @@ reload. axe on every page; screenshots at 375 and 1280 px in artifacts/screensho
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pytest
 from PIL import Image
