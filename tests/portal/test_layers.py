@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # High to low; apps on one line are peers (neither imports the other's domain modules).
 LAYERS: list[set[str]] = [
+    {"messaging"},  # the patient portal's Messages: PDFs checked by requests_chat.documents
     {"invites", "requests_chat"},
     {"notifications"},
     {"accounts"},
@@ -33,6 +34,8 @@ RANK = {app: len(LAYERS) - n for n, apps in enumerate(LAYERS) for app in apps}
 INTERFACE = {
     "views",
     "urls",
+    "clinic_views",  # the Clinic area's side of a patient-portal app
+    "clinic_urls",
     "forms",
     "filters",
     "admin",

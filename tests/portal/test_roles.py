@@ -130,6 +130,8 @@ def url_of(name: str, params: list[str], w: World) -> str:
 
 
 # Pages a patient may open (their own, sign-in and account pages, joining a clinic).
+# The patient portal's sections (each app's patient-side namespace).
+PATIENT_NAMESPACES = ("patient_portal:", "messaging:")
 PATIENT_PAGES = {
     "home",
     "my_clinics",
@@ -144,7 +146,7 @@ PATIENT_PAGES = {
 
 
 def patient_may_open(name: str) -> bool:
-    if name in PATIENT_PAGES or name.startswith("patient_portal:"):
+    if name in PATIENT_PAGES or name.startswith(PATIENT_NAMESPACES):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}
