@@ -7,7 +7,7 @@ class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
     fields = ["author_name", "from_clinic", "body", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ["author_name", "from_clinic", "body", "created_at"]
     show_change_link = True
 
 

@@ -6,9 +6,11 @@ clinic A never reach clinic B's, whatever the id."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import F, Q, Value
+from django.db.models import Q, Value
 from django.db.models.functions import Concat
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
@@ -22,14 +24,56 @@ from invites.models import ClinicMembership
 from patient_portal.services import record_for_chart
 from portal.types import AuthedHttpRequest
 
+from .consumers import UNREAD_CAP
 from .forms import ReplyForm
 from .models import Attachment, Reader, Thread
-from .selectors import staff_unread_total, thread_messages, with_reader_state
+from .selectors import (
+    archived_by,
+    staff_unread,
+    staff_unread_total,
+    thread_messages,
+    with_reader_state,
+)
 from .services import assign as assign_thread
 from .services import mark_read, new_client_id, set_archived, set_done
 from .views import MAX_ID, PAGE_SIZE, lacking_rows, reply_to, serve_attachment
 
 STATUSES = {"open": "Open", "done": "Done", "all": "All"}
+# The unread badge counts this far, then says "99+": an exact count of a large clinic's unread
+# threads would scan them all on every page (the same cap as messaging.consumers).
+
+
+@dataclass
+class SlicePage:
+    """A page of 25 without COUNT(*): one row past the page tells whether there is a next one.
+
+    "Page 3" and Previous / Next, not "of 2,002": counting a large clinic's threads for every
+    page (and every filter) would cost more than the page itself."""
+
+    number: int
+    object_list: list[Any]
+    has_next: bool
+
+    @classmethod
+    def of(cls, rows: Any, wanted: str | None) -> SlicePage:
+        number = int(wanted) if wanted and wanted.isdigit() and len(wanted) < 7 else 1
+        number = max(number, 1)
+        start = (number - 1) * PAGE_SIZE
+        found = list(rows[start : start + PAGE_SIZE + 1])
+        return cls(number, found[:PAGE_SIZE], len(found) > PAGE_SIZE)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
 
 
 def staff_thread(request: AuthedHttpRequest, pk: int) -> Thread:
@@ -68,10 +112,14 @@ def inbox(request: AuthedHttpRequest) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
     q = request.GET.get("q", "").strip()[:100]
 
-    threads = with_reader_state(Thread.objects.for_staff(user), user, staff=True).select_related(
-        "assigned_to", "chart__clinic"
+    # Filters and paging run on the threads alone (the newest-first index); the 25 rows of the
+    # page then get their reader state, chart and assignee in one more query.
+    threads = Thread.objects.for_staff(user)
+    threads = (
+        threads.filter(pk__in=archived_by(user))
+        if archived
+        else threads.exclude(pk__in=archived_by(user))
     )
-    threads = threads.filter(archived=archived)  # type: ignore[misc]  # an annotation
     if status == "open":
         threads = threads.filter(done_at__isnull=True)
     elif status == "done":
@@ -85,14 +133,23 @@ def inbox(request: AuthedHttpRequest) -> HttpResponse:
     elif (assignee := _int(assigned)) is not None:
         threads = threads.filter(assigned_to_id=assignee)
     if unread:
-        threads = threads.filter(last_from_patient_id__gt=F("read_through"))
+        threads = staff_unread(threads, user)
     if q:
         threads = threads.annotate(
             _name=Concat("chart__legal_first_name", Value(" "), "chart__legal_last_name")
         ).filter(Q(subject__icontains=q) | Q(_name__icontains=q))
-    page = Paginator(threads.order_by("-last_message_at", "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = SlicePage.of(
+        threads.order_by("-last_message_at", "-pk").values_list("pk", flat=True),
+        request.GET.get("page"),
     )
+    ids = list(page.object_list)
+    rows = {
+        t.pk: t
+        for t in with_reader_state(
+            Thread.objects.filter(pk__in=ids), user, staff=True
+        ).select_related("assigned_to", "chart__clinic")
+    }
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
     record(request, AuditEvent.Action.LIST, description="clinic message inbox")
     filtered = bool(provider or assigned or unread or archived or q or status != "open")
     query = request.GET.copy()
@@ -113,7 +170,8 @@ def inbox(request: AuthedHttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "live_list": not filtered and page.number == 1,
             "several_clinics": len(clinic_ids) > 1,
-            "unread_total": staff_unread_total(user),
+            "unread_total": staff_unread_total(user, cap=UNREAD_CAP + 1),
+            "unread_cap": UNREAD_CAP,
             "is_admin": any(m.role == ClinicMembership.Role.ADMIN for m in mine),
             "is_provider": any(m.role == ClinicMembership.Role.PROVIDER for m in mine),
         },

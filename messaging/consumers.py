@@ -46,6 +46,8 @@ from .services import mark_read
 
 logger = logging.getLogger(__name__)
 
+# The clinic inbox's unread badge counts this far, then says "99+".
+UNREAD_CAP = 99
 FRAME_LIMITS = {"here": (0.2, 5.0), "catch_up": (0.5, 5.0)}
 
 
@@ -210,4 +212,4 @@ class ClinicMessagesConsumer(ThreadSocketMixin):
             .first()
         )
         row = render_clinic_row(thread) if thread is not None else ""
-        return row + render_clinic_badge(staff_unread_total(self.user))
+        return row + render_clinic_badge(staff_unread_total(self.user, cap=UNREAD_CAP + 1))

@@ -49,5 +49,5 @@ def render_clinic_row(thread: Thread) -> str:
 def render_clinic_badge(unread: int) -> str:
     return render_to_string(
         "patient_portal/_nav_badge.html",
-        {"count": unread, "badge_id": "clinic-inbox-badge", "oob": True},
+        {"count": unread, "cap": 99, "badge_id": "clinic-inbox-badge", "oob": True},
     )

@@ -9,7 +9,7 @@ per thread; counts are per thread (a page shows 25) or per chart (the nav badge)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Count,
@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 
 from portal.catchup import rows_lacking
 
-from .models import Attachment, Message, Reader, Thread
+from .models import Attachment, Message, Reader, Thread, ThreadQuerySet
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -78,7 +78,11 @@ def with_reader_state(threads: QuerySet[Thread], user: User, *, staff: bool) -> 
 def patient_threads(user: User, chart: Chart, *, archived: bool = False) -> QuerySet[Thread]:
     """The chosen chart's threads for its patient-side reader, newest first."""
     threads = Thread.objects.in_portal_of(user).filter(chart=chart)
-    threads = threads.annotate(is_archived=_archived(user)).filter(is_archived=archived)
+    threads = (
+        threads.filter(pk__in=archived_by(user))
+        if archived
+        else threads.exclude(pk__in=archived_by(user))
+    )
     return with_reader_state(threads, user, staff=False).order_by("-last_message_at", "-pk")
 
 
@@ -97,14 +101,32 @@ def unread_for_chart(user: User, chart: Chart) -> int:
     )
 
 
-def staff_unread_total(user: User) -> int:
-    """Threads of the user's clinics with patient messages this staff reader has not read."""
-    return (
-        Thread.objects.for_staff(user)
-        .annotate(read_through=_marker(user))
-        .filter(last_from_patient_id__gt=F("read_through"))
-        .count()
+def read_up_to_date(user: User, *, staff: bool) -> QuerySet[Reader, Any]:
+    """Ids of the threads this reader has read up to the other side's last message: a small,
+    uncorrelated set (the reader's own rows), so "unread" filters need no per-thread subquery."""
+    side = "thread__last_from_patient_id" if staff else "thread__last_from_clinic_id"
+    return Reader.objects.filter(user=user, last_read_message_id__gte=F(side)).values("thread_id")
+
+
+def archived_by(user: User) -> QuerySet[Reader, Any]:
+    """Ids of the threads this reader archived (their own rows)."""
+    return Reader.objects.filter(user=user, archived_at__isnull=False).values("thread_id")
+
+
+def staff_unread(threads: ThreadQuerySet, user: User) -> ThreadQuerySet:
+    """Those of `threads` with a patient message this staff reader has not read."""
+    return threads.filter(last_from_patient_id__gt=0).exclude(
+        pk__in=read_up_to_date(user, staff=True)
     )
+
+
+def staff_unread_total(user: User, *, cap: int | None = None) -> int:
+    """Threads of the user's clinics with patient messages this staff reader has not read
+    (counted up to `cap`, when given: the badge says "99+")."""
+    unread = staff_unread(Thread.objects.for_staff(user), user).order_by()
+    if cap is not None:
+        return len(unread.values_list("pk", flat=True)[:cap])
+    return unread.count()
 
 
 def thread_messages(

@@ -3,6 +3,8 @@ count), a thread (reply, assign, done, archive), the staff bell and the patient'
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -225,3 +227,31 @@ def test_a_patient_who_chose_no_email_gets_none(
             thread=threads["tim"], author=family.clinics.cadmin, body="x", from_clinic=True
         )
     assert not mail.outbox
+
+
+def test_the_inbox_pages_by_25_without_counting(client_for, family):
+    for n in range(30):
+        a_thread(family.peter_a, family.peter, subject=f"Numbered {n:02d}")
+    client = client_for(family.clinics.cadmin)
+    first = client.get(reverse("clinic_messaging:inbox")).content.decode()
+    assert (
+        len(re.findall(r'id="thread-\d', first)) == 25
+        and "Numbered 29" in first
+        and "Next" in first
+    )
+    second = client.get(reverse("clinic_messaging:inbox"), {"page": "2"}).content.decode()
+    assert (
+        len(re.findall(r'id="thread-\d', second)) == 5
+        and "Numbered 00" in second
+        and "Previous" in second
+    )
+    assert client.get(reverse("clinic_messaging:inbox"), {"page": "x9"}).status_code == 200
+
+
+def test_the_unread_badge_caps_at_99(family):
+    from django.template.loader import render_to_string
+
+    html = render_to_string(
+        "patient_portal/_nav_badge.html", {"count": 100, "cap": 99, "badge_id": "b"}
+    )
+    assert "99+" in html
