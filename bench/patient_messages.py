@@ -234,7 +234,7 @@ def measure_pages(ids: dict, reps: int) -> list[dict]:
         ("clinic inbox, first page", client_for(ADMIN), "/clinic/messages/"),
         ("clinic inbox, unread only", client_for(ADMIN), "/clinic/messages/?unread=1"),
         ("clinic inbox, search “Last00042”", client_for(ADMIN), "/clinic/messages/?q=Last00042"),
-        ("clinic inbox, page 200", client_for(ADMIN), "/clinic/messages/?page=200"),
+        ("clinic inbox, page 20", client_for(ADMIN), "/clinic/messages/?page=20"),
     ]
     out = []
     for label, client, url in cases:
@@ -393,7 +393,8 @@ async def deliver(
 
 def delivery(args) -> str:
     tmp = tempfile.TemporaryDirectory(prefix="messages-bench-")
-    database_url = args.database_url or f"sqlite:///{tmp.name}/delivery.sqlite3"
+    # Two processes writing at once: PostgreSQL, as deployed (SQLite locks the whole file).
+    database_url = args.delivery_database_url or f"sqlite:///{tmp.name}/delivery.sqlite3"
     if database_url.startswith("postgres"):
         recreate_postgres(database_url)
     env = server_env(
@@ -477,7 +478,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--database-url", default=os.getenv("BENCH_DATABASE_URL", ""))
     parser.add_argument("--redis-url", default=os.getenv("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--delivery-database-url",
+        default=os.getenv("BENCH_DELIVERY_DATABASE_URL", ""),
+        help="postgres://… for the delivery run (default: a SQLite file)",
+    )
     parser.add_argument("--pages-only", choices=["small", "large"])
+    parser.add_argument("--skip-pages", action="store_true")
     parser.add_argument("--skip-delivery", action="store_true")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -492,27 +499,28 @@ def main() -> None:
         return
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="messages-pages-") as tmp:
-        base = args.database_url
-        small_url = base + "_small" if base else f"sqlite:///{tmp}/small.sqlite3"
-        large_url = base or f"sqlite:///{tmp}/large.sqlite3"
-        for url in (small_url, large_url):
-            if url.startswith("postgres"):
-                recreate_postgres(url)
-        small = pages_in_subprocess(small_url, "small", args.reps)
-        load = os.getloadavg()[0]
-        large = pages_in_subprocess(large_url, "large", args.reps)
-        load = max(load, os.getloadavg()[0])
-    engine = "PostgreSQL" if large_url.startswith("postgres") else "SQLite"
-    data = (
-        f"{large['ids']['charts']:,} charts, {large['ids']['threads']:,} threads, "
-        f"{large['ids']['messages']:,} messages"
-    )
-    for s, big in zip(small["pages"], large["pages"], strict=True):
-        rows.append(
-            f"| {engine}, {data} | {big['case']} | {big['median_ms']:.1f} / {big['p90_ms']:.1f} ms | "
-            f"{s['queries']} → {big['queries']} | {load:.1f} |"
+    if not args.skip_pages:
+        with tempfile.TemporaryDirectory(prefix="messages-pages-") as tmp:
+            base = args.database_url
+            small_url = base + "_small" if base else f"sqlite:///{tmp}/small.sqlite3"
+            large_url = base or f"sqlite:///{tmp}/large.sqlite3"
+            for url in (small_url, large_url):
+                if url.startswith("postgres"):
+                    recreate_postgres(url)
+            small = pages_in_subprocess(small_url, "small", args.reps)
+            load = os.getloadavg()[0]
+            large = pages_in_subprocess(large_url, "large", args.reps)
+            load = max(load, os.getloadavg()[0])
+        engine = "PostgreSQL" if large_url.startswith("postgres") else "SQLite"
+        data = (
+            f"{large['ids']['charts']:,} charts, {large['ids']['threads']:,} threads, "
+            f"{large['ids']['messages']:,} messages"
         )
+        for s, big in zip(small["pages"], large["pages"], strict=True):
+            rows.append(
+                f"| {engine}, {data} | {big['case']} | {big['median_ms']:.1f} / {big['p90_ms']:.1f} ms | "
+                f"{s['queries']} → {big['queries']} | {load:.1f} |"
+            )
     print("\n".join(rows))
     delivery_row = None if args.skip_delivery else delivery(args)
     if delivery_row:

@@ -30,7 +30,9 @@ from portal.consumers import (
     id_field,
     id_list_field,
 )
+from requests_chat.live import off_request_thread
 
+from .live import note_read
 from .models import Thread, chart_group, clinic_group
 from .render import (
     render_clinic_badge,
@@ -94,7 +96,7 @@ class ThreadSocketMixin(PortalConsumer):
     ) -> None:
         if thread_id is None:
             return
-        rows, complete = await database_sync_to_async(self._lacking)(thread_id, after, have)
+        rows, complete = await off_request_thread(self._lacking)(thread_id, after, have)
         if rows is None:
             # Not a thread this socket may see: the page asked for someone else's. Dropped.
             logger.info("Catch-up for a thread out of reach was refused")
@@ -117,11 +119,6 @@ class ThreadSocketMixin(PortalConsumer):
             mark_read(user=self.user, thread=thread, message_id=rows[-1].pk)
         return [render_push(m, self.side) for m in rows], complete
 
-    def _seen(self, thread_id: int, message_id: int) -> None:
-        thread = Thread.objects.filter(pk=thread_id).first()
-        if thread is not None:
-            mark_read(user=self.user, thread=thread, message_id=message_id)
-
 
 class PatientMessagesConsumer(ThreadSocketMixin, ChartConsumer):
     """ws/patient/messages/: the session's chosen chart (re-checked on every frame and push)."""
@@ -141,9 +138,11 @@ class PatientMessagesConsumer(ThreadSocketMixin, ChartConsumer):
         if event["chart_id"] != self.chart_id or not await self.recheck_chart():
             return
         if event["thread_id"] == self.watching:
+            # The open thread: its row, read at once (the marker is batched); no badge moves.
             await self.send(text_data=event["html"]["patient"])
-            await database_sync_to_async(self._seen)(event["thread_id"], event["message_id"])
-        await self.send(text_data=await database_sync_to_async(self._inbox)(event["thread_id"]))
+            note_read(self.user.pk, event["thread_id"], event["message_id"])
+            return
+        await self.send(text_data=await off_request_thread(self._inbox)(event["thread_id"]))
 
     async def messaging_thread(self, event: dict[str, Any]) -> None:
         pass  # clinic-side state (assignee, done) is not the patient's
@@ -196,14 +195,15 @@ class ClinicMessagesConsumer(ThreadSocketMixin):
             return
         if event["thread_id"] == self.watching:
             await self.send(text_data=event["html"]["clinic"])
-            await database_sync_to_async(self._seen)(event["thread_id"], event["message_id"])
-        await self.send(text_data=await database_sync_to_async(self._inbox)(event["thread_id"]))
+            note_read(self.user.pk, event["thread_id"], event["message_id"])
+            return
+        await self.send(text_data=await off_request_thread(self._inbox)(event["thread_id"]))
 
     async def messaging_thread(self, event: dict[str, Any]) -> None:
         if self.user.pk not in event["audience"]:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.send(text_data=await database_sync_to_async(self._inbox)(event["thread_id"]))
+        await self.send(text_data=await off_request_thread(self._inbox)(event["thread_id"]))
 
     def _inbox(self, thread_id: int) -> str:
         thread = (

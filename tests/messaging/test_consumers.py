@@ -64,6 +64,7 @@ def start(chart, author, subject="Question", to="clinician"):
 
 async def test_a_clinic_reply_reaches_the_patients_open_thread_and_badge(family):
     thread, _ = await database_sync_to_async(start)(family.tim, family.mary)
+    other, _ = await database_sync_to_async(start)(family.tim, family.mary, "Another")
     patient, ok, _ = await connect(
         "/ws/patient/messages/",
         await database_sync_to_async(cookie_for)(family.mary, chart=family.tim),
@@ -72,12 +73,40 @@ async def test_a_clinic_reply_reaches_the_patients_open_thread_and_badge(family)
     await patient.send_json_to({"type": "catch_up", "thread": thread.pk, "after": 0, "have": []})
     first = await texts(patient)
     assert "Hi" in first and 'id="chat-sync"' in first
+    # A reply in the open thread: its row (read at once, so no badge moves).
     await database_sync_to_async(send_message)(
         thread=thread, author=family.clinics.cadmin, body="Bring the form", from_clinic=True
     )
     pushed = await texts(patient)
-    assert "Bring the form" in pushed
-    assert f'id="thread-{thread.pk}"' in pushed and 'id="messages-badge"' in pushed
+    assert "Bring the form" in pushed and 'id="messages-badge"' not in pushed
+    # A reply in another thread of the chart: its inbox row and the unread badge.
+    await database_sync_to_async(send_message)(
+        thread=other, author=family.clinics.cadmin, body="Elsewhere", from_clinic=True
+    )
+    pushed = await texts(patient)
+    assert f'id="thread-{other.pk}"' in pushed and 'id="messages-badge"' in pushed
+    assert "Elsewhere" in pushed and 'hx-swap-oob="beforeend"' not in pushed
+    await patient.disconnect()
+
+
+async def test_rows_shown_in_an_open_thread_are_marked_read(family):
+    from messaging.live import flush_reads
+    from messaging.models import Reader
+
+    thread, _ = await database_sync_to_async(start)(family.tim, family.mary)
+    patient, ok, _ = await connect(
+        "/ws/patient/messages/",
+        await database_sync_to_async(cookie_for)(family.mary, chart=family.tim),
+    )
+    await patient.send_json_to({"type": "catch_up", "thread": thread.pk, "after": 0, "have": []})
+    await texts(patient)
+    message, _ = await database_sync_to_async(send_message)(
+        thread=thread, author=family.clinics.cadmin, body="Read me", from_clinic=True
+    )
+    await texts(patient)
+    await flush_reads()
+    reader = await database_sync_to_async(Reader.objects.get)(thread=thread, user=family.mary)
+    assert reader.last_read_message_id == message.pk
     await patient.disconnect()
 
 
