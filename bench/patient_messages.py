@@ -69,7 +69,7 @@ The machine is shared by several agents: the load average is noted with every ro
 <!-- patient-messages-delivery:end -->
 """
 PAGES_HEADER = (
-    "| database, data | page | median / p90 | queries (small clinic → large) | load avg |\n"
+    "| setup (database, data) | page | median / p90 | queries (small clinic → large) | load avg |\n"
     "|---|---|---|---|---|"
 )
 DELIVERY_HEADER = (
