@@ -30,11 +30,18 @@ class Activity(models.TextChoices):
     APPOINTMENT_BOOKED = "appointment_booked", "Appointment booked by a patient"
     APPOINTMENT_CHANGED = "appointment_changed", "Appointment rescheduled by a patient"
     APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled by a patient"
+    NEW_PATIENT_MESSAGE = "new_patient_message", "New patient message"
 
 
 # Email is on by default only for what a prescriber's office has to act on.
 EMAIL_BY_DEFAULT = frozenset(
-    {Activity.NEW_REQUEST, Activity.NEW_MESSAGE, Activity.STATUS_CHANGE, Activity.URGENT_ANSWER}
+    {
+        Activity.NEW_REQUEST,
+        Activity.NEW_MESSAGE,
+        Activity.STATUS_CHANGE,
+        Activity.URGENT_ANSWER,
+        Activity.NEW_PATIENT_MESSAGE,
+    }
 )
 
 # The only words an email may carry: the kind of activity, never what or whom it is about.
@@ -49,6 +56,7 @@ EMAIL_SUBJECTS = {
     Activity.APPOINTMENT_BOOKED: "A patient booked an appointment",
     Activity.APPOINTMENT_CHANGED: "A patient rescheduled an appointment",
     Activity.APPOINTMENT_CANCELLED: "A patient cancelled an appointment",
+    Activity.NEW_PATIENT_MESSAGE: "You have a new patient message",
 }
 
 
@@ -168,6 +176,9 @@ class Notification(models.Model):
             ):
                 # No patient's name in the bell (it shows on every page); the link opens the day.
                 return EMAIL_SUBJECTS[Activity(self.activity)]
+            case Activity.NEW_PATIENT_MESSAGE:
+                # Like invites: the patient's name stays out of the bell.
+                return "New patient message"
         return self.get_activity_display()
 
     @property

@@ -15,6 +15,8 @@ from .selectors import current_choice, portal_settings, request_choices
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
+    from .models import Chart
+
 # On phones the bottom bar holds this many sections; the rest go under "More".
 TAB_BAR_SIZE = 4
 
@@ -24,9 +26,13 @@ class NavEntry:
     section: sections.Section
     url: str
     current: bool
+    # The section's count (Section.badge), None when it has none.
+    badge: int | None = None
 
 
-def nav_entries(request: HttpRequest, enabled: list[sections.Section]) -> list[NavEntry]:
+def nav_entries(
+    request: HttpRequest, enabled: list[sections.Section], chart: Chart | None = None
+) -> list[NavEntry]:
     match = getattr(request, "resolver_match", None)
     view_name = match.view_name if match else ""
     entries = []
@@ -34,7 +40,8 @@ def nav_entries(request: HttpRequest, enabled: list[sections.Section]) -> list[N
         current = view_name == section.url_name or any(
             view_name.startswith(prefix) for prefix in section.matches
         )
-        entries.append(NavEntry(section, section.url, current))
+        badge = section.badge(request, chart) if section.badge and chart is not None else None
+        entries.append(NavEntry(section, section.url, current, badge))
     return entries
 
 
@@ -45,7 +52,7 @@ def layout_context(request: HttpRequest) -> dict[str, Any]:
     choice = current_choice(request)
     choices = request_choices(request)
     enabled = sections.enabled_sections(portal_settings(choice.chart)) if choice else []
-    nav = nav_entries(request, enabled)
+    nav = nav_entries(request, enabled, choice.chart if choice else None)
     return {
         "chart_choices": choices,
         "chart_choice": choice,

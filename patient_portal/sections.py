@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 # (request, chart) -> the card template's context, or None to leave the card out.
 CardContext = Callable[["HttpRequest", "Chart"], dict[str, Any] | None]
+# (request, chart) -> a count shown beside the nav entry (Messages: unread), 0 for none.
+BadgeCount = Callable[["HttpRequest", "Chart"], int]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Section:
     icon: str = ""
     # Other URL namespaces or names that mark this entry as the current page.
     matches: tuple[str, ...] = field(default_factory=tuple)
+    # A count beside the entry (its element id is "<key>-badge", for live updates).
+    badge: BadgeCount | None = None
 
     @property
     def url(self) -> str:

@@ -15,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.db import connections  # noqa: E402
 
+from messaging.routing import websocket_urlpatterns as messaging_routes  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
 from portal.health import tune_pool_reconnect  # noqa: E402
 from portal.warmup import prepare_process  # noqa: E402
@@ -53,7 +54,7 @@ application = ProtocolTypeRouter(
         "lifespan": lifespan,
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([*chat_routes, *notification_routes]))
+            AuthMiddlewareStack(URLRouter([*chat_routes, *notification_routes, *messaging_routes]))
         ),
     }
 )

@@ -110,6 +110,8 @@ NAMESPACE_GATES: dict[str, str] = {
     "scheduling_clinic": "clinic",
     "records": "patient_portal",
     "clinic_records": "clinic",
+    "messaging": "patient_portal",
+    "clinic_messaging": "clinic",
     "admin": "operations",
 }
 

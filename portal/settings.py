@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "billing",
     "instructions",
     "records",
+    "messaging",
 ]
 
 MIDDLEWARE = [

@@ -35,6 +35,8 @@ urlpatterns = [
     path("clinic/instructions/", include("instructions.clinic_urls")),
     path("patient/records/", include("records.urls")),
     path("clinic/records/", include("records.clinic_urls")),
+    path("patient/messages/", include("messaging.urls")),
+    path("clinic/messages/", include("messaging.clinic_urls")),
     path("ops/", admin.site.urls),
 ]
 

@@ -106,18 +106,12 @@ def messages_lacking(
     """
     from django.db.models import Prefetch
 
-    messages = Message.objects.filter(request_id=chat_id)
-    # The newest id first: the messages of one request commit in id order (send_message locks
-    # the request before a message takes its id), so every message up to it is visible now.
-    latest = messages.order_by("-pk").values_list("pk", flat=True).first() or 0
-    lacking = list(
-        messages.filter(pk__gt=after, pk__lte=latest)
-        .exclude(pk__in=list(have))
-        .prefetch_related(Prefetch("documents", queryset=Document.objects.order_by("pk")))
-        .order_by("-pk")[: limit + 1]
+    from portal.catchup import rows_lacking
+
+    messages = Message.objects.filter(request_id=chat_id).prefetch_related(
+        Prefetch("documents", queryset=Document.objects.order_by("pk"))
     )
-    complete = len(lacking) <= limit
-    return lacking[:limit][::-1], (latest if complete else None)
+    return rows_lacking(messages, after=after, have=have, limit=limit)
 
 
 def actor_label(user: User | None) -> str:

@@ -235,7 +235,13 @@
     ids.sort(function (a, b) { return a - b; });
     return ids.slice(-HAVE_LIMIT);
   }
-  function holding(type) { return { type: type, after: completeThrough, have: held() }; }
+  // Messages' sockets carry every thread of a chart or clinic: the page names the one it shows.
+  var threadId = parseInt(chat.getAttribute("data-thread-id") || "0", 10);
+  function holding(type) {
+    var frame = { type: type, after: completeThrough, have: held() };
+    if (threadId) frame.thread = threadId;
+    return frame;
+  }
 
   // Rows can arrive twice (the POST answer and the socket) or out of order (catch-up):
   // keep one row per message id, in id order, and remember the highest id seen.
@@ -412,7 +418,7 @@
   });
   // Close codes of portal/consumers.py.
   var CLOSED_BECAUSE = {
-    4403: "You no longer have access to this request; reload the page",
+    4403: chat.getAttribute("data-lost-access") || "You no longer have access to this request; reload the page",
     4429: "Disconnected (too many messages from this page); " + POLLING,
     4503: "Live updates unavailable; " + POLLING,
   };

@@ -22,7 +22,8 @@ LAYERS: list[set[str]] = [
     # The patient portal's sections: peers, each built on the frame below.
     # Documents files completed forms in Health records (records.services.add_health_record).
     {"questionnaires"},
-    {"instructions", "scheduling", "billing", "records"},
+    # Messages checks PDFs with requests_chat.documents, below.
+    {"instructions", "scheduling", "billing", "records", "messaging"},
     {"patient_portal"},
     {"invites", "requests_chat"},
     {"notifications"},

@@ -135,6 +135,7 @@ def url_of(name: str, params: list[str], w: World) -> str:
 
 
 # Pages a patient may open (their own, sign-in and account pages, joining a clinic).
+# The patient portal's sections (each app's patient-side namespace).
 PATIENT_PAGES = {
     "home",
     "my_clinics",
@@ -150,6 +151,7 @@ PATIENT_PAGES = {
 
 PATIENT_NAMESPACES = (
     "patient_portal:",
+    "messaging:",
     "instructions:",
     "documents:",
     "scheduling:",
@@ -166,6 +168,7 @@ def patient_may_open(name: str) -> bool:
     # The records app's patient side (Demographic Info, export); its clinic side is
     # clinic_records: (staff only).
     if name.startswith("records:"):
+    if name in PATIENT_PAGES or name.startswith(PATIENT_NAMESPACES):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}
