@@ -168,7 +168,6 @@ def patient_may_open(name: str) -> bool:
     # The records app's patient side (Demographic Info, export); its clinic side is
     # clinic_records: (staff only).
     if name.startswith("records:"):
-    if name in PATIENT_PAGES or name.startswith(PATIENT_NAMESPACES):
         return True
     # Sign-in, sign-out, MFA, registration, invitation links, profile, password reset.
     administration = {"administration", "invite_delegate", "resend_invite", "revoke_invite"}
