@@ -2,7 +2,7 @@
 
 PDFs go through the requests chat's checks (`requests_chat.documents.check_pdf`: encrypted,
 JavaScript, automatic and outward actions, embedded files… refused with a reason); images
-through `messaging.images.check_image` (pixel cap, verify, re-encoded without metadata).
+through `portal.images.check_image` (pixel cap, verify, re-encoded without metadata).
 Files over `ATTACHMENT_MAX_BYTES` are refused before they are read.
 """
 
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
+from portal.images import InvalidImage, check_image, looks_like_image
 from requests_chat.documents import InvalidDocument, check_pdf
-
-from .images import InvalidImage, check_image, looks_like_image
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 5

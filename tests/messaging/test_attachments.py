@@ -13,8 +13,8 @@ from django.urls import reverse
 from PIL import Image
 
 from messaging.attachments import ATTACHMENT_MAX_BYTES, InvalidAttachment, check_attachment
-from messaging.images import check_image
 from messaging.models import Attachment, Message, Thread
+from portal.images import check_image
 from tests.messaging.conftest import a_thread, as_patient, png_bytes
 from tests.requests_chat.conftest import make_pdf
 

@@ -219,7 +219,7 @@ def test_an_oversized_card_is_refused(client, family, settings):
 
 
 def test_a_pixel_bomb_is_refused(client, family, monkeypatch):
-    monkeypatch.setattr("records.files.MAX_PIXELS", 1000)
+    monkeypatch.setattr("portal.images.MAX_PIXELS", 1000)
     act_for(client, family.mary, family.mary_a)
     response = _insurance(
         client, card_front=("big.png", png_with_metadata((100, 100)), "image/png")

@@ -7,8 +7,8 @@ chunk CRCs, JPEG markers); the image is decoded, turned upright (EXIF orientatio
 written again from its pixels alone: EXIF (GPS position, camera), XMP, ICC comments and text
 chunks are not carried over.
 
-Another app needing the same (insurance cards) can import `check_image`; the lead may move it
-to a shared module.
+The one image check of the portal: message attachments (messaging) and insurance-card photos
+(records) both go through `check_image`.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def check_image(data: bytes, *, name: str = "") -> CheckedImage:
                 raise InvalidImage(f"{label}Only JPEG and PNG images can be attached.")
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE or not width * height:
                 raise InvalidImage(
-                    f"{label}The image is {width:,} × {height:,} pixels; images may have at "
-                    f"most {MAX_PIXELS // 1_000_000} megapixels."
+                    f"{label}The image is too large ({width:,} × {height:,} pixels); images may "
+                    f"have at most {MAX_PIXELS // 1_000_000} megapixels."
                 )
             probe.verify()
             image: Image.Image = Image.open(io.BytesIO(data))
