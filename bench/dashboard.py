@@ -134,7 +134,8 @@ def pg(url: str, sql: str) -> Any:
     import psycopg  # noqa: PLC0415
 
     with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        return conn.execute(sql).fetchone()
+        cursor = conn.execute(sql)
+        return cursor.fetchone() if cursor.description else None
 
 
 def prepare(scale: int) -> str:
