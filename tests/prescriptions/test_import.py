@@ -339,3 +339,21 @@ def test_an_update_writes_exactly_the_new_values_and_keeps_the_rest(cast, tmp_pa
         ("", Status.DUE_FOR_FILL)
     ]
     assert rx.status_changes.count() == 2
+
+
+def test_a_large_import_analyzes_the_tables_it_wrote_only(cast, tmp_path, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(
+        "prescriptions.management.commands.import_prescriptions.import_file",
+        lambda path, pharmacy=None: importer.ImportResult(created=1001),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        run(write_csv(tmp_path, [row(cast)]))
+    analyzed = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    assert analyzed == [
+        'ANALYZE "prescriptions_patient"',
+        'ANALYZE "prescriptions_prescription"',
+        'ANALYZE "prescriptions_statuschange"',
+    ]
