@@ -227,3 +227,34 @@ def test_old_reports_are_deleted_by_the_next_import(admin_in_a):
     upload(admin_in_a, f"{HEADER}\nAlan,Turing,,\n")
     assert not ImportReport.objects.filter(pk=first.pk).exists()
     assert ImportReport.objects.count() == 1
+
+
+def test_a_code_taken_meanwhile_is_retried_with_fresh_codes(admin_in_a, clinics, monkeypatch):
+    """Codes are unique among live invites: if another invite takes one between the choice and
+    the insert, the insert fails as a whole and is retried with fresh codes (on PostgreSQL the
+    rows are COPY'd to a staging table and inserted by one statement; the same holds)."""
+    from invites.models import Invite as InviteModel
+
+    real = services._fresh_codes
+    calls = []
+
+    def racing(count):
+        codes = real(count)
+        calls.append(codes)
+        if len(calls) == 1:  # someone else takes the first code meanwhile
+            InviteModel.objects.create(
+                clinic=clinics.a, provider=clinics.prov_alice, code=codes[0],
+                first_name="Other", last_name="Person",
+            )  # fmt: skip
+        return codes
+
+    monkeypatch.setattr(services, "_fresh_codes", racing)
+    response = upload(admin_in_a, f"{HEADER}\nAda,Lovelace,,\nAlan,Turing,,\n")
+    assert "2 patients invited" in response.content.decode()
+    assert len(calls) == 2
+    codes = list(
+        InviteModel.objects.filter(last_name__in=["Lovelace", "Turing"]).values_list(
+            "code", flat=True
+        )
+    )
+    assert len(codes) == 2 and calls[0][0] not in codes
