@@ -151,7 +151,7 @@ def _copy_insert(invites: list[Invite]) -> list[Invite]:
     binding its INSERTs). The same constraints apply: a code taken meanwhile by a live invite
     raises IntegrityError, as with bulk_create."""
     fields = [f for f in Invite._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(f.column or f.attname) for f in fields)
     table = connection.ops.quote_name(Invite._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

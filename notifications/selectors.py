@@ -28,7 +28,7 @@ def bell_context(user: User, *, new_ids: list[int] | None = None) -> dict[str, A
         wanted = set(new_ids)
         new_items = [n for n in items if n.pk in wanted]
     return {
-        "unread_count": items[0].unread_total if items else 0,  # type: ignore[attr-defined]
+        "unread_count": items[0].unread_total if items else 0,
         "feed_items": items,
         "new_items": new_items,
     }

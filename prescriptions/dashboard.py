@@ -94,7 +94,7 @@ class EstimatingPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        estimate = planner_estimate(self.object_list.order_by())  # type: ignore[union-attr]
+        estimate = planner_estimate(self.object_list.order_by())  # type: ignore[attr-defined]
         if estimate is not None and estimate > EXACT_COUNT_UP_TO:
             self.estimated = True
             return estimate
