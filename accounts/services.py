@@ -8,6 +8,7 @@ import hmac
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 import qrcode
@@ -97,13 +98,15 @@ def reset_mfa(*, user: User, request: HttpRequest | None = None) -> None:
 def end_other_sessions(user: User, keep: str | None = None) -> int:
     """Delete the user's database sessions except `keep` (the current one)."""
     ended = []
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
     # Sessions are not indexed by user; the idle timeout keeps this table small.
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if session.session_key == keep:
             continue
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            ended.append(session.session_key)  # (delete() clears the key)
-            session.delete()
+            ended.append(session.session_key)
+            # Through the session engine, so that a cached copy (cached_db) goes too.
+            store.delete(session.session_key)
     # Their open pages stop receiving at once (not at their next HTTP request).
     transaction.on_commit(lambda: end_session_sockets(ended))
     return len(ended)

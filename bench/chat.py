@@ -297,8 +297,9 @@ async def run(args, ports, request_pk, listeners, sender_session):
         "max": latencies[-1],
         "mean": statistics.fmean(latencies),
         "post_p50": statistics.median(post_ms),
-        "save_p50": statistics.median(from_save),
-        "save_p99": sorted(from_save)[int(0.99 * (len(from_save) - 1))],
+        "save_p50": statistics.median(from_save) if from_save else 0.0,
+        "save_p99": sorted(from_save)[int(0.99 * (len(from_save) - 1))] if from_save else 0.0,
+        "latencies": latencies,
         "posted_per_s": total / send_window,
         "delivered_per_s": len(latencies) / (last_arrival - started),
         # Per warm-up message: until its row was on every socket.
@@ -329,6 +330,13 @@ def main() -> None:
     parser.add_argument(
         "--write", action="store_true", help="write the table into docs/PERFORMANCE.md"
     )
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=2,
+        help="measured blocks per system: portal, floor, portal, floor, … (--seconds each)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="the portal alone")
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="chat-bench-")
@@ -342,10 +350,14 @@ def main() -> None:
     request_pk, listeners, sender = setup_database(args.clients)
 
     ports = free_port(), free_port()
+    floor_ports = free_port(), free_port()
     procs = []
-    for port in ports:
+    servers = [(port, "portal.asgi:application") for port in ports]
+    if not args.no_floor:
+        servers += [(port, "bench.chat_floor:application") for port in floor_ports]
+    for port, app in servers:
         command = {
-            "uvicorn": uvicorn_command(port, "--ws-max-queue", "1024"),
+            "uvicorn": uvicorn_command(port, "--ws-max-queue", "1024", app=app),
             "daphne": [
                 "-m",
                 "daphne",
@@ -355,7 +367,7 @@ def main() -> None:
                 str(port),
                 "--websocket-max-message-size",
                 "65536",
-                "portal.asgi:application",
+                app,
             ],
         }[args.server]
         proc = subprocess.Popen(
@@ -367,9 +379,19 @@ def main() -> None:
         )
         procs.append(proc)
     try:
-        for port, proc in zip(ports, procs, strict=True):
+        for (port, _app), proc in zip(servers, procs, strict=True):
             wait_listening(port, proc)
-        result = asyncio.run(run(args, ports, request_pk, listeners, sender))
+        # Interleaved in blocks, portal then floor, in the same run: the same clients, rate and
+        # layer, the machine in the same state.
+        blocks: dict[str, list[dict]] = {"portal": [], "floor": []}
+        for _block in range(args.blocks):
+            blocks["portal"].append(asyncio.run(run(args, ports, request_pk, listeners, sender)))
+            if not args.no_floor:
+                blocks["floor"].append(
+                    asyncio.run(run(args, floor_ports, request_pk, listeners, sender))
+                )
+        result = merge(blocks["portal"])
+        floor = merge(blocks["floor"]) if blocks["floor"] else None
     finally:
         for proc in procs:
             proc.terminate()
@@ -385,12 +407,61 @@ def main() -> None:
         f"{result['delivered_per_s']:.0f} | {result['lost']} | {result['duplicated']} | "
         f"{', '.join(str(ms) for ms in result['warmup_ms'][:3]) or '—'} ms | {load} |"
     )
-    print(result)
+    print({k: v for k, v in result.items() if k != "latencies"})
     print(row)
     if result["failed_posts"]:
         print(f"WARNING: {result['failed_posts']} POSTs failed")
     if args.write:
         write_row(row)
+    if floor is not None:
+        floor_row = (
+            f"| {engine}, 2 × {args.server}, Redis ({layer_name}) | {result['clients']} | "
+            f"{result['messages']} at {result['rate']:g}/s ({args.blocks} blocks each) | "
+            f"{result['p50']:.1f} / {result['p99']:.1f} ms | {floor['p50']:.1f} / "
+            f"{floor['p99']:.1f} ms | {result['p50'] / floor['p50']:.2f}× / "
+            f"{result['p99'] / floor['p99']:.2f}× | {result['lost']} / {result['duplicated']} | "
+            f"{floor['lost']} / {floor['duplicated']} | {load} |"
+        )
+        print(FLOOR_HEADER)
+        print(floor_row)
+        if args.write:
+            append_table_row(
+                floor_row,
+                start="<!-- chat-floor:start -->",
+                end="<!-- chat-floor:end -->",
+                header=FLOOR_HEADER,
+            )
+
+
+def merge(results: list[dict]) -> dict:
+    """Several blocks' results as one: percentiles over all deliveries, counts summed."""
+    latencies = sorted(ms for r in results for ms in r["latencies"])
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))]
+
+    merged = dict(results[0])
+    for key in ("messages", "failed_posts", "deliveries", "expected", "lost", "duplicated"):
+        merged[key] = sum(r[key] for r in results)
+    merged.update(
+        latencies=latencies,
+        p50=pct(50),
+        p90=pct(90),
+        p99=pct(99),
+        max=latencies[-1],
+        post_p50=statistics.median(r["post_p50"] for r in results),
+        save_p50=statistics.median(r["save_p50"] for r in results),
+        save_p99=max(r["save_p99"] for r in results),
+        delivered_per_s=statistics.fmean(r["delivered_per_s"] for r in results),
+    )
+    return merged
+
+
+FLOOR_HEADER = (
+    "| setup | clients | messages per system | portal POST → socket p50 / p99 | floor p50 / p99 "
+    "| ratio p50 / p99 | portal lost / duplicated | floor lost / duplicated | load avg |\n"
+    "|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def server_env(database_url: str, redis_url: str, layer: str, *, media_root: str, prefix: str):
@@ -415,12 +486,12 @@ def server_env(database_url: str, redis_url: str, layer: str, *, media_root: str
     }
 
 
-def uvicorn_command(port: int, *extra: str) -> list[str]:
+def uvicorn_command(port: int, *extra: str, app: str = "portal.asgi:application") -> list[str]:
     """`python` arguments for uvicorn serving the portal as deployed (no per-message deflate)."""
     return [
         "-m",
         "uvicorn",
-        "portal.asgi:application",
+        app,
         "--host",
         "127.0.0.1",
         "--port",

@@ -341,3 +341,32 @@ class InviteListPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Invite columns of {self.user}"
+
+
+class ImportReportQuerySet(models.QuerySet["ImportReport"]):
+    def visible_to(self, user: User) -> Self:
+        """Reports of the user's own CSV imports, while the user is a member of that clinic."""
+        if not is_active_user(user):
+            return self.none()
+        return self.filter(created_by=user, clinic__in=Clinic.objects.visible_to(user))
+
+
+class ImportReport(models.Model):
+    """The row-by-row result of one CSV import, offered as a download (the result page shows
+    the counts and the rows with a problem only). It holds patient names and addresses: it is
+    kept for REPORT_HOURS and deleted by the next import after that."""
+
+    REPORT_HOURS = 24
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    filename = models.CharField(max_length=255)
+    content = models.TextField()
+
+    objects = ImportReportQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"CSV import report {self.filename} · {self.clinic}"

@@ -7,17 +7,27 @@ import csv
 import datetime as dt
 import io
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from portal.security import hash_token, throttle_hit
 
-from .models import Clinic, ClinicMembership, ClinicPatient, Invite, default_expiry, generate_code
+from .models import (
+    Clinic,
+    ClinicMembership,
+    ClinicPatient,
+    ImportReport,
+    Invite,
+    default_expiry,
+    generate_code,
+)
 from .validation import PatientIndex, validate_patient
 
 if TYPE_CHECKING:
@@ -118,7 +128,10 @@ def create_invites(
         ]
         try:
             with transaction.atomic():
-                created = Invite.objects.bulk_create(invites, batch_size=500)
+                if connection.vendor == "postgresql":
+                    created = _copy_insert(invites)
+                else:
+                    created = Invite.objects.bulk_create(invites, batch_size=500)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -130,6 +143,38 @@ def create_invites(
                 invite.pk = by_code[invite.code]
         return created
     return []
+
+
+def _copy_insert(invites: list[Invite]) -> list[Invite]:
+    """PostgreSQL: the invites COPY'd to a temporary staging table, then one INSERT … SELECT
+    that returns their ids (Django's bulk_create spends most of a large import compiling and
+    binding its INSERTs). The same constraints apply: a code taken meanwhile by a live invite
+    raises IntegrityError, as with bulk_create."""
+    fields = [f for f in Invite._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column or f.attname) for f in fields)
+    table = connection.ops.quote_name(Invite._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS invite_import ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE invite_import")
+        with (
+            connection.wrap_database_errors,
+            cursor.copy(f"COPY invite_import ({columns}) FROM STDIN") as copy,
+        ):
+            for invite in invites:
+                copy.write_row(
+                    [f.get_db_prep_save(f.pre_save(invite, True), connection) for f in fields]
+                )
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM invite_import RETURNING id, code"
+        )
+        ids = {code: pk for pk, code in cursor.fetchall()}
+    for invite in invites:
+        invite.pk = ids[invite.code]
+        invite._state.adding = False
+    return invites
 
 
 def queue_deliveries(invites: list[Invite]) -> None:
@@ -327,12 +372,45 @@ class RowResult:
     reason: str = ""
 
 
+OUTCOME_LABELS = {
+    "invited": "Invited",
+    "duplicate": "Skipped (duplicate)",
+    "ready": "Not invited (file has errors)",
+    "rejected": "Rejected",
+}
+# The result page lists at most this many rows with a problem; the report has every row.
+PROBLEM_ROWS_SHOWN = 200
+REPORT_HEADER = ["Row", *CSV_HEADER, "Result", "Reason"]
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
 @dataclass
 class ImportResult:
     rows: list[RowResult]
 
     def count(self, outcome: str) -> int:
-        return sum(1 for r in self.rows if r.outcome == outcome)
+        return self.counts.get(outcome, 0)
+
+    @cached_property
+    def counts(self) -> Counter[str]:
+        return Counter(r.outcome for r in self.rows)
+
+    @property
+    def ready(self) -> int:
+        return self.count("ready")
+
+    @cached_property
+    def problems(self) -> list[RowResult]:
+        """The rows that were not invited for a reason of their own (rejected, duplicate)."""
+        return [r for r in self.rows if r.outcome in ("rejected", "duplicate")]
+
+    @property
+    def problems_shown(self) -> list[RowResult]:
+        return self.problems[:PROBLEM_ROWS_SHOWN]
+
+    @property
+    def problems_hidden(self) -> int:
+        return max(0, len(self.problems) - PROBLEM_ROWS_SHOWN)
 
     @property
     def invited(self) -> int:
@@ -345,6 +423,42 @@ class ImportResult:
     @property
     def rejected(self) -> int:
         return self.count("rejected")
+
+
+def _cell(value: object) -> str:
+    """Defuse spreadsheet formulas: a cell starting with = + - @ tab or CR gets a quote."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def report_csv(result: ImportResult) -> str:
+    """Every row of the file with what happened to it, as CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REPORT_HEADER)
+    for r in result.rows:
+        values = r.values
+        writer.writerow(
+            [
+                r.line,
+                *(_cell(values.get(name, "")) for name in CSV_FIELDS),
+                OUTCOME_LABELS.get(r.outcome, r.outcome),
+                _cell(r.reason),
+            ]
+        )
+    return out.getvalue()
+
+
+def save_import_report(
+    *, clinic: Clinic, user: User, filename: str, result: ImportResult
+) -> ImportReport:
+    """Keep the full report for download; reports older than REPORT_HOURS go now."""
+    ImportReport.objects.filter(
+        created_at__lt=timezone.now() - dt.timedelta(hours=ImportReport.REPORT_HOURS)
+    ).delete()
+    return ImportReport.objects.create(
+        clinic=clinic, created_by=user, filename=filename[:255], content=report_csv(result)
+    )
 
 
 def header_difference(header: list[str]) -> str:
@@ -461,13 +575,13 @@ def import_invites(
             continue
         remember(seen, line, values)
         results.append(RowResult(line, values, "invited"))
-    result = ImportResult(results)
-    if result.rejected:
+    if any(row.outcome == "rejected" for row in results):
         # Nothing is sent until every row is right: the page lists what to fix.
         for row in results:
             if row.outcome == "invited":
                 row.outcome = "ready"
-        return result
+        return ImportResult(results)
+    result = ImportResult(results)
     to_invite = [r.values for r in results if r.outcome == "invited"]
     if to_invite:
         created = create_invites(

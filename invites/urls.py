@@ -9,6 +9,7 @@ urlpatterns = [
     path("invite/sent/", views.sent, name="sent"),
     path("invite/template.csv", views.csv_template, name="csv_template"),
     path("invite/import/", views.import_csv, name="import_csv"),
+    path("invite/import/<int:pk>/report.csv", views.import_report, name="import_report"),
     path("select/", views.select, name="select"),
     path("select/providers/", views.providers, name="providers"),
     path("patients/", views.patients, name="patients"),

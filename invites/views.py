@@ -26,7 +26,14 @@ from portal.types import AuthedHttpRequest
 
 from . import selectors, services
 from .forms import CSVUploadForm, InviteFormSet, JoinAccountForm, JoinCodeForm, JoinSignInForm
-from .models import Clinic, ClinicMembership, ClinicPatient, Invite, InviteListPreference
+from .models import (
+    Clinic,
+    ClinicMembership,
+    ClinicPatient,
+    ImportReport,
+    Invite,
+    InviteListPreference,
+)
 from .selectors import ClinicContext, require_clinic_member
 
 SESSION_CLINIC = "invites_clinic_id"
@@ -353,15 +360,38 @@ def import_csv(request: AuthedHttpRequest) -> HttpResponse:
                     ctx.clinic,
                     description=f"CSV import: {result.invited} invited, {result.duplicates} skipped, {result.rejected} rejected",
                 )
+                # The page stays small whatever the file's size: the counts and the rows with
+                # a problem; every row's result is in the downloadable report.
+                report = services.save_import_report(
+                    clinic=ctx.clinic, user=request.user, filename=upload.name, result=result
+                )
                 return render(
                     request,
                     "invites/import_result.html",
-                    {"ctx": ctx, "result": result, "filename": upload.name},
+                    {"ctx": ctx, "result": result, "filename": upload.name, "report": report},
                 )
     if error:
         form.add_error("csv_file", error)
     formset = InviteFormSet(prefix="patients")
     return _page(request, "invites/invite.html", ctx, formset=formset, csv_form=form, csv_open=True)
+
+
+@login_required
+@require_GET
+def import_report(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The full row-by-row result of one of the user's own CSV imports, as CSV."""
+    report = get_object_or_404(ImportReport.objects.visible_to(request.user), pk=pk)
+    record(
+        request,
+        AuditEvent.Action.EXPORT,
+        report.clinic,
+        description=f"CSV import report: {report.filename}"[:300],
+    )
+    stem = report.filename.rsplit(".", 1)[0]
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:80] or "import"
+    response = HttpResponse(report.content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{safe}-result.csv"'
+    return response
 
 
 # Clinic > Patients ---------------------------------------------------------------------------

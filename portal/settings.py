@@ -266,6 +266,15 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Reads from the shared cache when there is one (Redis), writes through to the database: one
+# query less per request, and the database rows stay what "sign out everywhere" walks. Never
+# with the per-process local-memory cache (another process would keep a deleted session).
+SESSION_ENGINE = os.getenv(
+    "SESSION_ENGINE",
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db",
+)
 
 # Security headers; HTTPS-only cookies and HSTS when not in DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True

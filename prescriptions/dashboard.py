@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.urls import reverse
@@ -31,7 +33,7 @@ from .filters import (
     canonical_params,
     with_params,
 )
-from .models import Prescription, SavedFilter
+from .models import Prescriber, Prescription, SavedFilter, reachable_prescriber_ids
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -49,6 +51,62 @@ COLUMNS = [
 ]
 
 PK_PLACEHOLDER = 987654321
+# Beyond this many matching rows (by PostgreSQL's planner estimate) the page says "about N"
+# instead of counting them: an exact COUNT(*) grows with the book, the estimate does not.
+EXACT_COUNT_UP_TO = 10_000
+# A user reaching more prescribers than this gets a name search instead of a provider menu.
+PROVIDER_MENU_UP_TO = 50
+
+
+def planner_estimate(queryset: QuerySet[Any]) -> int | None:
+    """PostgreSQL's estimate of the rows `queryset` returns (planning only, nothing is read);
+    None on other databases."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. a user who reaches no prescriber
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # a driver that does not decode json
+        import json  # noqa: PLC0415
+
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def about(count: int) -> str:
+    """50,128 -> "about 50,000" (two significant figures)."""
+    digits = len(str(count))
+    return f"about {round(count, -(digits - 2)) if digits > 2 else count:,}"
+
+
+class EstimatingPaginator(Paginator):
+    """A paginator that takes the planner's estimate for the count when it is large.
+
+    `estimated` says which it is. The rows of a page are always exact; a page shorter than the
+    page size is the last one, and it makes the count exact again.
+    """
+
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        estimate = planner_estimate(self.object_list.order_by())  # type: ignore[attr-defined]
+        if estimate is not None and estimate > EXACT_COUNT_UP_TO:
+            self.estimated = True
+            return estimate
+        return super().count
+
+    def settle(self, page: Page, found: int) -> None:
+        """Called with the ids found on `page`: on a short page the count is known exactly."""
+        if self.estimated and found < self.per_page:
+            self.estimated = False
+            self.__dict__["count"] = (page.number - 1) * self.per_page + found
+            self.__dict__.pop("num_pages", None)
+            self.__dict__.pop("page_range", None)
 
 
 def url_maker(name: str) -> Callable[[int], str]:
@@ -112,9 +170,12 @@ class DashboardQuery:
         """The requested page and its rows (with patient and prescriber)."""
         # Two steps: the page's ids (narrow rows, often straight from an index), then those rows
         # with their patient and prescriber. Sorting 50,000 joined rows to keep 25 is what's slow.
-        paginator = Paginator(self.filterset.qs.values_list("pk", flat=True), self.page_size)
+        paginator = EstimatingPaginator(
+            self.filterset.qs.values_list("pk", flat=True), self.page_size
+        )
         page = paginator.get_page(self.params.get("page"))
         ids = list(page.object_list)
+        paginator.settle(page, len(ids))
         # The same visible_to() queryset the ids came from (built once: it is not free to build).
         found = self.visible.in_bulk(ids)
         return page, [found[pk] for pk in ids if pk in found]
@@ -157,17 +218,34 @@ class DashboardQuery:
 
     def field_filters(self, user: User) -> list[dict[str, Any]]:
         fields = self.filterset.form.fields
+        # A menu of the reachable prescribers while it is short (one plain query, no cursor),
+        # a name search beyond that: the access gate's list is already known for this request.
+        skipped = {"provider", "provider_name"} if user.is_prescriber else set()
+        provider_menu: list[tuple[Any, str]] = []
+        if not user.is_prescriber:
+            reachable = reachable_prescriber_ids(user)
+            if len(reachable) > PROVIDER_MENU_UP_TO:
+                skipped.add("provider")
+            else:
+                skipped.add("provider_name")
+                provider_menu = [
+                    (pk, f"{first} {last}".strip())
+                    for pk, first, last in Prescriber.objects.filter(pk__in=reachable)
+                    .order_by("last_name", "first_name", "pk")
+                    .values_list("pk", "first_name", "last_name")
+                ]
         return [
             {
                 "name": name,
                 "label": fields[name].label,
-                # One query for the provider list, whatever the template does with it.
-                "choices": [(v, label) for v, label in fields[name].choices if v]  # type: ignore[attr-defined]
-                if name in ("status", "provider")
+                "choices": provider_menu
+                if name == "provider"
+                else [(v, label) for v, label in fields[name].choices if v]  # type: ignore[attr-defined]
+                if name == "status"
                 else [],
             }
             for name in FIELD_FILTERS
-            if name != "provider" or not user.is_prescriber
+            if name not in skipped
         ]
 
     def page_links(self, page: Page) -> dict[str, str]:
@@ -186,6 +264,9 @@ class DashboardQuery:
         return {
             "page": page,
             "rows": rows,
+            "count_label": about(page.paginator.count)
+            if getattr(page.paginator, "estimated", False)
+            else str(page.paginator.count),
             "params": params,
             "query": params.urlencode(),
             "columns": self.columns(),

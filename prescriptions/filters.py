@@ -61,6 +61,8 @@ FIELD_FILTERS = (
     "medication",
     "status",
     "provider",
+    # Offered instead of the provider menu when the user reaches too many prescribers to list.
+    "provider_name",
     "rx_number",
     "shipped_from",
     "shipped_to",
@@ -113,6 +115,9 @@ class PrescriptionFilter(django_filters.FilterSet):
         queryset=reachable_prescribers,  # type: ignore[arg-type]
         label="Provider",
         empty_label="Any provider",
+    )
+    provider_name = django_filters.CharFilter(
+        field_name="prescriber__last_name", lookup_expr="istartswith", label="Provider"
     )
     rx_number = django_filters.CharFilter(field_name="rx_number", label="Rx Number")
     shipped_from = django_filters.DateFilter(

@@ -102,11 +102,15 @@ async def test_the_chat_beat_ends_a_session_gone_on_the_server(cast, chat, monke
     """Without any sign-out event (a suspended tab whose idle timer never fired, a session
     removed from the store), the page's next "still here" finds out and the socket ends."""
     import time
+    from importlib import import_module
 
     from django.conf import settings
-    from django.contrib.sessions.backends.db import SessionStore
 
     from requests_chat import consumers
+
+    # The configured session engine (cached_db with Redis): a session changed behind the
+    # cache's back would not be the session the portal reads.
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # noqa: N806
 
     monkeypatch.setattr(consumers, "PRESENCE_MIN_INTERVAL", 0)
     client = await database_sync_to_async(signed_in)(cast.alice)

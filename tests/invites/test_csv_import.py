@@ -144,3 +144,117 @@ def test_it_404s_imports_for_users_without_a_clinic(client_for, cast, clinics, w
     response = upload(client_for(getattr(cast, who)), f"{HEADER}\nAda,Lovelace,,\n")
     assert response.status_code == 404
     assert not Invite.objects.exists()
+
+
+# The result page stays small; every row is in the downloadable report -------------------------
+
+
+def report_rows(client, response) -> list[dict]:
+    import csv
+    import io
+
+    report = response.context["report"]
+    download = client.get(reverse("invites:import_report", args=[report.pk]))
+    assert download.status_code == 200
+    assert download["Content-Type"].startswith("text/csv")
+    assert download["Content-Disposition"].startswith("attachment;")
+    return list(csv.DictReader(io.StringIO(download.content.decode())))
+
+
+def test_a_10000_row_import_gives_a_small_page_and_a_full_report(admin_in_a, clinics):
+    rows = [f"P{i},Q{i},p{i}@example.com,{2150000000 + i}" for i in range(9_999)]
+    rows.append("P0,Q0,p0@example.com,")  # the same patient as row 2
+    response = upload(admin_in_a, HEADER + "\n" + "\n".join(rows) + "\n")
+    html = response.content.decode()
+    assert "9999 patients invited, 1 skipped as duplicate" in html
+    assert len(response.content) < 60_000  # the per-row page was 2.7 MB
+    assert "Same patient as row 2." in html and "P5000" not in html
+    assert reverse("invites:import_report", args=[response.context["report"].pk]) in html
+    report = report_rows(admin_in_a, response)
+    assert len(report) == 10_000
+    assert report[0] == {
+        "Row": "2",
+        "First Name": "P0",
+        "Last Name": "Q0",
+        "Email": "p0@example.com",
+        "Mobile Number": "2150000000",
+        "Result": "Invited",
+        "Reason": "",
+    }
+    assert report[-1]["Result"] == "Skipped (duplicate)"
+    assert report[-1]["Reason"] == "Same patient as row 2."
+
+
+def test_a_rejected_file_lists_only_the_problem_rows(admin_in_a):
+    response = upload(admin_in_a, f"{HEADER}\nGrace,Hopper,grace@example.com,\nAda,,,\n")
+    html = response.content.decode()
+    assert "Enter the last name." in html and "Hopper" not in html
+    assert [(r["Row"], r["Result"]) for r in report_rows(admin_in_a, response)] == [
+        ("2", "Not invited (file has errors)"),
+        ("3", "Rejected"),
+    ]
+
+
+def test_the_report_defuses_spreadsheet_formulas(admin_in_a):
+    response = upload(admin_in_a, f'{HEADER}\n"=HYPERLINK(""x"")",Q,,\n')
+    [row] = report_rows(admin_in_a, response)
+    assert row["First Name"].startswith("'=")
+
+
+def test_only_the_importer_gets_the_report(admin_in_a, clinics, client_for, cast):
+    response = upload(admin_in_a, f"{HEADER}\nAda,Lovelace,,\n")
+    url = reverse("invites:import_report", args=[response.context["report"].pk])
+    assert client_for(clinics.oscar).get(url).status_code == 404
+    assert client_for(cast.mallory).get(url).status_code == 404
+    # The importer, once no longer a member of the clinic, neither.
+    from invites.models import ClinicMembership
+
+    ClinicMembership.objects.filter(user=clinics.cadmin, clinic=clinics.a).delete()
+    assert admin_in_a.get(url).status_code == 404
+
+
+def test_old_reports_are_deleted_by_the_next_import(admin_in_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from invites.models import ImportReport
+
+    first = upload(admin_in_a, f"{HEADER}\nAda,Lovelace,,\n").context["report"]
+    ImportReport.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - dt.timedelta(hours=ImportReport.REPORT_HOURS + 1)
+    )
+    upload(admin_in_a, f"{HEADER}\nAlan,Turing,,\n")
+    assert not ImportReport.objects.filter(pk=first.pk).exists()
+    assert ImportReport.objects.count() == 1
+
+
+def test_a_code_taken_meanwhile_is_retried_with_fresh_codes(admin_in_a, clinics, monkeypatch):
+    """Codes are unique among live invites: if another invite takes one between the choice and
+    the insert, the insert fails as a whole and is retried with fresh codes (on PostgreSQL the
+    rows are COPY'd to a staging table and inserted by one statement; the same holds)."""
+    from invites.models import Invite as InviteModel
+
+    real = services._fresh_codes
+    calls = []
+
+    def racing(count):
+        codes = real(count)
+        calls.append(codes)
+        if len(calls) == 1:  # someone else takes the first code meanwhile
+            InviteModel.objects.create(
+                clinic=clinics.a, provider=clinics.prov_alice, code=codes[0],
+                first_name="Other", last_name="Person",
+            )  # fmt: skip
+        return codes
+
+    monkeypatch.setattr(services, "_fresh_codes", racing)
+    response = upload(admin_in_a, f"{HEADER}\nAda,Lovelace,,\nAlan,Turing,,\n")
+    assert "2 patients invited" in response.content.decode()
+    assert len(calls) == 2
+    codes = list(
+        InviteModel.objects.filter(last_name__in=["Lovelace", "Turing"]).values_list(
+            "code", flat=True
+        )
+    )
+    assert len(codes) == 2 and calls[0][0] not in codes

@@ -193,3 +193,20 @@ def test_pages_require_sign_in(client):
     for name in ["notifications:list", "notifications:preferences", "notifications:bell"]:
         response = client.get(reverse(name))
         assert response.status_code == 302 and "/accounts/login/" in response.url
+
+
+def test_the_bell_counts_every_unread_item_in_the_feeds_query(cast, django_assert_num_queries):
+    """The count covers unread items beyond the feed's eight; read ones are not counted."""
+    from notifications.selectors import FEED_SIZE, bell_context
+
+    sent = [
+        notify(activity=Activity.NEW_MESSAGE, obj=cast.rx_alice, actor=cast.phil, url="/r/")
+        for _ in range(FEED_SIZE + 3)
+    ]
+    Notification.objects.filter(pk=sent[0][0].pk).update(read_at="2026-01-01T00:00Z")
+    expected = Notification.objects.visible_to(cast.alice).unread().count()
+    assert expected >= FEED_SIZE + 2
+    with django_assert_num_queries(2):  # the access gate's prescriber list, then the bell
+        bell = bell_context(cast.alice)
+    assert bell["unread_count"] == expected
+    assert len(bell["feed_items"]) == FEED_SIZE

@@ -281,12 +281,12 @@ def test_it_uses_a_constant_number_of_queries(
     client = client_for(cast.phil)
     url = f"{URL}?{query}&per_page={per_page}".replace("?&", "?")
     add_rows(cast, 60)
-    with django_assert_max_num_queries(16) as small:
+    with django_assert_max_num_queries(15) as small:
         assert client.get(url).status_code == 200
     more = Prescriber.objects.create(npi=make_npi("100000077"), first_name="Pat", last_name="More")
     cast.care_group.prescribers.add(more)
     add_rows(cast, 300, prescriber=more)
-    with django_assert_max_num_queries(16) as large:
+    with django_assert_max_num_queries(15) as large:
         assert client.get(url).status_code == 200
     assert len(large.captured_queries) == len(small.captured_queries)
 
@@ -420,3 +420,65 @@ def test_it_filters_and_badges_unread_messages_per_user(unread, client_for):
 def test_it_sorts_rows_with_unread_messages_first(unread, client_for):
     assert order(client_for(unread.bob).get(f"{URL}?sort=chat"))[0] == "RX1001"
     assert order(client_for(unread.bob).get(f"{URL}?sort=-chat"))[-1] == "RX1001"
+
+
+# Large books: the count by estimate, the provider menu as a search ----------------------------
+
+
+def test_a_large_estimate_is_shown_as_about_and_a_short_page_counts_exactly(
+    cast, client_for, monkeypatch
+):
+    """Beyond EXACT_COUNT_UP_TO the page shows the planner's estimate (PostgreSQL only; faked
+    here); the rows stay exact, and a page shorter than the page size makes the count exact."""
+    from prescriptions import dashboard
+
+    add_rows(cast, 30)
+    monkeypatch.setattr(dashboard, "planner_estimate", lambda queryset: 52_468)
+    client = client_for(cast.phil)
+    html = client.get(f"{URL}?per_page=10").content.decode()
+    assert "<strong>about 52,000</strong> prescriptions" in html
+    assert "of about 52,000</p>" in html
+    total = Prescription.objects.visible_to(cast.phil).count()
+    last = (total + 9) // 10
+    response = client.get(f"{URL}?per_page=10&page={last}")
+    assert f"<strong>{total}</strong> prescriptions" in response.content.decode()
+    assert not response.context["page"].has_next()
+    # At or under the limit the count is exact, as on SQLite.
+    monkeypatch.setattr(dashboard, "planner_estimate", lambda queryset: 10)
+    assert f"<strong>{total}</strong>" in client.get(URL).content.decode()
+
+
+def test_the_planner_estimate_reads_postgresql_plans(cast):
+    from django.db import connection
+
+    from prescriptions.dashboard import planner_estimate
+
+    estimate = planner_estimate(Prescription.objects.all())
+    if connection.vendor == "postgresql":
+        assert isinstance(estimate, int) and estimate >= 0
+    else:
+        assert estimate is None
+
+
+def test_a_pharmacist_reaching_many_prescribers_searches_providers_by_name(
+    varied, client_for, monkeypatch
+):
+    from prescriptions import dashboard
+
+    monkeypatch.setattr(dashboard, "PROVIDER_MENU_UP_TO", 0)
+    client = client_for(varied.phil)
+    html = client.get(URL).content.decode()
+    assert '<option value="provider_name">Provider</option>' in html
+    assert '<option value="provider">Provider</option>' not in html
+    assert 'id="add-provider"' not in html and 'id="add-provider_name"' in html
+    response = client.get(f"{URL}?provider_name={varied.npi_alice.last_name[:3].lower()}")
+    assert shown(response) == ALICE_RX
+    assert "Provider: " + varied.npi_alice.last_name[:3].lower() in [
+        f.label for f in response.context["active_filters"]
+    ]
+    assert not shown(client.get(f"{URL}?provider_name={varied.npi_carol.last_name}")) & CAROL_RX
+
+
+def test_a_prescriber_gets_neither_provider_field(cast, client_for):
+    html = client_for(cast.alice).get(URL).content.decode()
+    assert 'id="add-provider"' not in html and 'id="add-provider_name"' not in html

@@ -308,3 +308,52 @@ def test_pharmacy_fixes_whose_records_are_written(cast, tmp_path):
     code, _, err = run(write_csv(tmp_path, [naming_a], name="a.csv"), "--pharmacy", "other")
     assert code == 2 and "does not match" in err
     assert Prescription.objects.filter(pk=cast.rx_alice.pk).values().get() == before
+
+
+def test_an_update_writes_exactly_the_new_values_and_keeps_the_rest(cast, tmp_path):
+    """The same decisions on both write paths (ORM on SQLite; COPY, INSERT … SELECT and
+    UPDATE … FROM on PostgreSQL): a changed patient and prescription are updated in place,
+    an untouched row stays as it was, a new one is created; one status change is recorded."""
+    first = [row(cast), row(cast, rx_id="RX9002", rx_number="9002", patient_id="P-TWO")]
+    run(write_csv(tmp_path, first))
+    untouched = Prescription.objects.values().get(pharmacy_rx_id="RX9002")
+    rx_before = Prescription.objects.get(pharmacy_rx_id="RX9001")
+    second = [
+        row(cast, patient_first_name="Nora", status="Order Shipped", refills_remaining=""),
+        first[1],
+        row(cast, rx_id="RX9003", rx_number="9003", patient_id="P-THREE"),
+    ]
+    code, out, _ = run(write_csv(tmp_path, second, name="second.csv"))
+    assert code == 0
+    assert "1 created, 1 updated, 1 unchanged" in out
+    rx = Prescription.objects.select_related("patient").get(pharmacy_rx_id="RX9001")
+    assert (rx.pk, rx.patient_id) == (rx_before.pk, rx_before.patient_id)
+    assert rx.patient.first_name == "Nora" and rx.patient.last_name == "Novak"
+    assert rx.status == Status.ORDER_SHIPPED and rx.refills_remaining is None
+    assert rx.status_changed_at > rx_before.status_changed_at
+    assert rx.updated_at > rx_before.updated_at and rx.created_at == rx_before.created_at
+    assert Prescription.objects.values().get(pharmacy_rx_id="RX9002") == untouched
+    new = Prescription.objects.get(pharmacy_rx_id="RX9003")
+    assert new.patient.pharmacy_patient_id == "P-THREE" and new.pharmacy.code == "main"
+    assert list(new.status_changes.values_list("from_status", "to_status")) == [
+        ("", Status.DUE_FOR_FILL)
+    ]
+    assert rx.status_changes.count() == 2
+
+
+def test_a_large_import_analyzes_the_tables_it_wrote_only(cast, tmp_path, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(
+        "prescriptions.management.commands.import_prescriptions.import_file",
+        lambda path, pharmacy=None: importer.ImportResult(created=1001),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        run(write_csv(tmp_path, [row(cast)]))
+    analyzed = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    assert analyzed == [
+        'ANALYZE "prescriptions_patient"',
+        'ANALYZE "prescriptions_prescription"',
+        'ANALYZE "prescriptions_statuschange"',
+    ]

@@ -7,7 +7,7 @@ from audit.log import record
 from audit.models import AuditEvent
 from prescriptions.importer import ImportFileError, import_file
 from prescriptions.management.commands.seed_demo import analyze
-from prescriptions.models import Pharmacy
+from prescriptions.models import Patient, Pharmacy, Prescription, StatusChange
 
 
 class Command(BaseCommand):
@@ -44,7 +44,9 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(f"Nothing imported: {exc}") from None
         if result.created + result.updated > 1000:
-            analyze()  # a large load changes what the query planner should do
+            # A large load changes what the query planner should do: refresh the statistics of
+            # the tables an import writes (not of the whole database).
+            analyze(Patient, Prescription, StatusChange)
         record(
             None,
             AuditEvent.Action.IMPORT,

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts.models import Delegation, User
@@ -156,10 +157,14 @@ DEMO_USERS = [
 ]
 
 
-def analyze() -> None:
-    """Refresh planner statistics after a bulk load (SQLite keeps none until asked)."""
+def analyze(*models: type[Model]) -> None:
+    """Refresh planner statistics after a bulk load (SQLite keeps none until asked): of the
+    tables of `models`, or of the whole database."""
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        if not models:
+            cursor.execute("ANALYZE")
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 class Command(BaseCommand):
