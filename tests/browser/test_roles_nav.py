@@ -134,17 +134,19 @@ def test_at_desktop_width_the_links_show_and_there_is_no_menu_button(cast, open_
     screenshot(page, "nav-desktop", full_page=False)
 
 
-def test_a_patient_sees_their_clinic_and_only_their_link(clinic, open_as, screenshot):
+def test_a_patient_lands_on_their_portal_and_sees_no_staff_link(clinic, open_as, screenshot):
+    # Patients land on the patient portal's Home (not a staff page, not a redirect loop), with
+    # the portal's own navigation and none of the staff nav.
     for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
         page = open_as(clinic["patient"], "/", viewport)
-        expect(
-            page.get_by_role("heading", name="You have joined Riverside Family Clinic")
-        ).to_be_visible()
-        nav = page.get_by_role("navigation", name="Main")
-        if viewport is PHONE:
-            nav.get_by_role("button", name="Menu").click()
-        expect(nav.get_by_role("link")).to_have_count(1)
-        expect(nav.get_by_role("link", name="Your clinics")).to_be_visible()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+        expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+        portal_nav = page.get_by_role("navigation", name="Patient portal").filter(
+            has=page.get_by_role("link", name="Home")
+        )
+        expect(portal_nav.first.get_by_role("link", name="Home").first).to_be_attached()
+        for staff in ("Dashboard", "Requests", "Clinic", "Administration"):
+            expect(page.get_by_role("link", name=staff, exact=True)).to_have_count(0)
         assert_accessible(page, f"patient landing ({name})")
         screenshot(page, f"nav-patient-{name}", full_page=False)
 

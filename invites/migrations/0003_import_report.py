@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invites', '0001_initial'),
+        ('invites', '0002_clinic_time_zone'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
