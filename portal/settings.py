@@ -266,15 +266,12 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# Reads from the shared cache when there is one (Redis), writes through to the database: one
-# query less per request, and the database rows stay what "sign out everywhere" walks. Never
-# with the per-process local-memory cache (another process would keep a deleted session).
-SESSION_ENGINE = os.getenv(
-    "SESSION_ENGINE",
-    "django.contrib.sessions.backends.cached_db"
-    if REDIS_URL
-    else "django.contrib.sessions.backends.db",
-)
+# Sessions live in the database. `cached_db` on Redis saves one query per request, but then a
+# Redis outage fails every page (the session read raises; measured: 500s on the chat during a
+# Redis restart) and a sign-out during the outage cannot delete the cached copy, which comes
+# back with Redis. So it is only an opt-in (SESSION_ENGINE), never with the per-process
+# local-memory cache (another process would keep a deleted session).
+SESSION_ENGINE = os.getenv("SESSION_ENGINE", "django.contrib.sessions.backends.db")
 
 # Security headers; HTTPS-only cookies and HSTS when not in DEBUG.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -108,7 +108,7 @@ async def test_the_chat_beat_ends_a_session_gone_on_the_server(cast, chat, monke
 
     from requests_chat import consumers
 
-    # The configured session engine (cached_db with Redis): a session changed behind the
+    # The configured session engine (cached_db when opted in): a session changed behind the
     # cache's back would not be the session the portal reads.
     SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # noqa: N806
 

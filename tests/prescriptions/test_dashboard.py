@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -281,12 +282,16 @@ def test_it_uses_a_constant_number_of_queries(
     client = client_for(cast.phil)
     url = f"{URL}?{query}&per_page={per_page}".replace("?&", "?")
     add_rows(cast, 60)
-    with django_assert_max_num_queries(15) as small:
+    # 15 on SQLite; 16 on PostgreSQL, whose count may ask the planner first (EXPLAIN). Sessions
+    # are read from the database (cached_db on Redis saved one, but failed every page whenever
+    # Redis was down).
+    bound = 16 if connection.vendor == "postgresql" else 15
+    with django_assert_max_num_queries(bound) as small:
         assert client.get(url).status_code == 200
     more = Prescriber.objects.create(npi=make_npi("100000077"), first_name="Pat", last_name="More")
     cast.care_group.prescribers.add(more)
     add_rows(cast, 300, prescriber=more)
-    with django_assert_max_num_queries(15) as large:
+    with django_assert_max_num_queries(bound) as large:
         assert client.get(url).status_code == 200
     assert len(large.captured_queries) == len(small.captured_queries)
 
