@@ -67,6 +67,14 @@ def browser_context_args(browser_context_args):
 
 def assert_accessible(page, context: str = "") -> None:
     """Run axe-core on the current page and fail on any violation."""
+    # Judge the settled page: while an htmx request is in flight its table is dimmed (opacity
+    # 0.6, by design), which axe would read as low contrast — a race that only a loaded CI
+    # machine loses. Wait for htmx to finish, and for the 150 ms fade back.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
+        timeout=15_000,
+    )
+    page.wait_for_timeout(200)
     # evaluate() is not subject to the page's CSP, unlike an injected <script>.
     page.evaluate(AXE_JS.read_text())
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
