@@ -44,10 +44,17 @@ def test_a_clinic_admin_invites_patients_and_one_joins(
 
     # Pick the clinic, then the provider.
     page.get_by_label("Select Clinic").select_option(label="Riverside Family Clinic")
-    page.get_by_role("button", name="Apply").click()
+    # Choosing the clinic swaps in its Providers list (htmx); wait for it before Apply, so the
+    # swap cannot land in the middle of the form's submission.
+    expect(page.get_by_label("Providers").locator("option", has_text="Alice Adams")).to_have_count(
+        1
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply").click()
     page.get_by_label("Providers").select_option(label="Alice Adams")
-    page.get_by_role("button", name="Apply").click()
-    assert page.get_by_text("Provider: Alice Adams").is_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Provider: Alice Adams")).to_be_visible()
     assert_accessible(page, "invite patients")
     shoot_both(page, screenshot, "invite-page")
 
