@@ -25,7 +25,7 @@ from portal.types import AuthedHttpRequest
 from . import services
 from .forms import AdjustmentForm, BillingProfileForm, InvoiceForm, InvoiceLineFormSet, RefundForm
 from .models import BillingProfile, Invoice, LedgerEntry, Payment
-from .selectors import balance_subquery, open_invoices_of_clinic, with_amounts
+from .selectors import balance_subquery, open_invoices_page, with_amounts
 
 PAGE_SIZE = 25
 
@@ -33,9 +33,7 @@ PAGE_SIZE = 25
 @login_required
 def open_invoices(request: AuthedHttpRequest) -> HttpResponse:
     clinic = chosen_clinic(request)
-    page: Page[Invoice] = Paginator(open_invoices_of_clinic(clinic.pk), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page: Page[Invoice] = open_invoices_page(clinic.pk, request.GET.get("page"), PAGE_SIZE)
     record(request, AuditEvent.Action.LIST, description=f"open invoices of clinic {clinic.pk}")
     return clinic_page(request, "billing/clinic/open_invoices.html", clinic, page=page)
 
