@@ -7,21 +7,16 @@ published instructions of the chosen chart only, so another chart's id is a 404.
 
 from __future__ import annotations
 
-from typing import cast
-
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from audit.models import AuditEvent
 from patient_portal.decorators import patient_section
 from patient_portal.layout import render_patient
 from patient_portal.services import record_for_chart
+from portal.files import safe_filename, serve_private_file
 from portal.types import AuthedHttpRequest
-from requests_chat.views import DOCUMENT_CSP, is_s3, safe_filename
 
 from . import services
 from .cards import with_unread
@@ -89,28 +84,8 @@ def pdf(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
 def serve_pdf(instruction: Instruction) -> HttpResponseBase:
     """The instruction's PDF, after the caller's access check: inline from our storage, or a
     short-lived S3 URL (as the chat's documents are served)."""
-    filename = safe_filename(instruction.pdf_name or instruction.title)
-    name = cast(str, instruction.pdf.name)
-    response: HttpResponseBase
-    if is_s3(default_storage):
-        url = default_storage.url(  # type: ignore[call-arg]
-            name,
-            parameters={
-                "ResponseContentType": "application/pdf",
-                "ResponseContentDisposition": content_disposition_header(False, filename),
-            },
-        )
-        response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "no-store"
-        return response
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError:
-        raise Http404("Document not found") from None
-    response = FileResponse(
-        handle, content_type="application/pdf", as_attachment=False, filename=filename
+    return serve_private_file(
+        instruction.pdf.name,
+        content_type="application/pdf",
+        filename=safe_filename(instruction.pdf_name or instruction.title),
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOCUMENT_CSP
-    response["Cache-Control"] = "private, no-store"
-    return response

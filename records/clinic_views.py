@@ -20,9 +20,9 @@ from audit.models import AuditEvent
 from patient_portal.clinic_views import chosen_clinic, clinic_page
 from patient_portal.models import Chart
 from patient_portal.services import record_for_chart
+from portal.files import safe_filename
 from portal.idempotency import created, idempotent
 from portal.types import AuthedHttpRequest
-from requests_chat.views import safe_filename
 
 from . import services
 from .forms import HealthRecordForm

@@ -10,24 +10,22 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404
 from django.http.response import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import AuditEvent
 from patient_portal.decorators import patient_section
 from patient_portal.layout import layout_context, render_patient
 from patient_portal.services import record_for_chart
+from portal.files import safe_filename, serve_private_file
 from portal.idempotency import created, idempotent
 from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
-from requests_chat.views import DOCUMENT_CSP, is_s3, safe_filename
 
 from . import services
 from .forms import ContactForm, CoverageForm, DemographicsForm, RecordFilterForm
@@ -55,31 +53,7 @@ def serve_file(
 ) -> HttpResponseBase:
     """A stored file, after the caller's access check: from our storage with nosniff and a
     CSP that runs nothing, or a short-lived presigned S3 URL (as the chat's documents)."""
-    if not name:
-        raise Http404("No file")
-    disposition = content_disposition_header(download, filename)
-    if is_s3(default_storage):
-        url = default_storage.url(  # type: ignore[call-arg]
-            name,
-            parameters={
-                "ResponseContentType": content_type,
-                "ResponseContentDisposition": disposition,
-            },
-        )
-        response: HttpResponseBase = HttpResponseRedirect(url)
-        response["Cache-Control"] = "no-store"
-        return response
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError:
-        raise Http404("File not found") from None
-    response = FileResponse(
-        handle, content_type=content_type, as_attachment=download, filename=filename
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOCUMENT_CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return serve_private_file(name, content_type=content_type, filename=filename, download=download)
 
 
 def _wants_download(request: AuthedHttpRequest) -> bool:

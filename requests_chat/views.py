@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import (
-    FileResponse,
-    Http404,
     HttpResponse,
     HttpResponseBase,
     HttpResponseRedirect,
@@ -19,13 +14,13 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from audit.log import record
 from audit.models import AuditEvent
+from portal.files import safe_filename, serve_private_file
 from portal.rendering import render_page
 from portal.types import AuthedHttpRequest
 from prescriptions.models import Prescription
@@ -53,7 +48,6 @@ DOCUMENT_STORE_UNAVAILABLE = (
     "sent. Try again in a few minutes; messages without documents can still be sent."
 )
 # The document view's own policy: nothing may load from or run in the PDF's context.
-DOCUMENT_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 
 
 def visible_chat(request: AuthedHttpRequest, pk: int) -> Request:
@@ -418,43 +412,6 @@ def document(request: AuthedHttpRequest, pk: int) -> HttpResponseBase:
         Document.objects.visible_to(request.user).select_related("request__prescription"), pk=pk
     )
     record(request, AuditEvent.Action.DOWNLOAD, doc, patient=doc.request.prescription.patient_id)
-    filename = safe_filename(doc.title)
-    name = cast(str, doc.file.name)  # a stored document always has its file
-    response: HttpResponseBase
-    if is_s3(default_storage):
-        # S3Storage.url takes the response headers S3 sends; Django's Storage stub does not.
-        url = default_storage.url(  # type: ignore[call-arg]
-            name,
-            parameters={
-                "ResponseContentType": "application/pdf",
-                "ResponseContentDisposition": content_disposition_header(False, filename),
-            },
-        )
-        response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "no-store"
-        return response
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError:
-        raise Http404("Document not found") from None
-    response = FileResponse(
-        handle, content_type="application/pdf", as_attachment=False, filename=filename
+    return serve_private_file(
+        doc.file.name, content_type="application/pdf", filename=safe_filename(doc.title)
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOCUMENT_CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def safe_filename(title: str) -> str:
-    """An ASCII file name for Content-Disposition, ending in .pdf."""
-    stem = "".join(c if c.isalnum() or c in " -_." else "_" for c in title).strip(" .")[:80]
-    stem = stem.encode("ascii", "ignore").decode() or "document"
-    return stem if stem.lower().endswith(".pdf") else f"{stem}.pdf"
-
-
-def is_s3(storage: object) -> bool:
-    from storages.backends.s3 import S3Storage
-
-    # default_storage is a LazyObject; isinstance() sees through it.
-    return isinstance(storage, S3Storage)
