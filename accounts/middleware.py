@@ -72,6 +72,12 @@ class IdleTimeoutMiddleware:
     SESSION_KEY = "last_activity"
     # Background polls must not count as activity, or an open tab would never time out.
     PASSIVE_HEADER = "HTTP_X_PASSIVE_REQUEST"
+    # The last activity is written at most this often (capped at half the warning time, see
+    # `write_interval`): writing it on every request saved the session on every page, an UPDATE
+    # and a commit each time. The cost is that a session may end up to this many seconds before
+    # SESSION_IDLE_MINUTES after the last request; the page's idle timer (portal.js) counts from
+    # the moment the server recorded (`idle_seconds_left`), so its warning still comes first.
+    WRITE_EVERY_SECONDS = 60
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -89,6 +95,16 @@ class IdleTimeoutMiddleware:
                     # htmx would swap the sign-in page into a fragment; send the browser there.
                     return HttpResponse(status=204, headers={"HX-Redirect": login_url})
                 return redirect(login_url)
-            if not request.META.get(self.PASSIVE_HEADER):
-                request.session[self.SESSION_KEY] = now
+            if not request.META.get(self.PASSIVE_HEADER) and (
+                self.SESSION_KEY not in request.session or now - last >= self.write_interval()
+            ):
+                request.session[self.SESSION_KEY] = last = now
+            request.idle_seconds_left = max(  # type: ignore[attr-defined]
+                0, int(settings.SESSION_IDLE_MINUTES * 60 - (now - last))
+            )
         return self.get_response(request)
+
+    @classmethod
+    def write_interval(cls) -> float:
+        """How long a recorded activity stands before a request records a newer one."""
+        return min(cls.WRITE_EVERY_SECONDS, settings.SESSION_IDLE_WARNING_SECONDS / 2)

@@ -38,7 +38,7 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     patient_url = url_maker("prescriptions:patient")
     for rx in rows:
         rx.patient_url = patient_url(rx.patient_id)  # type: ignore[attr-defined]  # for the row
-    attach_chat(request.user, rows)
+    attach_chat(request.user, rows, counted=True)
     record(
         request,
         AuditEvent.Action.LIST,

@@ -62,6 +62,27 @@ def unread_by_prescription(user: User, prescription_ids: Iterable[int]) -> dict[
     return {row["request__prescription_id"]: row["n"] for row in rows}
 
 
+def with_unread_count(user: User, prescriptions: QuerySet[Prescription]) -> QuerySet[Prescription]:
+    """`prescriptions` (already narrowed by `Prescription.objects.visible_to(user)`) with
+    `.unread`, the number of messages on each that `user` did not write and has not read: the
+    same rule as `unread_messages`, counted per row inside the rows' own query (a dashboard page
+    is 25 rows, so 25 small index lookups and no second round trip)."""
+    last_read = ReadState.objects.filter(user=user, request=OuterRef("request")).values(
+        "last_read_message_id"
+    )[:1]
+    unread = (
+        Message.objects.filter(request__prescription=OuterRef("pk"))
+        .exclude(author=user)
+        .annotate(last_read_id=Coalesce(Subquery(last_read), Value(0)))
+        .filter(pk__gt=F("last_read_id"))
+        .order_by()
+        .values("request__prescription")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return prescriptions.annotate(unread=Coalesce(Subquery(unread), Value(0)))
+
+
 def unread_by_request(user: User, chat_ids: Iterable[int]) -> dict[int, int]:
     """{request id: unread message count} for those of `chat_ids` with unread."""
     ids = list(chat_ids)

@@ -1,8 +1,11 @@
+import re
 import time
 
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.middleware import IdleTimeoutMiddleware
@@ -141,6 +144,41 @@ def test_passive_polls_do_not_keep_a_session_alive(cast, client_for):
     client.get(reverse("accounts:profile"), headers={"X-Passive-Request": "1"})
     assert client.session[IdleTimeoutMiddleware.SESSION_KEY] == before
     assert Session.objects.exists()
+
+
+def test_activity_is_recorded_at_most_once_a_minute(cast, client_for, settings):
+    """Each page does not save the session (an UPDATE and a commit): the activity is written
+    when it is older than the write interval, and the page's idle timer counts from it."""
+    client = client_for(cast.alice)
+    client.get(reverse("accounts:profile"))
+    recorded = client.session[IdleTimeoutMiddleware.SESSION_KEY]
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("accounts:profile")).content.decode()
+    assert not [
+        q for q in queries.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]
+    ]
+    assert client.session[IdleTimeoutMiddleware.SESSION_KEY] == recorded
+    left = int(re.search(r'data-idle-seconds="(\d+)"', page).group(1))
+    assert settings.SESSION_IDLE_MINUTES * 60 - 5 <= left <= settings.SESSION_IDLE_MINUTES * 60
+    # Older than the interval: the next active request records it again.
+    session = client.session
+    session[IdleTimeoutMiddleware.SESSION_KEY] = (
+        recorded - IdleTimeoutMiddleware.write_interval() - 1
+    )
+    session.save()
+    page = client.get(reverse("accounts:profile")).content.decode()
+    assert client.session[IdleTimeoutMiddleware.SESSION_KEY] > recorded
+    # A recorded activity 10 minutes old leaves the page 5 minutes (not 15) before it ends.
+    session = client.session
+    session[IdleTimeoutMiddleware.SESSION_KEY] = time.time() - 600
+    session.save()
+    page = client.get(
+        reverse("accounts:profile"), headers={"X-Passive-Request": "1"}
+    ).content.decode()
+    left = int(re.search(r'data-idle-seconds="(\d+)"', page).group(1))
+    assert (
+        settings.SESSION_IDLE_MINUTES * 60 - 605 <= left <= settings.SESSION_IDLE_MINUTES * 60 - 599
+    )
 
 
 def test_the_sign_in_page_says_why_after_a_timeout(db, client, settings):
