@@ -176,11 +176,16 @@ def nginx_statuses(topology: Topology) -> list[tuple[str, int]]:
 # Pages ----------------------------------------------------------------------------------------
 
 # Every change of the status line, with the page's clock (the same machine's), from now on.
+# The bell's socket state (data-live: open/closed) likewise.
 RECORD_STATUS = """() => {
   const el = document.querySelector('[data-chat-status]');
   window.__statuses = [[Date.now(), el.textContent]];
   new MutationObserver(() => window.__statuses.push([Date.now(), el.textContent]))
     .observe(el, {childList: true, characterData: true, subtree: true});
+  const bell = document.querySelector('[data-bell]');
+  window.__bell = [bell.getAttribute('data-live')];
+  new MutationObserver(() => window.__bell.push(bell.getAttribute('data-live')))
+    .observe(bell, {attributes: true, attributeFilter: ['data-live']});
 }"""
 
 CLIENT_IDS = """() => Array.from(document.querySelectorAll('#message-list li[data-client-id]'),
@@ -484,4 +489,7 @@ def test_a_redis_restart_loses_nothing_and_no_page_says_live_while_it_is_not(
     assert set(sender.statuses) == {200}, sender.statuses
     assert not failures, failures
     assert not [(p, s) for p, s in nginx_statuses(topology) if s >= 500]
+    # The late page's bell socket was closed with 4503 too, and reconnected by itself.
+    expect(late.locator("[data-bell]")).to_have_attribute("data-live", "open")
+    assert "closed" in late.evaluate("() => window.__bell"), late.evaluate("() => window.__bell")
     assert_accessible(late, "request details after the outage")
