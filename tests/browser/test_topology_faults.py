@@ -159,14 +159,27 @@ def running_topology(chromium_available, django_db_setup):
 @pytest.fixture
 def topology(running_topology, cast, settings):
     settings.SECRET_KEY = SECRET_KEY
-    return running_topology
+    yield running_topology
+    # The next test's pages are its own: close this one's (their sockets and pollers).
+    for context in CONTEXTS:
+        context.close()
+    CONTEXTS.clear()
 
 
-def nginx_statuses(topology: Topology) -> list[tuple[str, int]]:
-    """(path, status) of every request nginx has logged so far."""
+CONTEXTS: list = []
+
+
+def nginx_log_size(topology: Topology) -> int:
+    log = topology.state / "logs" / "nginx-access.log"
+    return log.stat().st_size if log.exists() else 0
+
+
+def nginx_statuses(topology: Topology, since: int = 0) -> list[tuple[str, int]]:
+    """(path, status) of every request nginx has logged (from byte `since` of its log)."""
     log = topology.state / "logs" / "nginx-access.log"
     found = []
-    for line in log.read_text().splitlines() if log.exists() else []:
+    text = log.read_bytes()[since:].decode(errors="replace") if log.exists() else ""
+    for line in text.splitlines():
         match = re.search(r'"\w+ (\S+) [^"]*" (\d{3}) ', line)
         if match:
             found.append((match.group(1), int(match.group(2))))
@@ -198,6 +211,7 @@ def new_page(browser, base: str, user, pin: str | None):
         reduced_motion="reduce",
         ignore_https_errors=True,  # the topology's own self-signed certificate
     )
+    CONTEXTS.append(context)
     if pin:
         context.add_cookies([{"name": PIN_COOKIE, "value": pin, "url": base}])
     page = context.new_page()
@@ -359,7 +373,6 @@ def test_a_web_process_killed_mid_conversation_loses_nothing(cast, topology, bro
 
     # Alice's page lost its socket and comes back (on web2); Phil's never noticed.
     expect(alice.locator(STATUS)).to_have_text("Live", timeout=8_000)
-    alice_back = time.time()
     topology.restart("web1")  # as a supervisor would
     wait_for_port(topology.ports["web1"], 30)
     for i in range(3):
@@ -368,9 +381,12 @@ def test_a_web_process_killed_mid_conversation_loses_nothing(cast, topology, bro
     arrived = wait_for_all(pages, sent, timeout=10)
 
     assert_once_each(pages, sent)
+    # Alice's page noticed (its socket was on web1) and was "Live" again within seconds, as
+    # its own record of the status line shows.
     alice_statuses = statuses(alice)
-    assert any(t > killed and text != "Live" for t, text in alice_statuses), alice_statuses
-    assert alice_back - killed < 8, f"Alice's page was back after {alice_back - killed:.1f} s"
+    lost = next(t for t, text in alice_statuses if t > killed and text != "Live")
+    back = next(t for t, text in alice_statuses if t > lost and text == "Live")
+    assert back - killed < 5, f"Alice's page was back {back - killed:.1f} s after the kill"
     # Phil's socket (web2) was never interrupted: his page said "Live" throughout.
     assert {text for _, text in statuses(phil)} == {"Live"}, statuses(phil)
     assert arrived - killed < 60
@@ -420,6 +436,7 @@ def test_a_redis_restart_loses_nothing_and_no_page_says_live_while_it_is_not(
                 failures.append(f"{name}: {r.status} {r.url}") if r.status >= 500 else None
             ),
         )
+    log_from = nginx_log_size(topology)  # (the kill test's 502s are its own)
     sender = Sender(base, chat.pk, cast.phil)
     sent = {opening.client_id, *(sender.send(f"Before {i}") for i in range(3))}
     sent.add(send_from_page(alice, "Before, from Alice's page"))
@@ -488,7 +505,7 @@ def test_a_redis_restart_loses_nothing_and_no_page_says_live_while_it_is_not(
     assert relived - back < 12
     assert set(sender.statuses) == {200}, sender.statuses
     assert not failures, failures
-    assert not [(p, s) for p, s in nginx_statuses(topology) if s >= 500]
+    assert not [(p, s) for p, s in nginx_statuses(topology, log_from) if s >= 500]
     # The late page's bell socket was closed with 4503 too, and reconnected by itself.
     expect(late.locator("[data-bell]")).to_have_attribute("data-live", "open")
     assert "closed" in late.evaluate("() => window.__bell"), late.evaluate("() => window.__bell")
