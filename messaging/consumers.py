@@ -76,6 +76,14 @@ class ThreadSocketMixin(PortalConsumer):
     async def allowed(self) -> bool:
         raise NotImplementedError
 
+    layer_down = False
+
+    async def on_layer_change(self, up: bool) -> None:
+        # The open thread's page polls while pushes are down, and catches up when they are
+        # back (static/js/chat.js, as for the requests chat).
+        self.layer_down = not up
+        await self.send(text_data=render_sync(live=up))
+
     async def frame_catch_up(self, content: dict[str, Any]) -> None:
         thread_id, after, have = holding(content)
         if not await self.allowed():
@@ -106,7 +114,7 @@ class ThreadSocketMixin(PortalConsumer):
             await self.send(text_data=html)
         if quiet and not rows and (complete or 0) <= after:
             return
-        await self.send(text_data=render_sync(complete_through=complete))
+        await self.send(text_data=render_sync(complete_through=complete, live=not self.layer_down))
 
     def _lacking(
         self, thread_id: int, after: int, have: list[int]

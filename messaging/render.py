@@ -19,7 +19,7 @@ def render_push(message: Message, side: str) -> str:
     )
 
 
-def render_sync(*, complete_through: int | None = None, live: bool = True) -> str:
+def render_sync(*, complete_through: int | None = None, live: bool | None = None) -> str:
     """chat.js's bookkeeping element: "you now hold every message up to this id"."""
     return render_to_string(
         "messaging/_conversation.html#chat-sync",

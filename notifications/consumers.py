@@ -32,6 +32,14 @@ class NotificationConsumer(PortalConsumer):
     def groups_to_join(self) -> list[str]:
         return [user_group(self.user.pk)]
 
+    async def on_layer_change(self, up: bool) -> None:
+        # Pushes may have been lost while the layer was down: once it is back, send the bell
+        # as it stands (count and feed), at a random moment so that pages do not all query
+        # at once.
+        if up:
+            await self.spread()
+            await self.send(text_data=await render_update(self.user, []))
+
     # Channel-layer events: type "notifications.update" -> notifications_update()
     async def notifications_update(self, event: dict[str, Any]) -> None:
         html = await render_update(self.user, event.get("ids") or [])

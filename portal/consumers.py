@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import logging
+import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -15,7 +19,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.db import connections
 
 from portal.security import hash_token
@@ -286,6 +293,142 @@ def id_list_field(content: dict[str, Any], name: str, *, limit: int) -> list[int
     return [id_field({"id": item}, "id") for item in value]
 
 
+# Is the channel layer carrying messages? One watch per process --------------------------------
+
+# While a process holds sockets it sends itself a probe through the channel layer this often;
+# a probe that cannot be sent, or does not come back within LAYER_PROBE_TIMEOUT, means pushes
+# are not arriving (Redis stopped, restarting, unreachable or stuck). A killed Redis refuses the
+# send at once, so open pages hear "not live" within about LAYER_CHECK_SECONDS.
+LAYER_CHECK_SECONDS = 0.5
+LAYER_PROBE_TIMEOUT = 2.0
+# After the layer is back, each socket's own follow-up (the bell's refresh) is spread over this
+# many seconds so that a thousand pages do not query at the same instant.
+LAYER_RECOVERY_SPREAD = 2.0
+EVENT_LAYER_PROBE = "layer.probe"
+
+
+class LayerWatch:
+    """Watches one process's channel layer for its open sockets, and tells them when it stops
+    or resumes carrying messages (`PortalConsumer.layer_changed`).
+
+    Why a watch and not each socket for itself: pub/sub delivery fails for every socket of a
+    process at once (they share one Redis subscription), and a quiet page sends nothing that
+    would notice; one probe per process every half second costs Redis nothing. "Up" again is
+    said only once a probe has made the round trip, i.e. once the process's subscriptions are
+    back (channels_redis re-subscribes them when it reconnects), never merely when Redis
+    accepts connections again.
+    """
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.sockets: set[PortalConsumer] = set()
+        self.up = True
+        self.task: asyncio.Task[None] | None = None
+        self.channel: str | None = None
+        self.receiver: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.returned = 0
+        self.arrived = asyncio.Event()
+        self.pending: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def add(self, consumer: PortalConsumer) -> None:
+        self.sockets.add(consumer)
+        if not self.running:
+            self.task = asyncio.ensure_future(self.run())
+
+    def discard(self, consumer: PortalConsumer) -> None:
+        self.sockets.discard(consumer)
+        if not self.sockets and self.up and self.task is not None:
+            self.task.cancel()  # nothing to watch for: stop now, not at the next probe
+            self.task = None
+
+    def known_down(self) -> bool:
+        """The layer is down as far as a running watch knows (a handshake need not try it)."""
+        return self.running and not self.up
+
+    async def run(self) -> None:
+        # While sockets are open, and while the layer is down (so that a handshake refused
+        # meanwhile is told the truth as soon as it is back).
+        try:
+            while self.sockets or not self.up:
+                up = await self.probe()
+                if up != self.up:
+                    self.up = up
+                    if up:
+                        logger.warning("Channel layer back: %d sockets told", len(self.sockets))
+                    else:
+                        logger.warning("Channel layer down: %d sockets told", len(self.sockets))
+                    for consumer in list(self.sockets):
+                        task = asyncio.ensure_future(consumer.layer_changed(up))
+                        self.pending.add(task)
+                        task.add_done_callback(self.pending.discard)
+                await asyncio.sleep(LAYER_CHECK_SECONDS)
+        finally:
+            if self.receiver is not None:
+                self.receiver.cancel()
+                self.receiver = None
+            self.channel = None
+
+    async def probe(self) -> bool:
+        """Send a probe to the watch's own channel; True if it comes back in time."""
+        try:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self.receiver = asyncio.ensure_future(self.receive_probes(self.channel))
+            self.sent += 1
+            await self.layer.send(self.channel, {"type": EVENT_LAYER_PROBE, "n": self.sent})
+        except Exception:
+            return False
+        number = self.sent
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LAYER_PROBE_TIMEOUT
+        while self.returned < number:
+            self.arrived.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self.arrived.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
+    async def receive_probes(self, channel: str) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The list-based layer's BLPOP fails while Redis is down; the pub/sub layer
+                # just waits. Either way, try again.
+                await asyncio.sleep(LAYER_CHECK_SECONDS)
+                continue
+            number = message.get("n") if isinstance(message, dict) else None
+            if isinstance(number, int) and number > self.returned:
+                self.returned = number
+                self.arrived.set()
+
+
+# One watch per event loop and layer object (a test's event loop dies with its watch).
+_watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, LayerWatch]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def layer_watch(layer: Any) -> LayerWatch:
+    """The running loop's watch of `layer`."""
+    per_loop = _watches.setdefault(asyncio.get_running_loop(), {})
+    watch = per_loop.get(id(layer))
+    if watch is None or watch.layer is not layer:
+        watch = per_loop[id(layer)] = LayerWatch(layer)
+    return watch
+
+
 class PortalConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     """What every socket of the portal does before and around its own work.
 
@@ -293,7 +436,9 @@ class PortalConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsu
     (`otp_verified`), and `may_open()` (the subclass's access check) agrees; else the handshake
     is refused with CLOSE_FORBIDDEN. Then the socket joins `groups()` and its session's group
     (a sign-out elsewhere closes it with CLOSE_SESSION_ENDED); if the channel layer is down it
-    is refused cleanly with CLOSE_UNAVAILABLE instead of failing the handshake.
+    is closed cleanly with CLOSE_UNAVAILABLE instead of failing the handshake (HTTP 500), and the
+    page polls and reconnects (static/js/portal.js). While open, the process's `LayerWatch`
+    tells it when the layer stops or resumes carrying pushes (`layer_changed`).
 
     Client frames are JSON objects with a "type"; each type the subclass accepts is listed in
     `frame_limits` (type: (rate per second, burst)) and handled by `frame_<type>(content)`.
@@ -308,6 +453,35 @@ class PortalConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsu
 
     user: Any = None
     opened: bool = False
+    # The channel layer could not even make this socket's channel (Redis down at the handshake).
+    layer_unavailable: bool = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """channels' `AsyncConsumer.__call__`, except for a channel layer that is down.
+
+        channels creates the socket's channel before anything else; with Redis down that
+        raises, and the server answers the handshake with HTTP 500. Here the socket goes on
+        without a channel, and `connect()` closes it cleanly with CLOSE_UNAVAILABLE. (While the
+        process's watch already knows the layer is down it is not even tried: a failed
+        subscription leaves a queue behind in channels_redis' pub/sub layer.)
+        """
+        self.scope = scope
+        # As channels does (its stubs type the attribute as never None).
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)  # type: ignore[assignment]
+        self.base_send = send
+        sources = [receive]
+        if self.channel_layer is not None:
+            try:
+                if layer_watch(self.channel_layer).known_down():
+                    raise ConnectionError("the channel layer is down")
+                self.channel_name = await self.channel_layer.new_channel()
+            except Exception as error:
+                logger.warning("Channel layer unavailable at a handshake: %s", error)
+                self.layer_unavailable = True
+            else:
+                sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch(sources, self.dispatch)
 
     # WebSocket events
 
@@ -320,24 +494,29 @@ class PortalConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsu
         if not origin_allowed(self.scope) or not await self._may_open():
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        if self.layer_unavailable:
+            await self._close_unavailable()
+            return
         try:
-            for group in self.groups_to_join():
-                await self.channel_layer.group_add(group, self.channel_name)
-            await self.join_session_group()
-        except Exception:
-            # Redis down: a clean refusal the page understands (it polls meanwhile), not a 500.
-            logger.exception("Channel layer unavailable: socket refused")
+            await self._join_groups()
+        except Exception as error:
+            # Redis down: a clean close the page understands (it polls meanwhile), not a 500.
+            logger.warning("Channel layer unavailable: socket closed (%s)", error)
             await self._leave_groups()
-            await self.close(code=CLOSE_UNAVAILABLE)
+            await self._close_unavailable()
             return
         self.opened = True
         await self.accept()
+        if self.channel_layer is not None:
+            layer_watch(self.channel_layer).add(self)
         await self.on_open()
 
     async def disconnect(self, code: int) -> None:
         if not self.opened:
             return
         self.opened = False
+        if self.channel_layer is not None:
+            layer_watch(self.channel_layer).discard(self)
         try:
             await self.on_close()
         except Exception:
@@ -378,7 +557,46 @@ class PortalConsumer(SessionBoundMixin, DirectDispatchMixin, AsyncWebsocketConsu
     async def on_close(self) -> None:
         pass
 
+    async def on_layer_change(self, up: bool) -> None:
+        """The channel layer stopped (False) or resumed (True) carrying this process's pushes:
+        say so to the page (pushes may have been lost meanwhile)."""
+
+    # The channel layer's state, from the process's LayerWatch
+
+    async def layer_changed(self, up: bool) -> None:
+        if not self.opened:
+            return
+        try:
+            if up:
+                # Join again: the list-based layer keeps groups in Redis, which a restart
+                # empties (for the pub/sub layer this is a no-op: the subscriptions came back).
+                await self._join_groups()
+            await self.on_layer_change(up)
+        except Exception:
+            logger.exception("Error telling a socket about the channel layer")
+
     # Helpers
+
+    async def _join_groups(self) -> None:
+        for group in self.groups_to_join():
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.join_session_group()
+
+    async def spread(self) -> None:
+        """Wait a random moment (up to LAYER_RECOVERY_SPREAD): work that every socket of a
+        process does when the layer returns is spread out instead of done at one instant."""
+        await asyncio.sleep(random.uniform(0, LAYER_RECOVERY_SPREAD))  # noqa: S311 (not crypto)
+
+    async def _close_unavailable(self) -> None:
+        """Close with CLOSE_UNAVAILABLE where the page can read it.
+
+        A handshake refused before it is accepted reaches the browser as 1006 with no reason
+        (the server answers HTTP 403), so the socket is accepted first: the user has passed
+        every check by now, and the page learns that live updates are down, polls meanwhile and
+        reconnects with back-off (static/js/portal.js), rather than guessing.
+        """
+        await self.accept()
+        await self.close(code=CLOSE_UNAVAILABLE)
 
     async def _may_open(self) -> bool:
         if self.user is None or not self.user.is_authenticated:

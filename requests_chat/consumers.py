@@ -49,6 +49,7 @@ class RequestConsumer(PortalConsumer):
     frame_limits = {"typing": (1.0, 10.0), "here": (0.2, 5.0), "catch_up": (0.2, 3.0)}
 
     chat: Request | None = None
+    layer_down = False
 
     # WebSocket events
 
@@ -70,6 +71,11 @@ class RequestConsumer(PortalConsumer):
 
     async def on_close(self) -> None:
         await self.update_presence(leaving=True)
+
+    async def on_layer_change(self, up: bool) -> None:
+        # Down: the page polls meanwhile. Up: the page catches up by what it holds, then
+        # trusts the pushes again (static/js/chat.js).
+        await self._report_layer(live=up)
 
     # Client frames (validated and rate-limited by PortalConsumer)
 
@@ -167,7 +173,10 @@ class RequestConsumer(PortalConsumer):
             note_read(self.user.pk, self.chat_pk, message_id)
         if quiet and not rows and (complete_through or 0) <= after:
             return  # a beat that found the page complete: nothing to say
-        await self.send(text_data=render_sync(complete_through=complete_through))
+        # With whether pushes work as far as this socket knows: the page says "Live" on it.
+        await self.send(
+            text_data=render_sync(complete_through=complete_through, live=not self.layer_down)
+        )
 
     @off_request_thread
     def missed(self, after: int, have: list[int]) -> tuple[list[tuple[str, int]], int | None]:

@@ -32,7 +32,7 @@ def render_presence(people_here: list[str]) -> str:
     )
 
 
-def render_sync(*, complete_through: int | None = None, live: bool = True) -> str:
+def render_sync(*, complete_through: int | None = None, live: bool | None = None) -> str:
     """The page's bookkeeping element: "you now hold every message up to this id" and whether
     live pushes work (False: the channel layer is down, the page polls meanwhile)."""
     return render_to_string(

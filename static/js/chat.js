@@ -361,18 +361,26 @@
   }
   var POLLING = "checking for new messages every few seconds";
   // The server's bookkeeping element (#chat-sync, swapped in by the socket and the poller):
-  // "you now hold every message up to N", and whether live pushes work right now.
-  var pushesWork = true;
+  // "you now hold every message up to N", and (from the socket only) whether live pushes work
+  // right now. The page says "Live" on that word alone — never merely because a socket opened
+  // (a socket the server closes at once, 4503, opens first) — and each word is read once, so
+  // that a stale one left in the page by an earlier socket cannot speak for a new one.
+  var pushesWork = null;  // unknown until this socket's server says
   function readSync() {
     var sync = document.getElementById("chat-sync");
     if (!sync) return;
     var through = parseInt(sync.getAttribute("data-complete-through") || "0", 10);
     if (through > completeThrough) completeThrough = through;
-    var works = sync.getAttribute("data-live") !== "0";
+    if (!sync.hasAttribute("data-live")) return;
+    var works = sync.getAttribute("data-live") === "1";
+    sync.removeAttribute("data-live");
     if (works === pushesWork || !socket) return;
+    var wasDown = pushesWork === false;
     pushesWork = works;
     live = works;  // while pushes do not work the poller runs, socket or not
     setStatus(works ? "Live" : "Live updates interrupted; " + POLLING, works);
+    // Back from an outage: whatever was pushed meanwhile (and not yet polled) comes now.
+    if (works && wasDown) socket.send(JSON.stringify(holding("catch_up")), chat);
   }
   // "<name> is typing…": this page says so at most every few seconds while its user types; the
   // line the server pushes for someone else fades after a few seconds or with their message.
@@ -411,15 +419,16 @@
     beat = setInterval(function () {
       if (socket) socket.send(JSON.stringify(holding("here")), chat);
     }, 25000);
-    pushesWork = true;
-    setStatus("Live", true);
-    // Whatever arrived while we were away (or between page render and now).
+    pushesWork = null;
+    // Whatever arrived while we were away (or between page render and now); the answer also
+    // says whether pushes work, and only then does the page say "Live".
     event.detail.socketWrapper.send(JSON.stringify(holding("catch_up")), chat);
   });
   // Close codes of portal/consumers.py.
   var CLOSED_BECAUSE = {
     4403: chat.getAttribute("data-lost-access") || "You no longer have access to this request; reload the page",
     4429: "Disconnected (too many messages from this page); " + POLLING,
+    // The channel layer (Redis) is down: portal.js reconnects with back-off meanwhile.
     4503: "Live updates unavailable; " + POLLING,
   };
   chat.addEventListener("htmx:wsClose", function (event) {
@@ -431,6 +440,7 @@
     }
     live = false;
     socket = null;
+    pushesWork = null;
     clearInterval(beat);
     var presence = document.getElementById("chat-presence");
     if (presence) presence.textContent = "";  // unknown until the socket is back

@@ -88,6 +88,30 @@
       if (lastCloseCode === 1012 && retryCount === 0) return Math.random() * 250;
       return 1000 * Math.pow(2, Math.min(retryCount, 6)) * Math.random();
     };
+
+    // The extension retries only 1006, 1011, 1012 and 1013. A socket closed with 4503 (the
+    // channel layer, Redis, is down: CLOSE_UNAVAILABLE) would stay closed and its page would
+    // poll until reloaded: reconnect it too, after 0.5-1 s, 1-2 s, 2-4 s, then 2.5-5 s
+    // (doubling, capped, half of it random: pages spread out, none hammers, and each is back
+    // within about five seconds of Redis). The count starts again once a socket has heard
+    // from its server (such a socket is accepted, then closed, so "open" proves nothing).
+    var RETRIED_CLOSES = [4503];
+    var unavailableTries = new WeakMap();
+    document.addEventListener("htmx:wsClose", function (event) {
+      var code = event.detail.event && event.detail.event.code;
+      var wrapper = event.detail.socketWrapper;
+      var elt = event.target;
+      if (RETRIED_CLOSES.indexOf(code) === -1 || !wrapper || !wrapper.reconnect) return;
+      var tries = unavailableTries.get(elt) || 0;
+      unavailableTries.set(elt, tries + 1);
+      var base = Math.min(5000, 1000 * Math.pow(2, tries));
+      setTimeout(function () {
+        if (document.body.contains(elt)) wrapper.reconnect();
+      }, base / 2 + Math.random() * base / 2);
+    });
+    document.addEventListener("htmx:wsAfterMessage", function (event) {
+      unavailableTries.delete(event.target);
+    });
   }
 
   // A failed htmx request says so (it would otherwise change nothing on the page and leave the

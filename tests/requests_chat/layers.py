@@ -4,10 +4,16 @@ from channels.layers import InMemoryChannelLayer
 
 
 class FlakyLayer(InMemoryChannelLayer):
-    """The in-memory layer, except that while `down` every group and send call raises (as
-    channels_redis does when Redis is unreachable)."""
+    """The in-memory layer, except that while `down` every group, send and new-channel call
+    raises (as channels_redis does when Redis is unreachable); `groups_down` fails group_add
+    alone (Redis lost between a socket's channel and its groups)."""
 
     down = False
+    groups_down = False
+
+    async def new_channel(self, prefix="specific."):
+        self._check()
+        return await super().new_channel(prefix)
 
     def _check(self) -> None:
         if type(self).down:
@@ -15,6 +21,8 @@ class FlakyLayer(InMemoryChannelLayer):
 
     async def group_add(self, group, channel):
         self._check()
+        if type(self).groups_down:
+            raise ConnectionError("Redis is down")
         return await super().group_add(group, channel)
 
     async def group_send(self, group, message):
