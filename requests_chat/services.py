@@ -21,7 +21,6 @@ from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from portal.consumers import user_group, user_html_event
@@ -126,10 +125,10 @@ def _store_message(
     files: Sequence[tuple[str, CheckedPdf]],
 ) -> tuple[Message, bool]:
     client_id = (client_id or new_client_id())[:64]
-    existing = Message.objects.filter(request=chat, client_id=client_id).first()
-    if existing:
-        return existing, False
+    # No look-up first: a retried client id is refused by the unique constraint (below), so a
+    # new message, the usual case, costs no query for it.
     stored: list[str] = []
+    documents: list[Document] = []
     try:
         with transaction.atomic():
             now = timezone.now()
@@ -156,7 +155,7 @@ def _store_message(
                     # back the message, so no message is left without its document.
                     raise DocumentStoreUnavailable from error
                 stored.append(key)
-                Document.objects.create(
+                document = Document.objects.create(
                     request=chat,
                     message=message,
                     title=(title or pdf.name or "Document")[:200],
@@ -168,20 +167,32 @@ def _store_message(
                     page_count=pdf.page_count,
                     uploaded_by=author,
                 )
+                documents.append(document)
             # The author's own messages are never unread for them: nothing to announce.
             mark_read(user=author, chat=chat, message_id=message.pk, announce=False)
     except IntegrityError:
         _delete_stored(stored)
-        # The same client id arrived twice at once; the other one was stored.
-        return Message.objects.get(request=chat, client_id=client_id), False
+        # This client id was stored before (a retried send), or by a send of it at the same
+        # moment: that message is the answer.
+        existing = Message.objects.filter(request=chat, client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
     except Exception:
         _delete_stored(stored)
         raise
-    # Once, for the pushed row and the sender's own response alike.
-    prefetch_related_objects(
-        [message], Prefetch("documents", queryset=Document.objects.order_by("pk"))
-    )
+    # Its documents, as `messages_for` prefetches them, for the pushed row and the sender's own
+    # response alike: the ones just created, in order (no query).
+    with_documents(message, documents)
     return message, True
+
+
+def with_documents(message: Message, documents: list[Document]) -> None:
+    """Give `message` its prefetched `documents` (as prefetch_related would) from a known list."""
+    queryset = message.documents.all()
+    queryset._result_cache = documents
+    queryset._prefetch_done = True  # type: ignore[attr-defined]  # Django's prefetch marker
+    message._prefetched_objects_cache = {"documents": queryset}  # type: ignore[attr-defined]
 
 
 def message_committed(message: Message, *, activity: str) -> None:
