@@ -20,7 +20,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from portal.consumers import user_group, user_html_event
@@ -30,6 +30,8 @@ from .models import Document, Message, ReadState, Request
 from .render import render_push, render_unread_badge
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
     from accounts.models import User
     from prescriptions.models import Prescription
 
@@ -129,21 +131,33 @@ def _store_message(
     # new message, the usual case, costs no query for it.
     stored: list[str] = []
     documents: list[Document] = []
+    now = timezone.now()
+    message = Message(
+        request=chat,
+        author=author,
+        author_name=str(author),
+        author_role=author.role_label,
+        body=body,
+        client_id=client_id,
+        created_at=now,
+    )
+    connection = connections[router.db_for_write(Message)]
     try:
+        if not files and connection.vendor == "postgresql":
+            # Words only, on PostgreSQL: the request's row bumped (and so locked) and the
+            # message inserted by one statement, atomic by itself (see _insert_locked).
+            if connection.in_atomic_block:
+                with transaction.atomic(using=connection.alias):  # a savepoint: a retry's
+                    _insert_locked(connection, message)  # refusal leaves the caller's work
+            else:
+                _insert_locked(connection, message)
+            with_documents(message, [])
+            return message, True
         with transaction.atomic():
-            now = timezone.now()
             # The request's row is locked first, so that the messages of one request take
             # their ids and commit in the same order (catch-up relies on it).
             Request.objects.filter(pk=chat.pk).update(last_message_at=now)
-            message = Message.objects.create(
-                request=chat,
-                author=author,
-                author_name=str(author),
-                author_role=author.role_label,
-                body=body,
-                client_id=client_id,
-                created_at=now,
-            )
+            message.save(force_insert=True)
             for title, pdf in files:
                 # A random key: the uploaded name never reaches the storage path.
                 try:
@@ -168,8 +182,6 @@ def _store_message(
                     uploaded_by=author,
                 )
                 documents.append(document)
-            # The author's own messages are never unread for them: nothing to announce.
-            mark_read(user=author, chat=chat, message_id=message.pk, announce=False)
     except IntegrityError:
         _delete_stored(stored)
         # This client id was stored before (a retried send), or by a send of it at the same
@@ -185,6 +197,51 @@ def _store_message(
     # response alike: the ones just created, in order (no query).
     with_documents(message, documents)
     return message, True
+
+
+def _insert_locked(connection: BaseDatabaseWrapper, message: Message) -> None:
+    """Bump the request's `last_message_at` and insert `message`, in one PostgreSQL statement.
+
+    The same order as the transaction of the general path: the UPDATE locks the request's row
+    (waiting for another sender of the same request to commit) before the INSERT takes the
+    message's id from the sequence, so the messages of one request take their ids and commit
+    in the same order. One statement is one transaction in autocommit: no BEGIN and COMMIT
+    round trips (this runs before every push). A repeated client id raises IntegrityError, as
+    `Message.objects.create` would.
+    """
+    quote = connection.ops.quote_name
+
+    def column(field: Any) -> str:
+        return quote(str(field.column))
+
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    request_field = Message._meta.get_field("request")
+    stamp = Request._meta.get_field("last_message_at")
+    request_pk, message_pk = column(Request._meta.pk), column(Message._meta.pk)
+    params = [
+        f.get_db_prep_save(f.pre_save(message, True), connection)
+        for f in fields
+        if f is not request_field
+    ]
+    sql = (
+        f"WITH bump AS (UPDATE {quote(Request._meta.db_table)} SET {column(stamp)} = %s "
+        f"WHERE {request_pk} = %s RETURNING {request_pk}) "
+        f"INSERT INTO {quote(Message._meta.db_table)} ({', '.join(column(f) for f in fields)}) "
+        "SELECT "
+        + ", ".join(f"bump.{request_pk}" if f is request_field else "%s" for f in fields)
+        + f" FROM bump RETURNING {message_pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [stamp.get_db_prep_save(message.created_at, connection), message.request_id, *params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise IntegrityError(f"Request {message.request_id} does not exist")
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
 
 
 def with_documents(message: Message, documents: list[Document]) -> None:
@@ -205,6 +262,13 @@ def message_committed(message: Message, *, activity: str) -> None:
         logger.exception("Could not compute the audience of message %s", message.pk)
         return
     broadcast_message(message, audience)
+    # Everything else after the push. The author has read up to their own message (the unread
+    # counts never include one's own messages: this only moves their marker past the others').
+    try:
+        if message.author_id is not None:
+            mark_read_many({(message.author_id, message.request_id): message.pk}, announce=False)
+    except Exception:
+        logger.exception("Could not move the read marker of message %s's author", message.pk)
     from .tasks import notify_chat_event  # noqa: PLC0415 (tasks imports this module)
 
     documents = len(message.documents.all())  # prefetched
