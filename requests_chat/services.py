@@ -144,8 +144,9 @@ def _store_message(
     connection = connections[router.db_for_write(Message)]
     try:
         if not files and connection.vendor == "postgresql":
-            # Words only, on PostgreSQL: the request's row bumped (and so locked) and the
-            # message inserted by one statement, atomic by itself (see _insert_locked).
+            # Words only, on PostgreSQL: the request's row bumped (and so locked), the message
+            # inserted and the author's read marker moved by one statement, atomic by itself
+            # (see _insert_locked).
             if connection.in_atomic_block:
                 with transaction.atomic(using=connection.alias):  # a savepoint: a retry's
                     _insert_locked(connection, message)  # refusal leaves the caller's work
@@ -182,6 +183,8 @@ def _store_message(
                     uploaded_by=author,
                 )
                 documents.append(document)
+            # The author's own messages are never unread for them: nothing to announce.
+            mark_read(user=author, chat=chat, message_id=message.pk, announce=False)
     except IntegrityError:
         _delete_stored(stored)
         # This client id was stored before (a retried send), or by a send of it at the same
@@ -200,42 +203,58 @@ def _store_message(
 
 
 def _insert_locked(connection: BaseDatabaseWrapper, message: Message) -> None:
-    """Bump the request's `last_message_at` and insert `message`, in one PostgreSQL statement.
+    """Store a text message as the general path's transaction does, in one PostgreSQL statement.
 
-    The same order as the transaction of the general path: the UPDATE locks the request's row
+    The same order: the UPDATE bumps the request's `last_message_at` and so locks its row
     (waiting for another sender of the same request to commit) before the INSERT takes the
     message's id from the sequence, so the messages of one request take their ids and commit
-    in the same order. One statement is one transaction in autocommit: no BEGIN and COMMIT
-    round trips (this runs before every push). A repeated client id raises IntegrityError, as
-    `Message.objects.create` would.
+    in the same order; then the author's read marker moves forward to their own message (an
+    upsert on the one-per-user constraint, never backwards), as `mark_read` does. One statement
+    is one transaction in autocommit: no BEGIN and COMMIT round trips (this runs before every
+    push). A repeated client id raises IntegrityError, as `Message.objects.create` would.
     """
     quote = connection.ops.quote_name
 
-    def column(field: Any) -> str:
-        return quote(str(field.column))
+    def column(model: Any, name: str) -> str:
+        return quote(str(model._meta.get_field(name).column))
 
     fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
     request_field = Message._meta.get_field("request")
-    stamp = Request._meta.get_field("last_message_at")
-    request_pk, message_pk = column(Request._meta.pk), column(Message._meta.pk)
-    params = [
-        f.get_db_prep_save(f.pre_save(message, True), connection)
-        for f in fields
-        if f is not request_field
-    ]
+    request_pk = quote(str(Request._meta.pk.column))
+    message_pk = quote(str(Message._meta.pk.column))
+    read_table = quote(ReadState._meta.db_table)
+    read_user, read_request = column(ReadState, "user"), column(ReadState, "request")
+    last_read, read_at = column(ReadState, "last_read_message_id"), column(ReadState, "updated_at")
     sql = (
-        f"WITH bump AS (UPDATE {quote(Request._meta.db_table)} SET {column(stamp)} = %s "
-        f"WHERE {request_pk} = %s RETURNING {request_pk}) "
-        f"INSERT INTO {quote(Message._meta.db_table)} ({', '.join(column(f) for f in fields)}) "
-        "SELECT "
+        f"WITH bump AS (UPDATE {quote(Request._meta.db_table)} "
+        f"SET {column(Request, 'last_message_at')} = %s WHERE {request_pk} = %s "
+        f"RETURNING {request_pk}), "
+        f"message AS (INSERT INTO {quote(Message._meta.db_table)} "
+        f"({', '.join(quote(str(f.column)) for f in fields)}) SELECT "
         + ", ".join(f"bump.{request_pk}" if f is request_field else "%s" for f in fields)
-        + f" FROM bump RETURNING {message_pk}"
+        + f" FROM bump RETURNING {message_pk}), "
+        f"seen AS (INSERT INTO {read_table} ({read_user}, {read_request}, {last_read}, {read_at}) "
+        f"SELECT %s, %s, {message_pk}, %s FROM message "
+        f"ON CONFLICT ({read_user}, {read_request}) DO UPDATE "
+        f"SET {last_read} = EXCLUDED.{last_read}, {read_at} = EXCLUDED.{read_at} "
+        f"WHERE {read_table}.{last_read} < EXCLUDED.{last_read}) "
+        f"SELECT {message_pk} FROM message"
     )
+    stamp = message.created_at
+    params = [
+        Request._meta.get_field("last_message_at").get_db_prep_save(stamp, connection),
+        message.request_id,
+        *(
+            f.get_db_prep_save(f.pre_save(message, True), connection)
+            for f in fields
+            if f is not request_field
+        ),
+        message.author_id,
+        message.request_id,
+        ReadState._meta.get_field("updated_at").get_db_prep_save(stamp, connection),
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [stamp.get_db_prep_save(message.created_at, connection), message.request_id, *params],
-        )
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         raise IntegrityError(f"Request {message.request_id} does not exist")
@@ -262,13 +281,6 @@ def message_committed(message: Message, *, activity: str) -> None:
         logger.exception("Could not compute the audience of message %s", message.pk)
         return
     broadcast_message(message, audience)
-    # Everything else after the push. The author has read up to their own message (the unread
-    # counts never include one's own messages: this only moves their marker past the others').
-    try:
-        if message.author_id is not None:
-            mark_read_many({(message.author_id, message.request_id): message.pk}, announce=False)
-    except Exception:
-        logger.exception("Could not move the read marker of message %s's author", message.pk)
     from .tasks import notify_chat_event  # noqa: PLC0415 (tasks imports this module)
 
     documents = len(message.documents.all())  # prefetched
