@@ -181,6 +181,10 @@ DB_POOL_RECONNECT_SECONDS = float(os.getenv("DB_POOL_RECONNECT_SECONDS") or 0.25
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT_SECONDS
+# A web process's GIL switch interval (portal/warmup.py): a view's thread running Python hands
+# the interpreter to the event loop (websocket pushes) after at most this long. Python's 5 ms
+# held a chat push's fan-out behind the sending view's after-push work.
+GIL_SWITCH_INTERVAL_MS = float(os.getenv("GIL_SWITCH_INTERVAL_MS") or 1)
 # Readiness (/readyz): each check's deadline.
 READINESS_TIMEOUT_SECONDS = float(os.getenv("READINESS_TIMEOUT_SECONDS") or 2)
 # S3: a store that does not answer fails an upload within seconds (a clear message, nothing

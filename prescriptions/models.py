@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -48,33 +48,12 @@ def reachable_prescriber_ids(user: User) -> list[int]:
     2% of it need different plans); behind an opaque subquery PostgreSQL assumed every
     prescriber matched.
     """
-    from accounts.models import Delegation, User  # noqa: PLC0415 (accounts imports this app)
-
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cache = _reachable_cache.get()
     if cache is not None and user.pk in cache:
         return cache[user.pk]
-    # No ORDER BY in the parts of a UNION (SQLite refuses them; models may have a default).
-    own = (
-        User.objects.filter(pk=user.pk, prescriber__isnull=False)
-        .order_by()
-        .values_list("prescriber_id", flat=True)
-    )
-    delegated = (
-        Delegation.objects.active()
-        .filter(delegate_id=user.pk)
-        .order_by()
-        .values_list("prescriber_id", flat=True)
-    )
-    grouped = (
-        CareGroup.prescribers.through.objects.filter(
-            caregroup__is_active=True, caregroup__pharmacists=user.pk
-        )
-        .order_by()
-        .values_list("prescriber_id", flat=True)
-    )
-    ids = sorted(set(own.union(delegated, grouped)))
+    ids = sorted({row[0] for row in _run_compiled("reachable", _reachable_query, [user.pk])})
     if cache is not None:
         cache[user.pk] = ids
     return ids
@@ -88,34 +67,106 @@ def users_reaching(prescriber_ids: Iterable[int]) -> dict[int, set[int]]:
     delegations, and pharmacists of active care groups. One query (a UNION of the three links)
     whatever the batch size: it runs for every chat message, before the message is pushed.
     """
-    from accounts.models import Delegation, User  # noqa: PLC0415 (accounts imports this app)
-
     ids = set(prescriber_ids)
     reach: dict[int, set[int]] = defaultdict(set)
     if not ids:
         return reach
+    for prescriber_id, user_id in _run_compiled("reaching", _reaching_query, sorted(ids)):
+        reach[prescriber_id].add(user_id)
+    return reach
+
+
+def _reachable_query(user_id: int) -> models.QuerySet[Any, Any]:
+    """`reachable_prescriber_ids` as a queryset: the UNION of the three links of one user."""
+    from accounts.models import Delegation, User  # noqa: PLC0415 (accounts imports this app)
+
     # No ORDER BY in the parts of a UNION (SQLite refuses them; models may have a default).
     own = (
-        User.objects.filter(prescriber_id__in=ids, is_active=True)
+        User.objects.filter(pk=user_id, prescriber__isnull=False)
+        .order_by()
+        .values_list("prescriber_id", flat=True)
+    )
+    delegated = (
+        Delegation.objects.active()
+        .filter(delegate_id=user_id)
+        .order_by()
+        .values_list("prescriber_id", flat=True)
+    )
+    grouped = (
+        CareGroup.prescribers.through.objects.filter(
+            caregroup__is_active=True, caregroup__pharmacists=user_id
+        )
+        .order_by()
+        .values_list("prescriber_id", flat=True)
+    )
+    return own.union(delegated, grouped)
+
+
+def _reaching_query(*prescriber_ids: int) -> models.QuerySet[Any, Any]:
+    """`users_reaching` as a queryset: (prescriber id, user id) over the same three links."""
+    from accounts.models import Delegation, User  # noqa: PLC0415 (accounts imports this app)
+
+    own = (
+        User.objects.filter(prescriber_id__in=prescriber_ids, is_active=True)
         .order_by()
         .values_list("prescriber_id", "pk")
     )
     delegated = (
         Delegation.objects.active()
-        .filter(prescriber_id__in=ids, delegate__is_active=True)
+        .filter(prescriber_id__in=prescriber_ids, delegate__is_active=True)
         .order_by()
         .values_list("prescriber_id", "delegate_id")
     )
     grouped = (
         CareGroup.pharmacists.through.objects.filter(
-            caregroup__is_active=True, caregroup__prescribers__in=ids, user__is_active=True
+            caregroup__is_active=True,
+            caregroup__prescribers__in=prescriber_ids,
+            user__is_active=True,
         )
         .order_by()
         .values_list("caregroup__prescribers", "user_id")
     )
-    for prescriber_id, user_id in own.union(delegated, grouped, all=True):
-        reach[prescriber_id].add(user_id)
-    return reach
+    return own.union(delegated, grouped, all=True)
+
+
+# The access root's two queries, compiled to SQL once per database and shape. Building and
+# compiling these UNION querysets cost Django about twice what PostgreSQL takes to run them, on
+# every request and before every chat push. The SQL stays the ORM's own: the queryset is built
+# with placeholder ids, compiled, and each placeholder's parameter slot is noted.
+_PLACEHOLDER = -(2**62)  # an id no row has: placeholder i is _PLACEHOLDER - i
+_COMPILED_UP_TO = 8  # batches of more ids than this are compiled each time
+_compiled: dict[tuple[str, str, str, int], tuple[str, list[tuple[bool, Any]]]] = {}
+
+
+def _run_compiled(
+    name: str, build: Callable[..., models.QuerySet[Any, Any]], values: list[int]
+) -> list[tuple[Any, ...]]:
+    """Rows of `build(*values)`, from SQL compiled once per (database, number of values)."""
+    using = router.db_for_read(Prescriber)
+    connection = connections[using]
+    key = (name, using, connection.vendor, len(values))
+    compiled = _compiled.get(key)
+    if compiled is None:
+        if len(values) > _COMPILED_UP_TO:
+            sql, params = build(*values).query.get_compiler(using=using).as_sql()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+        placeholders = [_PLACEHOLDER - i for i in range(len(values))]
+        sql, params = build(*placeholders).query.get_compiler(using=using).as_sql()
+        slots = [
+            (True, placeholders.index(p))
+            if not isinstance(p, bool) and p in placeholders
+            else (False, p)
+            for p in params
+        ]
+        if {v for is_slot, v in slots if is_slot} != set(range(len(values))):
+            raise RuntimeError(f"{name}: a placeholder id did not reach the SQL as a parameter")
+        compiled = _compiled[key] = (sql, slots)
+    sql, slots = compiled
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [values[v] if is_slot else v for is_slot, v in slots])
+        return list(cursor.fetchall())
 
 
 class PrescriberQuerySet(models.QuerySet["Prescriber"]):

@@ -20,8 +20,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from portal.consumers import user_group, user_html_event
@@ -31,6 +30,8 @@ from .models import Document, Message, ReadState, Request
 from .render import render_push, render_unread_badge
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
     from accounts.models import User
     from prescriptions.models import Prescription
 
@@ -126,25 +127,38 @@ def _store_message(
     files: Sequence[tuple[str, CheckedPdf]],
 ) -> tuple[Message, bool]:
     client_id = (client_id or new_client_id())[:64]
-    existing = Message.objects.filter(request=chat, client_id=client_id).first()
-    if existing:
-        return existing, False
+    # No look-up first: a retried client id is refused by the unique constraint (below), so a
+    # new message, the usual case, costs no query for it.
     stored: list[str] = []
+    documents: list[Document] = []
+    now = timezone.now()
+    message = Message(
+        request=chat,
+        author=author,
+        author_name=str(author),
+        author_role=author.role_label,
+        body=body,
+        client_id=client_id,
+        created_at=now,
+    )
+    connection = connections[router.db_for_write(Message)]
     try:
+        if not files and connection.vendor == "postgresql":
+            # Words only, on PostgreSQL: the request's row bumped (and so locked), the message
+            # inserted and the author's read marker moved by one statement, atomic by itself
+            # (see _insert_locked).
+            if connection.in_atomic_block:
+                with transaction.atomic(using=connection.alias):  # a savepoint: a retry's
+                    _insert_locked(connection, message)  # refusal leaves the caller's work
+            else:
+                _insert_locked(connection, message)
+            with_documents(message, [])
+            return message, True
         with transaction.atomic():
-            now = timezone.now()
             # The request's row is locked first, so that the messages of one request take
             # their ids and commit in the same order (catch-up relies on it).
             Request.objects.filter(pk=chat.pk).update(last_message_at=now)
-            message = Message.objects.create(
-                request=chat,
-                author=author,
-                author_name=str(author),
-                author_role=author.role_label,
-                body=body,
-                client_id=client_id,
-                created_at=now,
-            )
+            message.save(force_insert=True)
             for title, pdf in files:
                 # A random key: the uploaded name never reaches the storage path.
                 try:
@@ -156,7 +170,7 @@ def _store_message(
                     # back the message, so no message is left without its document.
                     raise DocumentStoreUnavailable from error
                 stored.append(key)
-                Document.objects.create(
+                document = Document.objects.create(
                     request=chat,
                     message=message,
                     title=(title or pdf.name or "Document")[:200],
@@ -168,20 +182,93 @@ def _store_message(
                     page_count=pdf.page_count,
                     uploaded_by=author,
                 )
+                documents.append(document)
             # The author's own messages are never unread for them: nothing to announce.
             mark_read(user=author, chat=chat, message_id=message.pk, announce=False)
     except IntegrityError:
         _delete_stored(stored)
-        # The same client id arrived twice at once; the other one was stored.
-        return Message.objects.get(request=chat, client_id=client_id), False
+        # This client id was stored before (a retried send), or by a send of it at the same
+        # moment: that message is the answer.
+        existing = Message.objects.filter(request=chat, client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
     except Exception:
         _delete_stored(stored)
         raise
-    # Once, for the pushed row and the sender's own response alike.
-    prefetch_related_objects(
-        [message], Prefetch("documents", queryset=Document.objects.order_by("pk"))
-    )
+    # Its documents, as `messages_for` prefetches them, for the pushed row and the sender's own
+    # response alike: the ones just created, in order (no query).
+    with_documents(message, documents)
     return message, True
+
+
+def _insert_locked(connection: BaseDatabaseWrapper, message: Message) -> None:
+    """Store a text message as the general path's transaction does, in one PostgreSQL statement.
+
+    The same order: the UPDATE bumps the request's `last_message_at` and so locks its row
+    (waiting for another sender of the same request to commit) before the INSERT takes the
+    message's id from the sequence, so the messages of one request take their ids and commit
+    in the same order; then the author's read marker moves forward to their own message (an
+    upsert on the one-per-user constraint, never backwards), as `mark_read` does. One statement
+    is one transaction in autocommit: no BEGIN and COMMIT round trips (this runs before every
+    push). A repeated client id raises IntegrityError, as `Message.objects.create` would.
+    """
+    quote = connection.ops.quote_name
+
+    def column(model: Any, name: str) -> str:
+        return quote(str(model._meta.get_field(name).column))
+
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    request_field = Message._meta.get_field("request")
+    request_pk = quote(str(Request._meta.pk.column))
+    message_pk = quote(str(Message._meta.pk.column))
+    read_table = quote(ReadState._meta.db_table)
+    read_user, read_request = column(ReadState, "user"), column(ReadState, "request")
+    last_read, read_at = column(ReadState, "last_read_message_id"), column(ReadState, "updated_at")
+    sql = (
+        f"WITH bump AS (UPDATE {quote(Request._meta.db_table)} "
+        f"SET {column(Request, 'last_message_at')} = %s WHERE {request_pk} = %s "
+        f"RETURNING {request_pk}), "
+        f"message AS (INSERT INTO {quote(Message._meta.db_table)} "
+        f"({', '.join(quote(str(f.column)) for f in fields)}) SELECT "
+        + ", ".join(f"bump.{request_pk}" if f is request_field else "%s" for f in fields)
+        + f" FROM bump RETURNING {message_pk}), "
+        f"seen AS (INSERT INTO {read_table} ({read_user}, {read_request}, {last_read}, {read_at}) "
+        f"SELECT %s, %s, {message_pk}, %s FROM message "
+        f"ON CONFLICT ({read_user}, {read_request}) DO UPDATE "
+        f"SET {last_read} = EXCLUDED.{last_read}, {read_at} = EXCLUDED.{read_at} "
+        f"WHERE {read_table}.{last_read} < EXCLUDED.{last_read}) "
+        f"SELECT {message_pk} FROM message"
+    )
+    stamp = message.created_at
+    params = [
+        Request._meta.get_field("last_message_at").get_db_prep_save(stamp, connection),
+        message.request_id,
+        *(
+            f.get_db_prep_save(f.pre_save(message, True), connection)
+            for f in fields
+            if f is not request_field
+        ),
+        message.author_id,
+        message.request_id,
+        ReadState._meta.get_field("updated_at").get_db_prep_save(stamp, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise IntegrityError(f"Request {message.request_id} does not exist")
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+
+
+def with_documents(message: Message, documents: list[Document]) -> None:
+    """Give `message` its prefetched `documents` (as prefetch_related would) from a known list."""
+    queryset = message.documents.all()
+    queryset._result_cache = documents
+    queryset._prefetch_done = True  # type: ignore[attr-defined]  # Django's prefetch marker
+    message._prefetched_objects_cache = {"documents": queryset}  # type: ignore[attr-defined]
 
 
 def message_committed(message: Message, *, activity: str) -> None:
