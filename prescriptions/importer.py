@@ -27,6 +27,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from itertools import repeat
+from operator import gt
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -242,8 +244,11 @@ WITH latest AS (
         (pharmacy_id, pharmacy_patient_id, {", ".join(_PATIENT_FIELDS)}, updated_at)
     SELECT l.pharmacy_id, l.patient_key, {_columns("l", _PATIENT_FIELDS)}, %(now)s
     FROM latest l
-    LEFT JOIN {Patient._meta.db_table} p
-        ON p.pharmacy_id = l.pharmacy_id AND p.pharmacy_patient_id = l.patient_key
+    LEFT JOIN LATERAL (
+        SELECT * FROM {Patient._meta.db_table}
+        WHERE pharmacy_id = l.pharmacy_id AND pharmacy_patient_id = l.patient_key
+        LIMIT 1
+    ) p ON true
     WHERE p.id IS NULL OR {_differ("p", "l", _PATIENT_FIELDS)}
     ON CONFLICT (pharmacy_id, pharmacy_patient_id) DO UPDATE
     SET {", ".join(f"{f} = EXCLUDED.{f}" for f in _PATIENT_FIELDS)}
@@ -266,10 +271,16 @@ WITH src AS (
     SELECT s.row, s.pharmacy_id, s.rx_key, p.id AS patient_id, {_columns("s", _STAGED_RX_FIELDS)},
         COALESCE(s.status_at, %(now)s) AS status_at, t.status AS old_status
     FROM {_STAGE} s
-    JOIN {Patient._meta.db_table} p
-        ON p.pharmacy_id = s.pharmacy_id AND p.pharmacy_patient_id = s.patient_key
-    LEFT JOIN {Prescription._meta.db_table} t
-        ON t.pharmacy_id = s.pharmacy_id AND t.pharmacy_rx_id = s.rx_key
+    CROSS JOIN LATERAL (
+        SELECT id FROM {Patient._meta.db_table}
+        WHERE pharmacy_id = s.pharmacy_id AND pharmacy_patient_id = s.patient_key
+        LIMIT 1
+    ) p
+    LEFT JOIN LATERAL (
+        SELECT * FROM {Prescription._meta.db_table}
+        WHERE pharmacy_id = s.pharmacy_id AND pharmacy_rx_id = s.rx_key
+        LIMIT 1
+    ) t ON true
     WHERE t.id IS NULL OR t.patient_id <> p.id OR {_differ("t", "s", _STAGED_RX_FIELDS)}
 ), written AS (
     INSERT INTO {Prescription._meta.db_table} AS t
@@ -398,25 +409,24 @@ def _text(record: dict[str, Any], key: str) -> str:
 
 
 _EMPTY_VALUES = dict.fromkeys(ALL_COLUMNS, "")
+_SPACE = " \t\r\n"
 
 
 def _texts(record: dict[str, Any]) -> dict[str, str]:
-    """Every column through `_text`; a record of plain, short, clean strings (a CSV row) is
-    checked with one scan for forbidden characters instead of one per value. Anything else
-    takes the per-value path, which raises the same error for the same first bad column.
-    The caller has checked that every key is a known column."""
-    values = _EMPTY_VALUES.copy()
-    for key, value in record.items():
-        if value is None:
-            continue
-        if type(value) is not str:
-            break
-        value = value.strip(" \t\r\n")
-        if len(value) > COLUMN_MAX_LENGTH[key]:
-            break
-        values[key] = value
+    """Every column through `_text`. A record of plain, short, clean strings (a CSV row) is
+    checked a column at a time by C loops (strip, len, one scan of all the values for
+    forbidden characters) instead of a Python loop per value; anything else takes the
+    per-value path, which raises the same error for the same first bad column. The caller has
+    checked that every key is a known column."""
+    try:
+        stripped = list(map(str.strip, record.values(), repeat(_SPACE)))
+    except TypeError:  # None (a short CSV row), a number or a list (JSON): one at a time
+        pass
     else:
-        if not _FORBIDDEN.search("".join(values.values())):
+        too_long = any(map(gt, map(len, stripped), map(COLUMN_MAX_LENGTH.__getitem__, record)))
+        if not too_long and not _FORBIDDEN.search("".join(stripped)):
+            values = _EMPTY_VALUES.copy()
+            values.update(zip(record, stripped, strict=True))
             return values
     return {key: _text(record, key) for key in ALL_COLUMNS}
 
@@ -432,10 +442,12 @@ def _parse_day(value: str) -> dt.date | None:
 _valid_npi = lru_cache(maxsize=8192)(is_valid_npi)
 
 
+@lru_cache(maxsize=65536)
 def _parse_date(
     value: str, key: str, *, required: bool = False, latest: dt.date = LATEST_DATE
 ) -> dt.date | None:
-    """A date from already clean text (see _text): ISO or US, within a sane range."""
+    """A date from already clean text (see _text): ISO or US, within a sane range (remembered:
+    a RowError is raised again each time, only results are kept)."""
     if not value:
         if required:
             raise RowError(f"{key} is required.")
@@ -450,6 +462,7 @@ def _parse_date(
     return day
 
 
+@lru_cache(maxsize=4096)
 def _whole_number(value: str, key: str) -> int | None:
     if not value:
         return None
@@ -507,7 +520,7 @@ def clean_record(row: int, record: Any, *, today: dt.date | None = None) -> Clea
             validate_email(email)
         except ValidationError:
             raise RowError(f"patient_email '{email}' is not an email address.") from None
-    phone = _PHONE_PUNCTUATION.sub("", values["patient_phone"])
+    phone = values["patient_phone"] and _PHONE_PUNCTUATION.sub("", values["patient_phone"])
     if phone and not (_ASCII_DIGITS.fullmatch(phone) and len(phone) <= 20):
         raise RowError(f"patient_phone '{values['patient_phone']}' is not a phone number.")
     state = values["patient_state"]
@@ -554,12 +567,14 @@ def clean_record(row: int, record: Any, *, today: dt.date | None = None) -> Clea
         },
         npi=npi,
         pharmacy_code=values["pharmacy"],
-        status_at=(
-            timezone.make_aware(dt.datetime.combine(status_date, dt.time(12)))
-            if status_date
-            else None
-        ),
+        status_at=_noon(status_date) if status_date else None,
     )
+
+
+@lru_cache(maxsize=4096)
+def _noon(day: dt.date) -> dt.datetime:
+    """When a status reported for `day` happened: its noon, local time."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
 
 
 def _keyed(field_name: str, keys: Iterable[tuple[int, str]]) -> Q:
