@@ -953,7 +953,7 @@ def _csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
             if len(cells) > width:
                 yield row_number, BadRow("This row has more cells than the header.")
                 continue
-            record = dict(zip(header, cells, strict=False))
+            record: dict[str, str | None] = dict(zip(header, cells, strict=False))
             if len(cells) < width:
                 record.update(dict.fromkeys(header[len(cells) :]))  # DictReader's restval
             yield row_number, record
