@@ -1,17 +1,21 @@
 """Benchmark: `seed_demo --scale` and `import_prescriptions` at 100,000 rows, against COPY.
 
-On a fresh PostgreSQL database (`bench_perf_import`) it runs `seed_demo --scale N`, writes a
-CSV of N new rows (N / 5 patients), then, interleaved run by run (alternating which goes first),
-each in a fresh process, measuring wall time and peak RSS (ru_maxrss of the child):
+On a fresh PostgreSQL database (`--database`, default `bench_perf_import`) it runs
+`seed_demo --scale N`, writes a CSV of N new rows (N / 5 patients), then, interleaved run by run
+(alternating which goes first), each in a fresh process, measuring wall time, CPU time and peak
+RSS (rusage of the child):
 
 - `import_prescriptions` of the file (new rows), then the same file again (unchanged);
 - its **floor** (`--floor`, psycopg 3 only, no Django): the file parsed with `csv.reader` and the
   same rows COPY'd into the real tables (patients, prescriptions with their patient and
   prescriber ids, the first status of each), in one transaction that is then rolled back.
 
-Between runs the imported rows are deleted (untimed). Writes the figures to docs/PERFORMANCE.md.
+With `--sqlite`, the same seed, import and re-import run on a SQLite file database too (the
+ORM path), in the same runs. Between runs the imported rows are deleted (untimed). Writes the
+figures to docs/PERFORMANCE.md (the section's notes below `<!-- import-notes -->` are kept).
 
-    .venv/bin/python bench/import_and_seed.py [--rows 100000] [--runs 2] [--no-write]
+    .venv/bin/python bench/import_and_seed.py [--rows 100000] [--runs 2] [--sqlite]
+        [--database bench_perf_import] [--no-write]
 """
 
 from __future__ import annotations
@@ -32,15 +36,17 @@ sys.path.insert(0, str(BASE_DIR))
 
 from prescriptions.npi import make_npi  # noqa: E402
 
-PG_URL = "postgres://postgres@127.0.0.1:5432/bench_perf_import"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432/"
 STATUSES = ["Due for Fill", "Order Shipped", "Delivered", "Prior Authorization Pending", "On Hold"]
 
 
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Like run(), but through /usr/bin/env so wait4 sees the real child's rusage."""
+def run_measured(
+    args: list[str], env: dict[str, str], *, script: str = "manage.py"
+) -> tuple[float, float, str, float]:
+    """Run a command in a fresh process: wall time, peak RSS (MiB), output, CPU time (s)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, script, *args],
         cwd=BASE_DIR,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
@@ -53,7 +59,7 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, st
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{args} failed:\n{out}\n{err}")
-    return elapsed, usage.ru_maxrss / 1024, out
+    return elapsed, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -173,6 +179,17 @@ def pg_admin(sql: str) -> None:
 
 
 def delete_imported(url: str) -> None:
+    if url.startswith("sqlite:"):
+        import sqlite3  # noqa: PLC0415
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            db.execute(
+                "DELETE FROM prescriptions_statuschange WHERE prescription_id IN (SELECT id FROM "
+                "prescriptions_prescription WHERE pharmacy_rx_id LIKE 'BRX%')"
+            )
+            db.execute("DELETE FROM prescriptions_prescription WHERE pharmacy_rx_id LIKE 'BRX%'")
+            db.execute("DELETE FROM prescriptions_patient WHERE pharmacy_patient_id LIKE 'BP%'")
+        return
     import psycopg  # noqa: PLC0415
 
     with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
@@ -190,33 +207,43 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--database", default="bench_perf_import", help="PostgreSQL database")
+    parser.add_argument("--sqlite", action="store_true", help="measure SQLite too")
     parser.add_argument("--floor", metavar="CSV", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    url = os.getenv("BENCH_IMPORT_URL", PG_URL)
+    url = os.getenv("BENCH_IMPORT_URL", PG_SERVER + args.database)
     if args.floor:
         floor(args.floor, url)
         return
-    env = {
-        "DATABASE_URL": url,
+    base_env = {
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-" + "x" * 40,
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
     }
-    pg_admin("DROP DATABASE IF EXISTS bench_perf_import")
-    pg_admin("CREATE DATABASE bench_perf_import")
+    env = {**base_env, "DATABASE_URL": url}
+    pg_admin(f'DROP DATABASE IF EXISTS "{args.database}"')
+    pg_admin(f'CREATE DATABASE "{args.database}"')
     run_measured(["migrate", "--noinput", "-v", "0"], env)
-    seed_s, seed_rss, _ = run_measured(
+    seed_s, seed_rss, _, _ = run_measured(
         ["seed_demo", "--scale", str(args.rows), "--quiet-logins"], env
     )
     print(f"seed {seed_s:.1f} s", file=sys.stderr, flush=True)
-    load_before = os.getloadavg()[0]
     imports, reimports, floors = [], [], []
+    sq_imports, sq_reimports = [], []
     out = re_out = ""
     with tempfile.TemporaryDirectory() as tmp:
+        sqlite_env = {**base_env, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
+        if args.sqlite:
+            run_measured(["migrate", "--noinput", "-v", "0"], sqlite_env)
+            sq_seed = run_measured(
+                ["seed_demo", "--scale", str(args.rows), "--quiet-logins"], sqlite_env
+            )[0]
+            print(f"SQLite seed {sq_seed:.1f} s", file=sys.stderr, flush=True)
         csv_path = Path(tmp) / "prescriptions.csv"
         write_csv(csv_path, args.rows)
         size_mb = csv_path.stat().st_size / 1e6
+        load_before = os.getloadavg()[0]
         for run in range(args.runs):
             if run:
                 delete_imported(url)
@@ -224,31 +251,43 @@ def main() -> None:
                 if which == "floor" and imports and len(imports) == run + 1:
                     delete_imported(url)  # the floor writes the same keys: not while imported
                 if which == "floor":
-                    started = time.perf_counter()
-                    proc = subprocess.run(
-                        [sys.executable, __file__, "--floor", str(csv_path)],
-                        env={**os.environ, "BENCH_IMPORT_URL": url},
-                        capture_output=True,
-                        text=True,
+                    floors.append(
+                        run_measured(
+                            ["--floor", str(csv_path)],
+                            {"BENCH_IMPORT_URL": url},
+                            script=__file__,
+                        )
                     )
-                    if proc.returncode:
-                        raise SystemExit(proc.stderr)
-                    floors.append(time.perf_counter() - started)
                     continue
                 imports.append(run_measured(["import_prescriptions", str(csv_path)], env))
                 out = imports[-1][2]
                 reimports.append(run_measured(["import_prescriptions", str(csv_path)], env))
                 re_out = reimports[-1][2]
                 assert re.search(rf"0 created, 0 updated, {args.rows} unchanged", re_out), re_out
+            if args.sqlite:
+                delete_imported(sqlite_env["DATABASE_URL"])
+                sq_imports.append(run_measured(["import_prescriptions", str(csv_path)], sqlite_env))
+                sq_reimports.append(
+                    run_measured(["import_prescriptions", str(csv_path)], sqlite_env)
+                )
+                assert re.search(
+                    rf"0 created, 0 updated, {args.rows} unchanged", sq_reimports[-1][2]
+                ), sq_reimports[-1][2]
             print(
-                f"run {run + 1}: floor {floors[-1]:.1f} s, import {imports[-1][0]:.1f} s, "
-                f"re-import {reimports[-1][0]:.1f} s",
+                f"run {run + 1}: floor {floors[-1][0]:.1f} s, import {imports[-1][0]:.1f} s, "
+                f"re-import {reimports[-1][0]:.1f} s"
+                + (
+                    f"; SQLite import {sq_imports[-1][0]:.1f} s, "
+                    f"re-import {sq_reimports[-1][0]:.1f} s"
+                    if args.sqlite
+                    else ""
+                ),
                 file=sys.stderr,
                 flush=True,
             )
-    load_after = os.getloadavg()[0]
+        load_after = os.getloadavg()[0]
     delete_imported(url)
-    pg_admin("DROP DATABASE IF EXISTS bench_perf_import")
+    pg_admin(f'DROP DATABASE IF EXISTS "{args.database}"')
 
     def median(values: list[float]) -> float:
         return (
@@ -257,13 +296,24 @@ def main() -> None:
             else sum(sorted(values)[len(values) // 2 - 1 : len(values) // 2 + 1]) / 2
         )
 
-    imp = median([t for t, _, _ in imports])
-    rei = median([t for t, _, _ in reimports])
-    flo = median(floors)
+    flo = median([t for t, *_ in floors])
+    flo_cpu = median([c for *_, c in floors])
+
+    def table_row(label: str, runs: list[tuple[float, float, str, float]], ratio: bool) -> str:
+        wall = median([t for t, *_ in runs])
+        cpu = median([c for *_, c in runs])
+        return (
+            f"| {label} | {', '.join(f'{t:.1f}' for t, *_ in runs)} s | {wall:.1f} s | "
+            f"{cpu:.1f} s | {max(r for _, r, _, _ in runs):.0f} MiB | "
+            + (f"{wall / flo:.1f}× |" if ratio else "|")
+        )
+
     lines = [
         "## Import and demo data",
         "",
-        "Method: `bench/import_and_seed.py` (PostgreSQL 15) on this 2-core machine, each command "
+        "Method: `bench/import_and_seed.py` (PostgreSQL 15"
+        + (", and SQLite with `--sqlite`" if args.sqlite else "")
+        + ") on this 2-core machine, each command "
         f"in a fresh process. A fresh database gets `seed_demo --scale {args.rows}` "
         f"({args.rows:,} prescriptions, {args.rows // 5:,} patients); then `import_prescriptions` "
         f"loads a generated CSV of {args.rows:,} new rows ({size_mb:.1f} MB, "
@@ -272,17 +322,25 @@ def main() -> None:
         "with `csv.reader` and the same rows COPY'd with psycopg 3 into the real tables "
         "(patients, prescriptions with their patient and prescriber ids, the first status of "
         "each; indexes and constraints as in production), in one transaction rolled back "
-        "afterwards. The imported rows are deleted between runs (untimed). Peak RSS is the "
-        "child's maximum resident set size.",
+        "afterwards. The imported rows are deleted between runs (untimed). CPU is the child "
+        "process's user + system time (not the database server's); peak RSS its maximum "
+        "resident set size.",
         "",
-        "| | each run | median | peak RSS | ratio to the floor |",
-        "|---|---|---|---|---|",
-        f"| COPY floor | {', '.join(f'{t:.1f}' for t in floors)} s | {flo:.1f} s | | 1.0× |",
-        f"| `import_prescriptions`, new rows | {', '.join(f'{t:.1f}' for t, _, _ in imports)} s "
-        f"| {imp:.1f} s | {max(r for _, r, _ in imports):.0f} MiB | {imp / flo:.1f}× |",
-        f"| re-import, same file | {', '.join(f'{t:.1f}' for t, _, _ in reimports)} s | "
-        f"{rei:.1f} s | {max(r for _, r, _ in reimports):.0f} MiB | |",
-        f"| `seed_demo --scale {args.rows}` | {seed_s:.1f} s | | {seed_rss:.0f} MiB | |",
+        "| | each run | median | CPU (median) | peak RSS | ratio to the floor |",
+        "|---|---|---|---|---|---|",
+        f"| COPY floor (PostgreSQL) | {', '.join(f'{t:.1f}' for t, *_ in floors)} s | {flo:.1f} s "
+        f"| {flo_cpu:.1f} s | {max(r for _, r, _, _ in floors):.0f} MiB | 1.0× |",
+        table_row("`import_prescriptions`, new rows (PostgreSQL)", imports, True),
+        table_row("re-import, same file (PostgreSQL)", reimports, False),
+    ]
+    if args.sqlite:
+        lines += [
+            table_row("`import_prescriptions`, new rows (SQLite)", sq_imports, True),
+            table_row("re-import, same file (SQLite)", sq_reimports, False),
+        ]
+    lines += [
+        f"| `seed_demo --scale {args.rows}` (PostgreSQL) | {seed_s:.1f} s | | | "
+        f"{seed_rss:.0f} MiB | |",
         "",
         f"Import output: {out.strip().splitlines()[-1]} Re-import: {re_out.strip().splitlines()[-1]}",
         "",
@@ -296,8 +354,12 @@ def main() -> None:
         write_section("Import and demo data", text)
 
 
+NOTES_MARKER = "<!-- import-notes -->"
+
+
 def write_section(title: str, body: str) -> None:
-    """Replace (or append) one `## title` section of docs/PERFORMANCE.md, leaving the others."""
+    """Replace (or append) one `## title` section of docs/PERFORMANCE.md, leaving the others;
+    the section's notes from NOTES_MARKER on are kept."""
     path = BASE_DIR / "docs" / "PERFORMANCE.md"
     text = (
         path.read_text()
@@ -305,9 +367,12 @@ def write_section(title: str, body: str) -> None:
         else "# Performance\n\nMeasured by the scripts in `bench/`.\n\n"
     )
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    found = pattern.search(text)
+    if found and NOTES_MARKER in found.group():
+        body = body.rstrip() + "\n\n" + found.group()[found.group().index(NOTES_MARKER) :]
     text = (
-        pattern.sub(body.rstrip() + "\n\n", text)
-        if pattern.search(text)
+        pattern.sub(lambda _: body.rstrip() + "\n\n", text)
+        if found
         else text.rstrip() + "\n\n" + body
     )
     path.parent.mkdir(exist_ok=True)

@@ -21,11 +21,14 @@ import csv
 import datetime as dt
 import io
 import json
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from itertools import repeat
+from operator import gt
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -79,6 +82,7 @@ OPTIONAL_COLUMNS = [
     "status_date",
 ]
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+_COLUMNS = frozenset(ALL_COLUMNS)
 BATCH_SIZE = 2000
 MAX_ERRORS_KEPT = 1000
 
@@ -185,6 +189,129 @@ _RX_FIELDS = [
 ]
 
 
+# The PostgreSQL path (Importer._stage_batch and the two upserts): a temporary staging table of
+# validated, resolved rows, written to the real tables by set-based statements.
+_STAGED_RX_FIELDS = [f for f in _RX_FIELDS if f != "patient_id"]  # joined from the patients
+_STAGE = "import_stage"
+_STAGE_COLUMNS = {
+    "row": "integer",
+    "pharmacy_id": "bigint",
+    "patient_key": "text",
+    **dict.fromkeys(_PATIENT_FIELDS, "text"),
+    "date_of_birth": "date",
+    "rx_key": "text",
+    **dict.fromkeys(_STAGED_RX_FIELDS, "text"),
+    "prescriber_id": "bigint",
+    "last_shipped": "date",
+    "next_fill": "date",
+    "refills_remaining": "integer",
+    "written_date": "date",
+    "status_at": "timestamptz",
+}
+_STAGE_ORDER = [
+    "row", "pharmacy_id", "patient_key", *_PATIENT_FIELDS, "rx_key", *_STAGED_RX_FIELDS,
+    "status_at",
+]  # fmt: skip
+assert set(_STAGE_ORDER) == set(_STAGE_COLUMNS)
+_STAGE_CREATE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ("
+    + ", ".join(f"{name} {_STAGE_COLUMNS[name]}" for name in _STAGE_ORDER)
+    + ") ON COMMIT DROP"
+)
+_STAGE_COPY = f"COPY {_STAGE} ({', '.join(_STAGE_ORDER)}) FROM STDIN"
+
+
+def _columns(alias: str, names: list[str]) -> str:
+    return ", ".join(f"{alias}.{name}" for name in names)
+
+
+def _differ(old: str, new: str, names: list[str]) -> str:
+    """SQL: some of the columns `names` of row `old` differ from those of `new` (NULL compares
+    as a value)."""
+    return f"({_columns(old, names)}) IS DISTINCT FROM ({_columns(new, names)})"
+
+
+# The batch's patients, the last row of each winning; only the new and the changed ones reach
+# the INSERT (an unchanged patient takes no id from the sequence and is not locked).
+_PATIENT_UPSERT = f"""
+WITH latest AS (
+    SELECT DISTINCT ON (pharmacy_id, patient_key) pharmacy_id, patient_key,
+        {", ".join(_PATIENT_FIELDS)}
+    FROM {_STAGE}
+    ORDER BY pharmacy_id, patient_key, row DESC
+), written AS (
+    INSERT INTO {Patient._meta.db_table} AS t
+        (pharmacy_id, pharmacy_patient_id, {", ".join(_PATIENT_FIELDS)}, updated_at)
+    SELECT l.pharmacy_id, l.patient_key, {_columns("l", _PATIENT_FIELDS)}, %(now)s
+    FROM latest l
+    LEFT JOIN LATERAL (
+        SELECT * FROM {Patient._meta.db_table}
+        WHERE pharmacy_id = l.pharmacy_id AND pharmacy_patient_id = l.patient_key
+        LIMIT 1
+    ) p ON true
+    WHERE p.id IS NULL OR {_differ("p", "l", _PATIENT_FIELDS)}
+    ON CONFLICT (pharmacy_id, pharmacy_patient_id) DO UPDATE
+    SET {", ".join(f"{f} = EXCLUDED.{f}" for f in _PATIENT_FIELDS)}
+    WHERE {_differ("t", "EXCLUDED", _PATIENT_FIELDS)}
+    RETURNING t.xmax = 0 AS created
+)
+SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written
+"""
+
+# The batch's prescriptions: the new and the changed ones (compared with the patient's id
+# joined in) are upserted; a status that differs moves status_changed_at and is recorded in
+# the timeline (a new prescription's first status too), in the same statement. The status
+# changes of existing prescriptions come back, in file order, for the signal. The previous
+# status is read from the statement's snapshot: should another transaction insert the same
+# key in between, its from_status is NULL and the timeline's NOT NULL refuses the statement
+# (an IntegrityError: the import is rolled back and may be run again).
+_MOVED = "NOT created AND from_status IS DISTINCT FROM to_status"
+_PRESCRIPTION_UPSERT = f"""
+WITH src AS (
+    SELECT s.row, s.pharmacy_id, s.rx_key, p.id AS patient_id, {_columns("s", _STAGED_RX_FIELDS)},
+        COALESCE(s.status_at, %(now)s) AS status_at, t.status AS old_status
+    FROM {_STAGE} s
+    CROSS JOIN LATERAL (
+        SELECT id FROM {Patient._meta.db_table}
+        WHERE pharmacy_id = s.pharmacy_id AND pharmacy_patient_id = s.patient_key
+        LIMIT 1
+    ) p
+    LEFT JOIN LATERAL (
+        SELECT * FROM {Prescription._meta.db_table}
+        WHERE pharmacy_id = s.pharmacy_id AND pharmacy_rx_id = s.rx_key
+        LIMIT 1
+    ) t ON true
+    WHERE t.id IS NULL OR t.patient_id <> p.id OR {_differ("t", "s", _STAGED_RX_FIELDS)}
+), written AS (
+    INSERT INTO {Prescription._meta.db_table} AS t
+        (pharmacy_id, pharmacy_rx_id, {", ".join(_RX_FIELDS)}, status_changed_at, created_at,
+        updated_at)
+    SELECT pharmacy_id, rx_key, {", ".join(_RX_FIELDS)}, status_at, %(now)s, %(now)s FROM src
+    ON CONFLICT (pharmacy_id, pharmacy_rx_id) DO UPDATE
+    SET {", ".join(f"{f} = EXCLUDED.{f}" for f in _RX_FIELDS)},
+        status_changed_at = CASE WHEN t.status = EXCLUDED.status THEN t.status_changed_at
+            ELSE EXCLUDED.status_changed_at END,
+        updated_at = EXCLUDED.updated_at
+    WHERE {_differ("t", "EXCLUDED", _RX_FIELDS)}
+    RETURNING t.id, t.pharmacy_id, t.pharmacy_rx_id, t.status, t.status_changed_at,
+        t.xmax = 0 AS created
+), changes AS (
+    SELECT w.id, w.created, s.row, w.status AS to_status, w.status_changed_at,
+        CASE WHEN w.created THEN '' ELSE s.old_status END AS from_status
+    FROM written w JOIN src s ON s.pharmacy_id = w.pharmacy_id AND s.rx_key = w.pharmacy_rx_id
+), recorded AS (
+    INSERT INTO {StatusChange._meta.db_table} (prescription_id, from_status, to_status, changed_at)
+    SELECT id, from_status, to_status, status_changed_at FROM changes
+    WHERE from_status IS DISTINCT FROM to_status
+)
+SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created),
+    array_agg(id ORDER BY row) FILTER (WHERE {_MOVED}),
+    array_agg(from_status ORDER BY row) FILTER (WHERE {_MOVED}),
+    array_agg(to_status ORDER BY row) FILTER (WHERE {_MOVED})
+FROM changes
+"""
+
+
 class ImportFileError(Exception):
     """The file or body as a whole cannot be imported (nothing was changed)."""
 
@@ -281,43 +408,51 @@ def _text(record: dict[str, Any], key: str) -> str:
     return value
 
 
+_EMPTY_VALUES = dict.fromkeys(ALL_COLUMNS, "")
+_SPACE = " \t\r\n"
+
+
 def _texts(record: dict[str, Any]) -> dict[str, str]:
-    """Every column through `_text`; a record of plain, short, clean strings (a CSV row) is
-    checked with one scan for forbidden characters instead of one per value. Anything else
-    takes the per-value path, which raises the same error for the same first bad column."""
-    values: dict[str, str] = {}
-    for key in ALL_COLUMNS:
-        value = record.get(key)
-        if value is None:
-            values[key] = ""
-            continue
-        if type(value) is not str:
-            break
-        value = value.strip(" \t\r\n")
-        if len(value) > COLUMN_MAX_LENGTH[key]:
-            break
-        values[key] = value
+    """Every column through `_text`. A record of plain, short, clean strings (a CSV row) is
+    checked a column at a time by C loops (strip, len, one scan of all the values for
+    forbidden characters) instead of a Python loop per value; anything else takes the
+    per-value path, which raises the same error for the same first bad column. The caller has
+    checked that every key is a known column."""
+    try:
+        stripped = list(map(str.strip, record.values(), repeat(_SPACE)))
+    except TypeError:  # None (a short CSV row), a number or a list (JSON): one at a time
+        pass
     else:
-        if not _FORBIDDEN.search("".join(values.values())):
+        too_long = any(map(gt, map(len, stripped), map(COLUMN_MAX_LENGTH.__getitem__, record)))
+        if not too_long and not _FORBIDDEN.search("".join(stripped)):
+            values = _EMPTY_VALUES.copy()
+            values.update(zip(record, stripped, strict=True))
             return values
     return {key: _text(record, key) for key in ALL_COLUMNS}
 
 
 @lru_cache(maxsize=8192)
 def _parse_day(value: str) -> dt.date | None:
-    """parse_day, remembered: a file repeats the same few thousand dates (births, shipments)."""
-    return parse_day(value)
+    """A date of the accepted shapes (parse_day), remembered: a file repeats the same few
+    thousand dates (births, shipments)."""
+    return parse_day(value) if _DATE_SHAPE.fullmatch(value) else None
 
 
+# A file names the same few prescribers again and again: each NPI's check digit is computed once.
+_valid_npi = lru_cache(maxsize=8192)(is_valid_npi)
+
+
+@lru_cache(maxsize=65536)
 def _parse_date(
     value: str, key: str, *, required: bool = False, latest: dt.date = LATEST_DATE
 ) -> dt.date | None:
-    """A date from already clean text (see _text): ISO or US, within a sane range."""
+    """A date from already clean text (see _text): ISO or US, within a sane range (remembered:
+    a RowError is raised again each time, only results are kept)."""
     if not value:
         if required:
             raise RowError(f"{key} is required.")
         return None
-    day = _parse_day(value) if _DATE_SHAPE.fullmatch(value) else None
+    day = _parse_day(value)
     if day is None:
         raise RowError(f"{key} '{value}' is not a date (use YYYY-MM-DD).")
     if not EARLIEST_DATE <= day <= latest:
@@ -327,6 +462,7 @@ def _parse_date(
     return day
 
 
+@lru_cache(maxsize=4096)
 def _whole_number(value: str, key: str) -> int | None:
     if not value:
         return None
@@ -360,17 +496,17 @@ def clean_record(row: int, record: Any, *, today: dt.date | None = None) -> Clea
         raise RowError(record.message)
     if not isinstance(record, dict):
         raise RowError(f"Each record must be an object, not {_json_type(record)}.")
-    unknown = [k for k in record if k not in COLUMN_MAX_LENGTH]
-    if unknown:
+    if not _COLUMNS.issuperset(record):
+        unknown = [k for k in record if k not in COLUMN_MAX_LENGTH]
         shown = ", ".join(repr(k)[:40] if isinstance(k, str) else "?" for k in unknown[:5])
         raise RowError(f"Unknown fields: {shown}.")
     # Every field's type, length and characters first, so messages below may quote values.
     values = _texts(record)
-    missing = [c for c in REQUIRED_COLUMNS if not values[c]]
-    if missing:
+    if not all(map(values.__getitem__, REQUIRED_COLUMNS)):
+        missing = [c for c in REQUIRED_COLUMNS if not values[c]]
         raise RowError("Missing value for " + ", ".join(missing) + ".")
     npi = values["prescriber_npi"]
-    if not is_valid_npi(npi):
+    if not _valid_npi(npi):
         raise RowError(f"prescriber_npi '{npi}' is not a valid NPI.")
     status = _STATUS_LOOKUP.get(values["status"].lower())
     if status is None:
@@ -384,7 +520,7 @@ def clean_record(row: int, record: Any, *, today: dt.date | None = None) -> Clea
             validate_email(email)
         except ValidationError:
             raise RowError(f"patient_email '{email}' is not an email address.") from None
-    phone = _PHONE_PUNCTUATION.sub("", values["patient_phone"])
+    phone = values["patient_phone"] and _PHONE_PUNCTUATION.sub("", values["patient_phone"])
     if phone and not (_ASCII_DIGITS.fullmatch(phone) and len(phone) <= 20):
         raise RowError(f"patient_phone '{values['patient_phone']}' is not a phone number.")
     state = values["patient_state"]
@@ -431,12 +567,14 @@ def clean_record(row: int, record: Any, *, today: dt.date | None = None) -> Clea
         },
         npi=npi,
         pharmacy_code=values["pharmacy"],
-        status_at=(
-            timezone.make_aware(dt.datetime.combine(status_date, dt.time(12)))
-            if status_date
-            else None
-        ),
+        status_at=_noon(status_date) if status_date else None,
     )
+
+
+@lru_cache(maxsize=4096)
+def _noon(day: dt.date) -> dt.datetime:
+    """When a status reported for `day` happened: its noon, local time."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
 
 
 def _keyed(field_name: str, keys: Iterable[tuple[int, str]]) -> Q:
@@ -559,8 +697,10 @@ class Importer:
         if not batch:
             return
         if connection.vendor == "postgresql":
-            with transaction.atomic():
-                self._write_copy(batch)
+            with transaction.atomic(), connection.cursor() as cursor:
+                self._stage_batch(cursor, batch)
+                self._upsert_patients(batch)
+                self._upsert_prescriptions_staged(cursor, len(batch))
             return
         now = timezone.now()
         status_events: list[tuple[int, str, str]] = []
@@ -649,9 +789,15 @@ class Importer:
                 )
 
     def _upsert_patients(self, batch: list[CleanRow]) -> dict[tuple[int, str], int]:
+        """Create or update the batch's patients; their ids by (pharmacy, patient_id).
+
+        On PostgreSQL the batch is already staged (see _stage_batch): one statement writes the
+        patients, and the prescriptions' statement joins their ids itself (an empty dict back).
+        """
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                return self._upsert_patients_copy(cursor, batch, timezone.now())
+                self._upsert_patients_staged(cursor)
+            return {}
         latest: dict[tuple[int, str], dict[str, Any]] = {}
         for c in batch:
             latest[(c.pharmacy_id, c.patient_key)] = c.patient  # the last row of a patient wins
@@ -690,140 +836,54 @@ class Importer:
             (p.pharmacy_id, p.pharmacy_patient_id): p.pk for p in new
         }
 
-    # PostgreSQL: COPY into staging tables and set-based writes ---------------------------
+    # PostgreSQL: COPY into a staging table and set-based upserts ---------------------------
     #
-    # The same decisions as the ORM path above (the rows were validated and resolved the same
-    # way; the same values are compared), but without a model instance per row and without
-    # Django compiling an INSERT of 2,000 rows: the rows go to a temporary staging table with
-    # COPY, and one INSERT … SELECT (RETURNING the new ids) or UPDATE … FROM writes them. The
-    # staging tables live until the import's transaction ends (ON COMMIT DROP).
+    # The same decisions as the ORM path above, taken by the database in three statements per
+    # batch instead of a model instance (or a lookup) per row: the validated, resolved rows go
+    # to a temporary staging table with psycopg 3's COPY; one INSERT … ON CONFLICT DO UPDATE
+    # writes the batch's patients (the last row of a patient wins), and one more writes its
+    # prescriptions and their status changes. Both only touch rows whose values differ
+    # (IS DISTINCT FROM, so NULLs compare as values): an unchanged row is neither written nor
+    # locked, nor does it take an id from the sequence, and a re-import of an unchanged file
+    # costs its validation, its COPY and two joins. The staging table lives until the
+    # import's transaction ends (ON COMMIT DROP); the run's single transaction still holds
+    # every batch, so a failure anywhere leaves nothing written.
 
-    def _stage(self, cursor: Any, name: str, model: type[models.Model], fields: list[str]) -> str:
-        """An empty temporary table `name` with the columns of `fields` of `model`."""
-        table = model._meta.db_table
-        columns = ", ".join(_column(model, f) for f in fields)
-        cursor.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{name}" ON COMMIT DROP AS '
-            f'SELECT {columns} FROM "{table}" WITH NO DATA'
-        )
-        cursor.execute(f'TRUNCATE "{name}"')
-        return name
-
-    def _copy(
-        self,
-        cursor: Any,
-        table: str,
-        model: type[models.Model],
-        fields: list[str],
-        rows: Iterable[tuple[Any, ...]],
-    ) -> None:
-        columns = ", ".join(_column(model, f) for f in fields)
-        copy_sql = f'COPY "{table}" ({columns}) FROM STDIN'
-        with connection.wrap_database_errors, cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-
-    def _insert(
-        self,
-        cursor: Any,
-        model: type[models.Model],
-        fields: list[str],
-        rows: list[tuple[Any, ...]],
-        returning: list[str],
-    ) -> list[tuple[Any, ...]]:
-        """INSERT `rows` (COPY'd to a staging table first); the `returning` columns back."""
-        stage = self._stage(cursor, f"import_new_{model._meta.model_name}", model, fields)
-        self._copy(cursor, stage, model, fields, rows)
-        columns = ", ".join(_column(model, f) for f in fields)
-        cursor.execute(
-            f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {columns} FROM "{stage}" '
-            f"RETURNING {', '.join(_column(model, f) for f in returning)}"
-        )
-        return cursor.fetchall()
-
-    def _update(
-        self,
-        cursor: Any,
-        model: type[models.Model],
-        fields: list[str],
-        rows: list[tuple[Any, ...]],
-    ) -> None:
-        """UPDATE by primary key: each row is (pk, *values of `fields`)."""
-        stage = self._stage(
-            cursor, f"import_changed_{model._meta.model_name}", model, ["id", *fields]
-        )
-        self._copy(cursor, stage, model, ["id", *fields], rows)
-        sets = ", ".join(f"{_column(model, f)} = s.{_column(model, f)}" for f in fields)
-        cursor.execute(
-            f'UPDATE "{model._meta.db_table}" AS t SET {sets} FROM "{stage}" AS s WHERE t.id = s.id'
-        )
-
-    def _write_copy(self, batch: list[CleanRow]) -> None:
-        now = timezone.now()
-        status_events: list[tuple[int, str, str]] = []
-        with connection.cursor() as cursor:
-            patients = self._upsert_patients(batch)
-            existing = {
-                (row[1], row[2]): row
-                for row in Prescription.objects.filter(
-                    _keyed("pharmacy_rx_id", ((c.pharmacy_id, c.rx_key) for c in batch))
-                )
-                .order_by()
-                .values_list(
-                    "pk", "pharmacy_id", "pharmacy_rx_id", "status_changed_at", *_RX_FIELDS
-                )
-            }
-            new: list[tuple[Any, ...]] = []
-            changed: list[tuple[Any, ...]] = []
-            changes: list[tuple[Any, ...]] = []
+    def _stage_batch(self, cursor: Any, batch: list[CleanRow]) -> None:
+        """COPY the batch's rows into the (emptied) staging table."""
+        cursor.execute(_STAGE_CREATE)
+        cursor.execute(f"TRUNCATE {_STAGE}")
+        patient_values = operator.itemgetter(*_PATIENT_FIELDS)
+        rx_values = operator.itemgetter(*_STAGED_RX_FIELDS)
+        with connection.wrap_database_errors, cursor.copy(_STAGE_COPY) as copy:
             for c in batch:
-                values = {**c.rx, "patient_id": patients[(c.pharmacy_id, c.patient_key)]}
-                ordered = tuple(values[f] for f in _RX_FIELDS)
-                current = existing.get((c.pharmacy_id, c.rx_key))
-                if current is None:
-                    new.append((c.pharmacy_id, c.rx_key, c.status_at or now, now, now, *ordered))
-                    continue
-                if current[4:] == ordered:
-                    self.result.unchanged += 1
-                    continue
-                status_changed_at = current[3]
-                old_status = current[4 + _RX_FIELDS.index("status")]
-                if old_status != values["status"]:
-                    status_changed_at = c.status_at or now
-                    changes.append((current[0], old_status, values["status"], status_changed_at))
-                    status_events.append((current[0], old_status, values["status"]))
-                changed.append((current[0], *ordered, status_changed_at, now))
-            if new:
-                returned = self._insert(
-                    cursor,
-                    Prescription,
-                    [
-                        "pharmacy_id",
-                        "pharmacy_rx_id",
-                        "status_changed_at",
-                        "created_at",
-                        "updated_at",
-                        *_RX_FIELDS,
-                    ],
-                    new,
-                    ["id", "status", "status_changed_at"],
+                copy.write_row(
+                    (
+                        c.row,
+                        c.pharmacy_id,
+                        c.patient_key,
+                        *patient_values(c.patient),
+                        c.rx_key,
+                        *rx_values(c.rx),
+                        c.status_at,
+                    )
                 )
-                # The first status of a new prescription starts its timeline.
-                changes.extend((pk, "", status, at) for pk, status, at in returned)
-            if changed:
-                self._update(
-                    cursor, Prescription, [*_RX_FIELDS, "status_changed_at", "updated_at"], changed
-                )
-            if changes:
-                self._copy(
-                    cursor,
-                    StatusChange._meta.db_table,
-                    StatusChange,
-                    ["prescription_id", "from_status", "to_status", "changed_at"],
-                    changes,
-                )
-        self.result.created += len(new)
-        self.result.updated += len(changed)
+        # Row counts for the planner: without them it guesses the size of a temporary table.
+        cursor.execute(f"ANALYZE {_STAGE}")
+
+    def _upsert_patients_staged(self, cursor: Any) -> None:
+        cursor.execute(_PATIENT_UPSERT, {"now": timezone.now()})
+        created, updated = cursor.fetchone()
+        self.result.patients_created += created
+        self.result.patients_updated += updated
+
+    def _upsert_prescriptions_staged(self, cursor: Any, staged: int) -> None:
+        cursor.execute(_PRESCRIPTION_UPSERT, {"now": timezone.now()})
+        created, updated, ids, from_statuses, to_statuses = cursor.fetchone()
+        status_events = list(zip(ids or [], from_statuses or [], to_statuses or [], strict=True))
+        self.result.created += created
+        self.result.updated += updated
+        self.result.unchanged += staged - created - updated
         self.result.status_changes += len(status_events)
         if status_events:
             # Inside run()'s transaction: sent once, when the whole import commits.
@@ -832,46 +892,6 @@ class Importer:
                     prescription_status_changed.send, sender=Prescription, changes=status_events
                 )
             )
-
-    def _upsert_patients_copy(
-        self, cursor: Any, batch: list[CleanRow], now: dt.datetime
-    ) -> dict[tuple[int, str], int]:
-        latest: dict[tuple[int, str], tuple[Any, ...]] = {}
-        for c in batch:  # the last row of a patient wins
-            latest[(c.pharmacy_id, c.patient_key)] = tuple(c.patient[f] for f in _PATIENT_FIELDS)
-        ids: dict[tuple[int, str], int] = {}
-        changed = []
-        for pk, pharmacy_id, key, *values in (
-            Patient.objects.filter(_keyed("pharmacy_patient_id", latest))
-            .order_by()
-            .values_list("pk", "pharmacy_id", "pharmacy_patient_id", *_PATIENT_FIELDS)
-        ):
-            ids[(pharmacy_id, key)] = pk
-            if tuple(values) != latest[(pharmacy_id, key)]:
-                changed.append((pk, *latest[(pharmacy_id, key)]))
-        new = [(*key, *values, now) for key, values in latest.items() if key not in ids]
-        if new:
-            returned = self._insert(
-                cursor,
-                Patient,
-                ["pharmacy_id", "pharmacy_patient_id", *_PATIENT_FIELDS, "updated_at"],
-                new,
-                ["id", "pharmacy_id", "pharmacy_patient_id"],
-            )
-            ids.update({(pharmacy_id, key): pk for pk, pharmacy_id, key in returned})
-        if changed:
-            self._update(cursor, Patient, _PATIENT_FIELDS, changed)
-        self.result.patients_created += len(new)
-        self.result.patients_updated += len(changed)
-        return ids
-
-
-def _column(model: type[models.Model], name: str) -> str:
-    """The quoted database column of the field `name` (or attname, like patient_id)."""
-    for model_field in model._meta.concrete_fields:
-        if name in (model_field.name, model_field.attname):
-            return f'"{model_field.column}"'
-    raise LookupError(name)
 
 
 # File readers -------------------------------------------------------------------------------
@@ -916,14 +936,26 @@ def _csv_header(binary: IO[bytes]) -> tuple[csv.DictReader[str], list[str]]:
 
 
 def _csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
+    """The records of a DictReader whose header was read, numbered by row of the file as the
+    DictReader counts them (a record is a row; empty lines are not counted), built from its
+    underlying csv.reader: a row of as many cells as the header is zipped into a dict with
+    no per-cell Python code (DictReader's own records are built the same way, but slower)."""
+    header = list(reader.fieldnames or [])
+    width = len(header)
     row_number = 1
     try:
-        for row_number, record in enumerate(reader, start=2):
-            if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
-                continue  # blank line (Excel leaves these at the end)
-            if None in record:
+        for cells in reader.reader:
+            if not cells:
+                continue  # an empty line: DictReader skips it without counting it
+            row_number += 1
+            if not "".join(cells[:width]).strip():
+                continue  # blank cells only (Excel leaves these at the end)
+            if len(cells) > width:
                 yield row_number, BadRow("This row has more cells than the header.")
                 continue
+            record: dict[str, str | None] = dict(zip(header, cells, strict=False))
+            if len(cells) < width:
+                record.update(dict.fromkeys(header[len(cells) :]))  # DictReader's restval
             yield row_number, record
     except csv.Error as exc:
         # The reader cannot go on past a broken line: the file as a whole is refused (and the
