@@ -434,7 +434,7 @@ def main() -> None:
     parser.add_argument("--steps", default="10,25,50,100,150,200")
     parser.add_argument("--step-seconds", type=float, default=60)
     parser.add_argument("--settle", type=float, default=15)
-    parser.add_argument("--spawn-rate", type=float, default=5)
+    parser.add_argument("--spawn-rate", type=float, default=1)
     parser.add_argument("--quiet-seconds", type=float, default=20, help="idle before the load")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--state", default=str(BASE_DIR / "artifacts" / "load"))
