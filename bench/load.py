@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pg(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         pg(PG_ADMIN_URL, f'CREATE DATABASE "{name}"')
         seed_file.unlink(missing_ok=True)
+    for old_log in (state / "logs").glob("*.log"):
+        old_log.unlink()  # this run's logs only (their tracebacks are counted)
     print(f"Starting the topology (database {name})…", flush=True)
     topology.up(seed=False)  # migrates; the demo data is seeded (and timed) below
     try:
@@ -403,17 +406,19 @@ def report(data: dict[str, Any]) -> str:
             f"**No knee within these steps**: every page's p99 stayed under {KNEE_MS} ms up to "
             f"{steps[-1]['users']} users."
         )
-    errors = [e for s in steps for e in [*s["errors"], *s.get("ramp", {}).get("errors", [])]]
-    lines.append(
-        f"Errors: {total_failures} failed requests or socket drops in the whole run"
-        + (
-            ": "
-            + "; ".join(f"{e['method']} {e['name']}: {e['error']} ×{e['count']}" for e in errors)
+    errors: Counter[str] = Counter()
+    for step in steps:
+        for e in [*step["errors"], *step.get("ramp", {}).get("errors", [])]:
+            errors[f"{e['method']} {e['name']}: {e['error'].split(' -+-+- ')[0]}"] += e["count"]
+    traces = f"{data['server_errors_logged']} tracebacks in the web processes' logs"
+    if errors:
+        listed = "; ".join(f"{what} ×{n}" for what, n in errors.most_common())
+        lines.append(f"Errors: {total_failures} in the whole run ({traces}): {listed}.")
+    else:
+        lines.append(
+            f"Errors: {total_failures} (no failed request, no socket dropped) in the whole run; "
+            f"{traces}."
         )
-        if errors
-        else f"Errors: {total_failures} (no failed request, no socket dropped) in the whole run; "
-        f"{data['server_errors_logged']} tracebacks in the web processes' logs."
-    )
     return "\n".join(lines) + "\n"
 
 

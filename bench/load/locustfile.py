@@ -136,10 +136,6 @@ class PortalUser(FastHttpUser):
         self.sign_in()
         self.open_socket("ws bell", "/ws/notifications/")
         self.request_list()
-        # The request this user works in (its chat page open, its socket held).
-        self.home = random.choice(self.requests[:10]) if self.requests else ""
-        if self.home:
-            self.open_socket("ws chat", f"/ws/requests/{self.home}/")
         # A first look at every page (a short run then covers them all).
         for visit in (
             self.dashboard,
@@ -353,16 +349,20 @@ class PortalUser(FastHttpUser):
     def request_list(self) -> None:
         text = self.page("/requests/", "request list", "<table")
         self.requests = list(dict.fromkeys(REQUEST_LINK.findall(text))) or self.requests
+        if not self.home and self.requests:
+            # The request this user works in (its chat page open, its socket held).
+            self.home = random.choice(self.requests[:10])
+            self.open_socket("ws chat", f"/ws/requests/{self.home}/")
 
     @task(3)
     def request_detail(self) -> None:
-        if self.requests:
+        if self.home:
             pk = self.home if random.random() < 0.5 else random.choice(self.requests[:10])
             self.page(f"/requests/{pk}/", "request (chat page)", 'id="message-form"')
 
     @task(2)
     def send_message(self) -> None:
-        if not self.requests:
+        if not self.home:
             return
         # Mostly to the request whose chat socket is open, as a person on that page does.
         pk = self.home if random.random() < 0.7 else random.choice(self.requests[:10])
