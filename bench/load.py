@@ -32,6 +32,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -244,7 +245,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(args.quiet_seconds)
         load_before = os.getloadavg()
         started_at = now_utc()
-        locust = subprocess.run(
+        cpu = CpuSampler(topology, args.database_url)
+        cpu.start()
+        locust = subprocess.Popen(
             [
                 str(BASE_DIR / ".venv" / "bin" / "locust"),
                 "-f",
@@ -268,9 +271,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             },
             stdout=open(state / "locust.log", "w"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
-            timeout=7200,
         )
+        cpu.locust_pid = locust.pid
+        try:
+            locust.wait(timeout=7200)
+        finally:
+            cpu.stop()
         steps = [json.loads(line) for line in results_file.read_text().splitlines() if line]
+        for step in steps:
+            step["cpu"] = cpu.used(*step["window"]) if "window" in step else {}
         worker_log = (state / "logs" / "web1.log").read_text(errors="replace") + (
             state / "logs" / "web2.log"
         ).read_text(errors="replace")
@@ -291,6 +300,90 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     finally:
         topology.down()
+
+
+class CpuSampler(threading.Thread):
+    """CPU seconds used by each part of the run, sampled every 2 s from /proc: the web
+    processes, the worker and scheduler, nginx, Redis, moto, the PostgreSQL backends serving the
+    run's database, and locust. On a machine shared with other work, the CPU a step's requests
+    cost is a figure the neighbours do not change much; their latency is."""
+
+    GROUPS = {
+        "web": ("web1", "web2"),
+        "worker": ("worker", "scheduler"),
+        "nginx": ("proxy",),
+        "redis+s3": ("redis", "minio"),
+    }
+
+    def __init__(self, topology: Any, database_url: str) -> None:
+        super().__init__(daemon=True)
+        self.topology = topology
+        self.database = database_url.rsplit("/", 1)[1]
+        self.database_url = database_url
+        self.locust_pid = 0
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self.halt = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                self.samples.append((time.time(), self.sample()))
+            except Exception as error:  # noqa: BLE001  # a missed sample is not a failed run
+                print("cpu sample:", error, file=sys.stderr)
+            self.halt.wait(2)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(timeout=10)
+
+    def sample(self) -> dict[str, float]:
+        stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (
+                int(fields[1]),
+                (int(fields[11]) + int(fields[12])) / self.tick,
+            )
+
+        children: dict[int, list[int]] = {}
+        for pid, (parent, _) in stats.items():
+            children.setdefault(parent, []).append(pid)
+
+        def tree(root: int) -> float:
+            total, todo = 0.0, [root]
+            while todo:
+                pid = todo.pop()
+                total += stats.get(pid, (0, 0.0))[1]
+                todo += children.get(pid, [])
+            return total
+
+        procs = self.topology.processes
+        used = {
+            group: sum(tree(procs[name].pid) for name in names if name in procs)
+            for group, names in self.GROUPS.items()
+        }
+        backends = pg(
+            self.database_url,
+            "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database()",
+        )
+        used["postgres"] = sum(stats.get(pid, (0, 0.0))[1] for pid in (backends[0] or []))
+        used["locust"] = tree(self.locust_pid) if self.locust_pid else 0.0
+        return used
+
+    def used(self, start: float, end: float) -> dict[str, float]:
+        """Cores used by each group between `start` and `end` (wall-clock seconds)."""
+        before = [s for s in self.samples if s[0] <= start]
+        after = [s for s in self.samples if s[0] >= end]
+        if not before or not after:
+            return {}
+        (t0, a), (t1, b) = before[-1], after[0]
+        return {group: round(max(0.0, b[group] - a.get(group, 0.0)) / (t1 - t0), 3) for group in b}
 
 
 def now_utc() -> str:
@@ -339,6 +432,29 @@ def failures(step: dict[str, Any]) -> int:
     return total(step)["failures"] + ramp_total
 
 
+PORTAL_PARTS = ("web", "worker", "nginx", "redis+s3", "postgres")
+
+
+def portal_cores(step: dict[str, Any]) -> float:
+    return sum(step.get("cpu", {}).get(part, 0.0) for part in PORTAL_PARTS)
+
+
+def cpu_ms_per_request(step: dict[str, Any]) -> float:
+    requests = total(step)["requests"]
+    return portal_cores(step) * step["seconds"] * 1000 / requests if requests else 0.0
+
+
+def cpu_cell(step: dict[str, Any]) -> str:
+    cpu = step.get("cpu")
+    if not cpu:
+        return "— | —"
+    parts = ", ".join(f"{part} {cpu.get(part, 0):.2f}" for part in PORTAL_PARTS)
+    return (
+        f"{portal_cores(step):.2f} ({parts}); {cpu_ms_per_request(step):.0f} ms | "
+        f"{cpu.get('locust', 0):.2f}"
+    )
+
+
 def report(data: dict[str, Any]) -> str:
     steps = data["steps"]
     lines = [
@@ -350,8 +466,9 @@ def report(data: dict[str, Any]) -> str:
         f"{data['settle']:g} s settle, then {data['step_seconds']:g} s measured.",
         "",
         "| users | req/s | p50 / p99 (all pages) | slowest p99 | failures | sockets held "
-        "(expected) | frames pushed | chat sends | load avg start → max |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "(expected) | frames pushed | chat sends | load avg start → max | portal CPU "
+        "(cores; ms per request) | locust CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for step in steps:
         agg = total(step)
@@ -362,7 +479,7 @@ def report(data: dict[str, Any]) -> str:
             f"| {step['users']} | {agg['requests'] / step['seconds']:.1f} | {agg['p50']:.0f} / "
             f"{agg['p99']:.0f} ms | {worst['p99']:.0f} ms ({worst['name']}) | {failures(step)} | "
             f"{held} ({2 * step['users']}) | {pushed} | {step['messages_sent_in_step']} | "
-            f"{step['load_start']:.1f} → {step['load_max']:.1f} |"
+            f"{step['load_start']:.1f} → {step['load_max']:.1f} | {cpu_cell(step)} |"
         )
     lines += [
         "",
@@ -391,6 +508,18 @@ def report(data: dict[str, Any]) -> str:
             sign_ins.append(f"{step['users']} users: " + ", ".join(parts))
     if sign_ins:
         lines += ["", "Sign-in during each ramp, p50/p99 ms: " + "; ".join(sign_ins) + "."]
+    measured = [cpu_ms_per_request(s) for s in steps if s.get("cpu")]
+    if measured:
+        per_request = sorted(measured)[len(measured) // 2]
+        lines += [
+            "",
+            f"CPU per request of the mix (all of the portal's processes: web, worker, nginx, "
+            f"Redis, S3, the PostgreSQL backends; median over the steps): {per_request:.0f} ms. "
+            f"Two cores given to the portal alone could serve at most about "
+            f"{2000 / per_request:.0f} requests/s of this mix (about "
+            f"{2000 / per_request / (total(steps[0])['requests'] / steps[0]['seconds'] / steps[0]['users']):.0f} "
+            f"users at the measured rate per user), before any queueing.",
+        ]
     found = knee(steps)
     total_failures = sum(failures(s) for s in steps)
     lines.append("")

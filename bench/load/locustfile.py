@@ -540,6 +540,8 @@ if os.getenv("LOAD_STEPS"):
                         "kind": "step",
                         "users": users,
                         "seconds": round(now - self.phase_started, 1),
+                        # Wall-clock window (bench/load.py matches its CPU samples to it).
+                        "window": [time.time() - (now - self.phase_started), time.time()],
                         "stats": stats_rows(runner.environment),
                         "errors": errors(runner.environment),
                         "ramp": self.ramp,
