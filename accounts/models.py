@@ -7,12 +7,19 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from portal.security import hash_token
 from portal.timezones import validate_time_zone
+
+
+def release_pooled_connection() -> None:
+    """Give this thread's database connection back to psycopg's pool (the next query borrows
+    one again); with no pool, or inside a transaction, nothing changes."""
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -85,6 +92,15 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+    def check_password(self, raw_password: str | None) -> bool:
+        # PBKDF2's 1,000,000 rounds take about half a second of CPU (seconds on a busy machine).
+        # A sign-in that held its pooled connection all that while took one of the process's
+        # DB_POOL_MAX_SIZE out of use: a burst of sign-ins left pages waiting for a connection
+        # until DB_POOL_TIMEOUT_SECONDS, then answering 503 (bench/load.py's ramp). The
+        # connection goes back to the pool first; the next query borrows one.
+        release_pooled_connection()
+        return super().check_password(raw_password)
 
     def _get_session_auth_hash(self, secret: str | bytes | None = None) -> str:
         # Django ends other sessions when the password changes; a changed factor must too.
