@@ -54,7 +54,10 @@ def test_a_message_post_runs_few_statements_before_its_push(cast, monkeypatch):
     for table in ("audit_auditevent", "django_session"):
         writes = [sql for sql in before if table in sql and not sql.startswith("SELECT")]
         assert not writes, table
-        assert any(table in sql for sql in after), table
+    assert any("audit_auditevent" in sql for sql in after)
+    # The session is not saved at all here: the idle timeout records activity at most once a
+    # minute (accounts.middleware.IdleTimeoutMiddleware), and the first POST just recorded it.
+    assert not [sql for sql in after if "django_session" in sql and "UPDATE" in sql]
     # The author's marker still moved to their own message.
     assert ReadState.objects.get(user=cast.phil, request=chat).last_read_message_id == message.pk
 
