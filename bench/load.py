@@ -182,6 +182,32 @@ def make_accounts(path: Path, per_role: int) -> None:
 # The run ------------------------------------------------------------------------------------
 
 
+def locust_command(
+    host: str, load_env: dict[str, str], *options: str
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run bench/load/locustfile.py headless against `host`.
+
+    locust runs as a program of its own (it monkey-patches the standard library with gevent at
+    import). `load_env` holds the locustfile's LOAD_* settings; any LOAD_* of this process's
+    environment is dropped, so a caller's settings are the only ones. Used by this script and by
+    tests/bench/test_locustfile.py, which runs the same file for a few seconds in CI.
+    """
+    argv = [
+        str(Path(sys.executable).with_name("locust")),
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        host,
+        "--loglevel",
+        "WARNING",
+        "--only-summary",
+        *options,
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOAD_")}
+    return argv, {**env, **load_env}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from deploy.topology import Topology, free_port
 
@@ -247,21 +273,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         started_at = now_utc()
         cpu = CpuSampler(topology, args.database_url)
         cpu.start()
-        locust = subprocess.Popen(
-            [
-                str(BASE_DIR / ".venv" / "bin" / "locust"),
-                "-f",
-                str(LOCUSTFILE),
-                "--headless",
-                "--host",
-                topology.url.rstrip("/"),
-                "--loglevel",
-                "WARNING",
-                "--only-summary",
-            ],
-            cwd=BASE_DIR,
-            env={
-                **os.environ,
+        argv, locust_env = locust_command(
+            topology.url.rstrip("/"),
+            {
                 "LOAD_ACCOUNTS": str(accounts),
                 "LOAD_RESULTS": str(results_file),
                 "LOAD_STEPS": args.steps,
@@ -269,6 +283,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "LOAD_SETTLE_SECONDS": str(args.settle),
                 "LOAD_SPAWN_RATE": str(args.spawn_rate),
             },
+        )
+        locust = subprocess.Popen(
+            argv,
+            cwd=BASE_DIR,
+            env=locust_env,
             stdout=open(state / "locust.log", "w"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
         )

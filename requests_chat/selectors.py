@@ -37,12 +37,17 @@ def unread_messages(user: User, prescription_ids: list[int] | None = None) -> Qu
     visible = Prescription.objects.visible_to(user)
     if prescription_ids is not None:
         visible = visible.filter(pk__in=prescription_ids)
+    return _unread_for(user, Message.objects.filter(request__prescription__in=visible.values("pk")))
+
+
+def _unread_for(user: User, messages: QuerySet[Message]) -> QuerySet[Message]:
+    """The unread rule, once: of `messages`, those `user` did not write with an id above their
+    ReadState.last_read_message_id for the message's request (0 when they never opened it)."""
     last_read = ReadState.objects.filter(user=user, request=OuterRef("request")).values(
         "last_read_message_id"
     )[:1]
     return (
-        Message.objects.filter(request__prescription__in=visible.values("pk"))
-        .exclude(author=user)
+        messages.exclude(author=user)
         .annotate(last_read_id=Coalesce(Subquery(last_read), Value(0)))
         .filter(pk__gt=F("last_read_id"))
     )
@@ -66,15 +71,10 @@ def with_unread_count(user: User, prescriptions: QuerySet[Prescription]) -> Quer
     """`prescriptions` (already narrowed by `Prescription.objects.visible_to(user)`) with
     `.unread`, the number of messages on each that `user` did not write and has not read: the
     same rule as `unread_messages`, counted per row inside the rows' own query (a dashboard page
-    is 25 rows, so 25 small index lookups and no second round trip)."""
-    last_read = ReadState.objects.filter(user=user, request=OuterRef("request")).values(
-        "last_read_message_id"
-    )[:1]
+    is 25 rows, so 25 small index lookups and no second round trip). The rule is `_unread_for`'s;
+    the visibility test is the caller's, already applied to `prescriptions`."""
     unread = (
-        Message.objects.filter(request__prescription=OuterRef("pk"))
-        .exclude(author=user)
-        .annotate(last_read_id=Coalesce(Subquery(last_read), Value(0)))
-        .filter(pk__gt=F("last_read_id"))
+        _unread_for(user, Message.objects.filter(request__prescription=OuterRef("pk")))
         .order_by()
         .values("request__prescription")
         .annotate(n=Count("pk"))

@@ -1,7 +1,7 @@
 """The load test's locustfile runs: a few users for a few seconds against a real ASGI server.
 
 locust is run as a program (it monkey-patches the standard library with gevent at import, which
-must not happen inside the test process). One pharmacist, one prescriber and one delegate sign
+must not happen inside the test process), with the argv and environment bench/load.py uses. One pharmacist, one prescriber and one delegate sign
 in through the real sign-in and authenticator pages, hold their two websockets, visit every page
 of the mix once and keep working; nothing may fail, and every page must have been measured, so
 the load test (bench/load.py) cannot rot unnoticed.
@@ -10,23 +10,20 @@ the load test (bench/load.py) cannot rot unnoticed.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from bench.load import locust_command
 from requests_chat.services import create_request
 from tests.conftest import PASSWORD
 from tests.servers import BASE_DIR, database_url_for_tests, free_port, start_asgi, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LOCUST = Path(sys.executable).with_name("locust")
 PAGES = {
     "sign-in page",
     "sign-in: password",
@@ -69,34 +66,18 @@ def test_the_locustfile_signs_in_every_role_and_runs_the_whole_mix(cast, tmp_pat
     server = start_asgi("uvicorn", port, {"DATABASE_URL": database_url_for_tests()})
     try:
         started = time.monotonic()
-        run = subprocess.run(
-            [
-                str(LOCUST),
-                "-f",
-                str(BASE_DIR / "bench" / "load" / "locustfile.py"),
-                "--headless",
-                "--host",
-                f"http://127.0.0.1:{port}",
-                "-u",
-                "3",
-                "-r",
-                "3",
-                "-t",
-                "90s",  # an upper bound: the run ends when every user has visited every page
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-            ],
-            cwd=BASE_DIR,
-            env={
-                **{k: v for k, v in os.environ.items() if not k.startswith("LOAD_")},
+        argv, env = locust_command(
+            f"http://127.0.0.1:{port}",
+            {
                 "LOAD_ACCOUNTS": str(tmp_path / "accounts.json"),
                 "LOAD_RESULTS": str(results),
                 "LOAD_QUIT_AFTER_TOUR": "1",
             },
-            capture_output=True,
-            text=True,
-            timeout=150,
+            # an upper bound: the run ends when every user has visited every page
+            *("-u", "3", "-r", "3", "-t", "90s"),
+        )
+        run = subprocess.run(
+            argv, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=150
         )
         elapsed = time.monotonic() - started
     finally:
