@@ -17,6 +17,7 @@ from django.db import connections  # noqa: E402
 
 from messaging.routing import websocket_urlpatterns as messaging_routes  # noqa: E402
 from notifications.routing import websocket_urlpatterns as notification_routes  # noqa: E402
+from portal.consumers import DatabaseOutageGuard  # noqa: E402
 from portal.health import tune_pool_reconnect  # noqa: E402
 from portal.warmup import prepare_process  # noqa: E402
 from requests_chat.routing import websocket_urlpatterns as chat_routes  # noqa: E402
@@ -53,8 +54,13 @@ application = ProtocolTypeRouter(
     {
         "lifespan": lifespan,
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([*chat_routes, *notification_routes, *messaging_routes]))
+        # An outage of the database during a handshake closes with 4503, never HTTP 500.
+        "websocket": DatabaseOutageGuard(
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(
+                    URLRouter([*chat_routes, *notification_routes, *messaging_routes])
+                )
+            )
         ),
     }
 )

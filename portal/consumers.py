@@ -25,6 +25,7 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.db import connections
 
+from portal.health import is_database_outage
 from portal.security import hash_token
 
 logger = logging.getLogger(__name__)
@@ -168,11 +169,64 @@ class SessionBoundMixin(_ConsumerBase):
 # Close codes a page may see (chat.js acts on them); 4xxx mirror the HTTP statuses they mean.
 CLOSE_FORBIDDEN = 4403  # not signed in, no second factor, inactive, foreign origin, no access
 CLOSE_RATE_LIMITED = 4429  # the client kept sending frames far faster than any page does
-CLOSE_UNAVAILABLE = 4503  # the channel layer (Redis) is down: the page polls, then reconnects
+CLOSE_UNAVAILABLE = 4503  # Redis or the database is out: the page polls, then reconnects
 # The web process is stopping (SIGTERM: a deploy or a restart). uvicorn closes every socket with
 # it at shutdown (RFC 6455's "service restart"); the page reconnects at once, and the proxy
 # sends it to another process. Pages reconnect after a random back-off on any other loss.
 CLOSE_SERVICE_RESTART = 1012
+
+
+class DatabaseOutageGuard:
+    """ASGI middleware around every websocket route: a handshake that meets a database that is
+    out (down, restarting, or the pool's wait for a free connection timed out under load) ends
+    in CLOSE_UNAVAILABLE, as a Redis outage does, instead of an HTTP 500.
+
+    The session, the user, the second factor and the access check are all read from the
+    database before a socket is accepted (channels' auth middleware, `PortalConsumer.connect`).
+    When one of those reads fails for a database outage (`portal.health.is_database_outage`),
+    the socket is accepted and closed at once with 4503: nothing is sent on it, and the page
+    reads the code, polls meanwhile and reconnects with back-off (static/js/portal.js); a
+    refusal before accepting would reach it as 1006 with no reason. A socket already open that
+    meets an outage is closed the same way. Any other error propagates as before.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        state = {"connect": False, "accepted": False, "closed": False}
+
+        async def watched_receive() -> Any:
+            message = await receive()
+            if message.get("type") == "websocket.connect":
+                state["connect"] = True
+            elif message.get("type") == "websocket.disconnect":
+                state["closed"] = True
+            return message
+
+        async def watched_send(message: Any) -> None:
+            kind = message.get("type")
+            if kind == "websocket.accept":
+                state["accepted"] = True
+            elif kind in ("websocket.close", "websocket.http.response.start"):
+                state["closed"] = True
+            await send(message)
+
+        try:
+            await self.inner(scope, watched_receive, watched_send)
+        except Exception as error:
+            if scope.get("type") != "websocket" or not is_database_outage(error):
+                raise
+            logger.warning("Database unavailable at a websocket: closed with 4503 (%s)", error)
+            if state["closed"]:
+                return
+            if not state["accepted"]:
+                if not state["connect"]:
+                    message = await receive()
+                    if message.get("type") != "websocket.connect":
+                        return  # the client left before its handshake was answered
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
 
 
 def user_group(user_id: int) -> str:
