@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from patient_portal.decorators import patient_section
 from patient_portal.layout import render_patient
 from patient_portal.services import record_for_chart
+from portal.files import safe_download_name, serve_private_file
 from portal.types import AuthedHttpRequest
 
 from .forms import ComposeForm, ReplyForm
@@ -254,30 +255,13 @@ def archive(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return redirect("messaging:inbox")
 
 
-# Nothing may load from or run in the attachment's context (the requests chat's policy).
-ATTACHMENT_CSP = (
-    "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'; "
-    "base-uri 'none'; form-action 'none'"
-)
-
-
 def serve_attachment(request: HttpRequest, attachment: Attachment) -> HttpResponseBase:
-    """Inline, with the type its content was checked as, and nosniff; audited."""
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse
-
-    try:
-        handle = default_storage.open(attachment.file, "rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("Attachment unavailable") from None
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in attachment.original_name)
-    stem = stem.encode("ascii", "ignore").decode().strip("._")[:80] or "attachment"
-    response = FileResponse(
-        handle, content_type=attachment.content_type, as_attachment=False, filename=stem
+    """Inline, with the type its content was checked as (portal.files' headers); audited."""
+    response = serve_private_file(
+        attachment.file,
+        content_type=attachment.content_type,
+        filename=safe_download_name(attachment.original_name),
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = ATTACHMENT_CSP
-    response["Cache-Control"] = "private, no-store"
     record_for_chart(
         request,
         AuditEvent.Action.DOWNLOAD,

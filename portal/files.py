@@ -11,8 +11,11 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
-# What a served document may do in the browser: nothing but be shown (a PDF in its viewer).
-DOCUMENT_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+# What a served file may do in the browser: nothing but be shown (a PDF in its viewer, an image).
+DOCUMENT_CSP = (
+    "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'self'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def safe_filename(title: str) -> str:
@@ -20,6 +23,12 @@ def safe_filename(title: str) -> str:
     stem = "".join(c if c.isalnum() or c in " -_." else "_" for c in title).strip(" .")[:80]
     stem = stem.encode("ascii", "ignore").decode() or "document"
     return stem if stem.lower().endswith(".pdf") else f"{stem}.pdf"
+
+
+def safe_download_name(name: str, default: str = "attachment") -> str:
+    """An ASCII file name for Content-Disposition that keeps the original's extension."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return stem.encode("ascii", "ignore").decode().strip("._")[:80] or default
 
 
 def is_s3(storage: object) -> bool:

@@ -7,17 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.models import AuditEvent
 from patient_portal.decorators import patient_section
 from patient_portal.layout import render_patient
 from patient_portal.services import on_behalf_of, record_for_chart
+from portal.files import serve_private_file
 from portal.security import client_ip
 from portal.types import AuthedHttpRequest
 
@@ -26,7 +25,6 @@ from .answers import Answer, Checked, check_answers, check_signature
 from .models import Assignment, Form, Question, Submission
 
 # A PDF shown inline may not run script or load anything (as the chat's documents).
-PDF_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 @patient_section("documents")
@@ -250,21 +248,12 @@ def fill(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 def serve_pdf(submission: Submission) -> HttpResponseBase:
-    """The stored PDF inline, with the headers of the chat's documents (no script, no cache)."""
-    name = submission.pdf.name
-    if not name:
-        raise Http404("No PDF")
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError:
-        raise Http404("Document not found") from None
-    filename = f"{submission.form.slug or 'document'}-{submission.pk}.pdf"
-    response = FileResponse(handle, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(False, filename) or ""
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = PDF_CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    """The stored PDF inline, as every private document is served (portal.files)."""
+    return serve_private_file(
+        submission.pdf.name,
+        content_type="application/pdf",
+        filename=f"{submission.form.slug or 'document'}-{submission.pk}.pdf",
+    )
 
 
 @patient_section("documents", audit_reads=False)

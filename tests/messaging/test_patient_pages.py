@@ -9,6 +9,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from messaging.models import Attachment, Message, Reader, Thread
 from messaging.services import send_message
+from portal.files import DOCUMENT_CSP
 from tests.messaging.conftest import a_thread, as_patient, png_upload
 
 
@@ -139,6 +140,8 @@ def test_reply_with_a_photo_stores_it_reencoded_and_serves_it_inline(client, fam
     assert served["Content-Type"] == "image/png"
     assert served["X-Content-Type-Options"] == "nosniff"
     assert served["Content-Disposition"].startswith("inline")
+    assert served["Content-Security-Policy"] == DOCUMENT_CSP  # portal.files' headers
+    assert "no-store" in served["Cache-Control"]
     assert AuditEvent.objects.filter(action="download", chart_id=family.peter_a.pk).exists()
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from patient_portal.models import PortalSettings
+from portal.files import DOCUMENT_CSP
 from questionnaires.models import Submission
 from tests.questionnaires.conftest import CONSENT_TEXT, assign, scale_post
 
@@ -276,6 +277,10 @@ def test_pdf_only_for_own_chart(as_patient, family, docs):
     response = peter.get(f"/patient/documents/completed/{s.pk}/pdf/")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+    # Served as every private file is (portal.files): nothing runs, nothing is cached.
+    assert response["Content-Security-Policy"] == DOCUMENT_CSP
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response["Cache-Control"]
     mary = as_patient(family.mary, family.mary_a)
     assert mary.get(f"/patient/documents/completed/{s.pk}/pdf/").status_code == 404
 
