@@ -248,6 +248,15 @@
   localTimes(document.body);
   document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
 
+  // A tab bar that scrolls sideways (the Clinic and Billing bars on a phone) shows its current
+  // tab: scrolled, not the page, so that the tab is in view without a jump.
+  Array.prototype.forEach.call(document.querySelectorAll(".clinic-subnav"), function (bar) {
+    var current = bar.querySelector("[aria-current]");
+    if (current && bar.scrollWidth > bar.clientWidth) {
+      bar.scrollLeft = current.offsetLeft - bar.offsetLeft - (bar.clientWidth - current.offsetWidth) / 2;
+    }
+  });
+
   // Idle warning: the server ends idle sessions; this only warns first and lets people stay.
   var body = document.body;
   var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);

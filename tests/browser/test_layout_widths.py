@@ -181,3 +181,27 @@ def test_the_send_button_is_on_the_first_phone_screen(cast, browser, portal_url,
     assert documents["y"] > chat_box["y"]
     assert_accessible(page, "request details at 375")
     screenshot(page, "layout-request-375-sent", full_page=False)
+
+
+def test_the_clinic_tabs_are_one_row_on_a_phone_with_the_current_tab_in_view(
+    clinic_admin, browser, portal_url, screenshot
+):
+    """Ten tabs would wrap into five rows above every Clinic page at 375 px: they are one row
+    that scrolls sideways, the page itself does not, and the current tab (here the ninth) is
+    shown without scrolling; every tab is still reachable by keyboard."""
+    page = signed_in(browser, portal_url, clinic_admin, PHONE)
+    page.goto(f"{portal_url}/clinic/records/changes/")
+    bar = page.get_by_role("navigation", name="Clinic")
+    tabs = bar.get_by_role("link")
+    tops = {round(box["y"]) for box in (tab.bounding_box() for tab in tabs.all())}
+    assert len(tops) == 1, tops
+    scroll_width, client_width = page_width(page)
+    assert scroll_width <= client_width, (scroll_width, client_width)
+    current = bar.locator("[aria-current='page']")
+    expect(current).to_have_text("Record changes")
+    assert in_viewport(page, current)
+    screenshot(page, "layout-clinic-tabs-375", full_page=False)
+    # Tabbing reaches the first tab, and the bar scrolls it into view.
+    tabs.first.focus()
+    assert in_viewport(page, tabs.first)
+    assert_accessible(page, "clinic tabs at 375")
