@@ -31,6 +31,7 @@ class Activity(models.TextChoices):
     APPOINTMENT_CHANGED = "appointment_changed", "Appointment rescheduled by a patient"
     APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled by a patient"
     NEW_PATIENT_MESSAGE = "new_patient_message", "New patient message"
+    RECORD_CHANGE = "record_change", "Record change sent by a patient"
 
 
 # Email is on by default only for what a prescriber's office has to act on.
@@ -57,6 +58,7 @@ EMAIL_SUBJECTS = {
     Activity.APPOINTMENT_CHANGED: "A patient rescheduled an appointment",
     Activity.APPOINTMENT_CANCELLED: "A patient cancelled an appointment",
     Activity.NEW_PATIENT_MESSAGE: "You have a new patient message",
+    Activity.RECORD_CHANGE: "A patient sent a change to their record",
 }
 
 
@@ -179,6 +181,12 @@ class Notification(models.Model):
             case Activity.NEW_PATIENT_MESSAGE:
                 # Like invites: the patient's name stays out of the bell.
                 return "New patient message"
+            case Activity.RECORD_CHANGE:
+                # No name either; the link opens the chart's changes to review.
+                n = self.data.get("changes", 0) if isinstance(self.data, dict) else 0
+                if isinstance(n, int) and n > 1:
+                    return f"A patient sent {n} changes to their record"
+                return "A patient sent a change to their record"
         return self.get_activity_display()
 
     @property

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -161,6 +162,11 @@ def propose_changes(
     record; nothing on the chart changes until the clinic accepts. Returns the new rows."""
     labels = labels_for(subject)
     current = current_values(chart, subject, target)
+    waiting = dict(
+        PendingChange.objects.filter(
+            chart=chart, subject=subject, target=target, status=PendingChange.Status.PENDING
+        ).values_list("field", "new_value")
+    )
     created: list[PendingChange] = []
     for field, raw in values.items():
         if field not in labels or field in CARD_FIELDS:
@@ -170,6 +176,8 @@ def propose_changes(
             # Back to the record's value: a waiting proposal of it is withdrawn.
             _replace_pending(chart, subject, target, field)
             continue
+        if waiting.get(field) == new:
+            continue  # the same value already waits: kept as it is, nobody told again
         _replace_pending(chart, subject, target, field)
         created.append(
             PendingChange.objects.create(
@@ -192,7 +200,28 @@ def propose_changes(
             description=f"proposed {len(created)} change(s) to {Subject(subject).label.lower()}: "
             + ", ".join(c.label for c in created),
         )
+        _tell_staff(chart, by, len(created))
     return created
+
+
+def _tell_staff(chart: Chart, by: User, changes: int) -> None:
+    """The bell (and email, as each one chose) of those who review the chart's changes: its
+    provider and the clinic's admins, the staff `PendingChange.objects.editable_by` lets act
+    on it. One notification per submission, whatever the number of fields; after commit."""
+    from invites.models import ClinicMembership  # noqa: PLC0415
+    from notifications.models import Activity  # noqa: PLC0415
+    from notifications.services import notify  # noqa: PLC0415
+
+    admins = ClinicMembership.objects.admins().filter(clinic_id=chart.clinic_id)
+    staff = {chart.provider.user_id, *admins.values_list("user_id", flat=True)}
+    notify(
+        activity=Activity.RECORD_CHANGE,
+        obj=chart,
+        actor=by,
+        recipients=sorted(staff),
+        url=reverse("clinic_records:chart", args=[chart.pk]),
+        data={"changes": changes},
+    )
 
 
 def new_contact_target() -> str:
@@ -223,6 +252,7 @@ def propose_removal(
         user=by,
         description="proposed removing an emergency contact",
     )
+    _tell_staff(chart, by, 1)
     return change
 
 
@@ -263,6 +293,7 @@ def propose_card(
         user=by,
         description=f"proposed a new insurance {CARD_FIELDS[side].lower()} ({rank})",
     )
+    _tell_staff(chart, by, 1)
     return change
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from audit.models import AuditEvent
+from notifications.models import Activity, Notification, NotificationPreference
 from records import services
 from records.models import Coverage, Demographics, EmergencyContact, FieldChange, PendingChange
 from tests.conftest import sign_in
@@ -298,3 +299,61 @@ def test_sending_the_form_again_keeps_what_is_waiting(client, family):
     # Typing the record's value back withdraws the waiting change.
     post_demographics(client, **{"demo-city": "", "demo-phone": "555 0199"})
     assert not PendingChange.objects.filter(field="city").exists()
+
+
+def test_the_clinic_staff_are_told_once_per_submission_without_the_patients_name(
+    client, family, django_capture_on_commit_callbacks
+):
+    """The chart's provider and the clinic's admins get one bell item per form sent (not one per
+    field); the item names no patient (the bell shows on every page) and opens the chart's
+    changes; staff of other clinics and the patient get nothing."""
+    act_for(client, family.mary, family.mary_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_demographics(client)
+    told = Notification.objects.filter(activity=Activity.RECORD_CHANGE)
+    assert {n.recipient_id for n in told.all()} == {
+        family.clinics.cadmin.pk,
+        family.clinics.prov_alice.user_id,
+    }
+    item = told.get(recipient=family.clinics.cadmin)
+    assert item.title == "A patient sent 2 changes to their record"
+    assert "Mary" not in item.title and "Doe" not in item.title
+    assert item.target_url == reverse("clinic_records:chart", args=[family.mary_a.pk])
+    sign_in(client, family.clinics.cadmin)
+    assert client.get(item.target_url).status_code == 200
+    # Nothing for the other clinics' staff, nor for the patient who sent it.
+    assert not told.filter(
+        recipient__in=[family.clinics.oscar, family.clinics.prov_carol.user, family.mary]
+    ).exists()
+    # The same form sent again proposes nothing new and tells no one; one more field changed
+    # is one more item each, for that one change.
+    act_for(client, family.mary, family.mary_a)
+    waiting = set(PendingChange.objects.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        post_demographics(client)
+    assert told.all().count() == 2
+    assert set(PendingChange.objects.values_list("pk", flat=True)) == waiting
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = post_demographics(client, **{"demo-phone": "555 0199"})
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    assert told.all().count() == 4
+    latest = told.filter(recipient=family.clinics.cadmin).latest("pk")
+    assert latest.title == "A patient sent a change to their record"
+    # A contact removal tells them too.
+    contact = EmergencyContact.objects.create(chart=family.mary_a, name="Ann Lee", phone="5550101")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("records:remove_contact", args=[contact.pk]))
+    assert told.all().count() == 6
+
+
+def test_a_record_change_is_an_activity_staff_can_silence(client, family):
+    sign_in(client, family.clinics.cadmin)
+    form = client.get(reverse("notifications:preferences")).content.decode()
+    assert "Record change sent by a patient" in form
+    NotificationPreference.objects.create(
+        user=family.clinics.cadmin, activity=Activity.RECORD_CHANGE, in_app=False, email=False
+    )
+    act_for(client, family.mary, family.mary_a)
+    post_demographics(client)
+    told = Notification.objects.filter(activity=Activity.RECORD_CHANGE)
+    assert [n.recipient for n in told] == [family.clinics.prov_alice.user]
