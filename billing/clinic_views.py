@@ -4,6 +4,8 @@ through `Chart.objects.visible_to` (read) and `editable_by` (issue, void, refund
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -143,12 +145,14 @@ def _editable_invoice(request: AuthedHttpRequest, pk: int) -> Invoice:
     return get_object_or_404(Invoice.objects.editable_by(request.user), pk=pk)
 
 
-@login_required
-@require_POST
-def invoice_issue(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+def _invoice_action(
+    request: AuthedHttpRequest, pk: int, action: Callable[..., object], done: str
+) -> HttpResponse:
+    """Apply a state change (issue, void) to an invoice the user may edit; audited on success,
+    the service's refusal shown as it is; back to the chart's billing either way."""
     invoice = _editable_invoice(request, pk)
     try:
-        services.issue_invoice(invoice=invoice, by=request.user)
+        action(invoice=invoice, by=request.user)
     except services.BillingError as exc:
         messages.error(request, str(exc))
     else:
@@ -157,30 +161,22 @@ def invoice_issue(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             AuditEvent.Action.UPDATE,
             invoice,
             chart=invoice.chart,
-            description=f"Invoice {invoice.number} issued",
+            description=f"Invoice {invoice.number} {done}",
         )
-        messages.success(request, f"Invoice {invoice.number} issued.")
+        messages.success(request, f"Invoice {invoice.number} {done}.")
     return redirect("clinic_billing:chart", pk=invoice.chart_id)
+
+
+@login_required
+@require_POST
+def invoice_issue(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return _invoice_action(request, pk, services.issue_invoice, "issued")
 
 
 @login_required
 @require_POST
 def invoice_void(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    invoice = _editable_invoice(request, pk)
-    try:
-        services.void_invoice(invoice=invoice, by=request.user)
-    except services.BillingError as exc:
-        messages.error(request, str(exc))
-    else:
-        record_for_chart(
-            request,
-            AuditEvent.Action.UPDATE,
-            invoice,
-            chart=invoice.chart,
-            description=f"Invoice {invoice.number} voided",
-        )
-        messages.success(request, f"Invoice {invoice.number} voided.")
-    return redirect("clinic_billing:chart", pk=invoice.chart_id)
+    return _invoice_action(request, pk, services.void_invoice, "voided")
 
 
 @login_required

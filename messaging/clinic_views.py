@@ -233,20 +233,21 @@ def since(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return lacking_rows(request, staff_thread(request, pk), side="clinic")
 
 
+def _changed(request: AuthedHttpRequest, found: Thread, description: str) -> HttpResponse:
+    """A thread's state changed by staff: audited on its chart, back to the thread."""
+    record_for_chart(
+        request, AuditEvent.Action.UPDATE, found, chart=found.chart, description=description
+    )
+    return redirect("clinic_messaging:thread", found.pk)
+
+
 @login_required
 @require_POST
 def archive(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     found = staff_thread(request, pk)
     archived = request.POST.get("archived") != "0"
     set_archived(user=request.user, thread=found, archived=archived)
-    record_for_chart(
-        request,
-        AuditEvent.Action.UPDATE,
-        found,
-        chart=found.chart,
-        description=f"thread {found.pk} {'archived' if archived else 'unarchived'}",
-    )
-    return redirect("clinic_messaging:thread", found.pk)
+    return _changed(request, found, f"thread {found.pk} {'archived' if archived else 'unarchived'}")
 
 
 @login_required
@@ -267,14 +268,7 @@ def assign(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             return HttpResponse("Choose a staff member of this clinic.", status=400)
         assignee = member.user
     assign_thread(thread=found, assignee=assignee)
-    record_for_chart(
-        request,
-        AuditEvent.Action.UPDATE,
-        found,
-        chart=found.chart,
-        description=f"thread {found.pk} assigned to {assignee or 'nobody'}",
-    )
-    return redirect("clinic_messaging:thread", found.pk)
+    return _changed(request, found, f"thread {found.pk} assigned to {assignee or 'nobody'}")
 
 
 @login_required
@@ -283,14 +277,7 @@ def done(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     found = staff_thread(request, pk)
     is_done = request.POST.get("done") != "0"
     set_done(thread=found, by=request.user, done=is_done)
-    record_for_chart(
-        request,
-        AuditEvent.Action.UPDATE,
-        found,
-        chart=found.chart,
-        description=f"thread {found.pk} {'marked done' if is_done else 'reopened'}",
-    )
-    return redirect("clinic_messaging:thread", found.pk)
+    return _changed(request, found, f"thread {found.pk} {'marked done' if is_done else 'reopened'}")
 
 
 @login_required
