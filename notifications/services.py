@@ -28,6 +28,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from portal.consumers import user_group
+from portal.push import group_send_many
 from prescriptions.models import users_reaching
 
 from .models import Activity, Notification, NotificationPreference, NotificationSettings
@@ -237,8 +238,7 @@ def _deliver_rows(rows: list[tuple[Notification, int]]) -> list[Notification]:
 
 
 def _after_commit(push_ids: dict[int, list[int]], email_ids: list[int]) -> None:
-    for user_id, ids in push_ids.items():
-        broadcast(user_id, ids[-EVENT_IDS_MAX:])
+    broadcast_many({user_id: ids[-EVENT_IDS_MAX:] for user_id, ids in push_ids.items()})
     if email_ids:
         from .tasks import send_notification_emails
 
@@ -252,12 +252,30 @@ def broadcast(user_id: int, ids: list[int] | None = None) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            group_name(user_id), {"type": "notifications.update", "ids": ids or []}
-        )
+        async_to_sync(layer.group_send)(group_name(user_id), update_event(ids))
     except Exception:
         # The rows are saved; an open page catches up on its next load. Never fail the producer.
         logger.exception("Could not push notifications to user %s", user_id)
+
+
+def broadcast_many(ids_by_user: dict[int, list[int]]) -> None:
+    """`broadcast` to many users at once: every push of one fan-out in a single event-loop hop
+    (see portal.push), not one loop, thread and Redis connection per recipient."""
+    sends = [(group_name(user_id), update_event(ids)) for user_id, ids in ids_by_user.items()]
+    failures = group_send_many(sends)
+    if failures:
+        # The rows are saved; open pages catch up on their next load. Never fail the producer.
+        logger.error(
+            "Could not push notifications to %d of %d users",
+            len(failures),
+            len(sends),
+            exc_info=failures[0],
+        )
+
+
+def update_event(ids: list[int] | None = None) -> dict[str, Any]:
+    """The channel-layer event that makes a user's open pages refresh their bell."""
+    return {"type": "notifications.update", "ids": ids or []}
 
 
 # Reading ---------------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 from django.template.loader import render_to_string
 
 if TYPE_CHECKING:
-    from accounts.models import User
-
     from .models import Message
 
 
@@ -41,11 +39,10 @@ def render_sync(*, complete_through: int | None = None, live: bool | None = None
     )
 
 
-def render_unread_badge(user: User, chat_id: int) -> str:
-    """The user's unread badge for one request (the Requests list), counted through visible_to."""
-    from .selectors import unread_by_request
-
-    unread = unread_by_request(user, [chat_id]).get(chat_id, 0)
+def render_unread_badge(chat_id: int, unread: int) -> str:
+    """A user's unread badge for one request (the Requests list), as an out-of-band swap: it
+    depends only on the request and the count, so a fan-out renders each distinct count once.
+    The count is the caller's, counted for that user (`selectors.unread_in_request_for`)."""
     return render_to_string(
         "requests_chat/list.html#unread-count",
         {"chat": {"pk": chat_id, "unread": unread}, "oob": True},

@@ -40,10 +40,15 @@ def unread_messages(user: User, prescription_ids: list[int] | None = None) -> Qu
     return _unread_for(user, Message.objects.filter(request__prescription__in=visible.values("pk")))
 
 
-def _unread_for(user: User, messages: QuerySet[Message]) -> QuerySet[Message]:
+def _unread_for(user: User | OuterRef, messages: QuerySet[Message]) -> QuerySet[Message]:
     """The unread rule, once: of `messages`, those `user` did not write with an id above their
-    ReadState.last_read_message_id for the message's request (0 when they never opened it)."""
-    last_read = ReadState.objects.filter(user=user, request=OuterRef("request")).values(
+    ReadState.last_read_message_id for the message's request (0 when they never opened it).
+
+    `user` may be `OuterRef("pk")` of a query over users (`unread_in_request_for`): then the
+    read marker's own subquery, one level deeper, refers to it as OuterRef(OuterRef("pk")).
+    """
+    reader = OuterRef(user) if isinstance(user, OuterRef) else user
+    last_read = ReadState.objects.filter(user=reader, request=OuterRef("request")).values(
         "last_read_message_id"
     )[:1]
     return (
@@ -96,6 +101,36 @@ def unread_by_request(user: User, chat_ids: Iterable[int]) -> dict[int, int]:
         .annotate(n=Count("pk"))
     )
     return {row["request_id"]: row["n"] for row in rows}
+
+
+def unread_in_request_for(user_ids: Iterable[int], chat_id: int) -> dict[int, int]:
+    """{user id: unread message count in request `chat_id`} for the active users of `user_ids`,
+    in ONE query whatever their number (the unread badges of a request's whole audience).
+
+    No visibility test here: the caller passes users who may read the request, i.e. its
+    `Request.audience()`, which is the access gate read backwards (`users_reaching`, the
+    reverse of `reachable_prescriber_ids` that every `visible_to` starts from, compared with
+    `Prescription.objects.visible_to` user by user in tests/notifications/test_notify.py). For
+    such a user this is `unread_by_request(user, [chat_id])`: the same rule, `_unread_for`.
+    """
+    from accounts.models import User  # noqa: PLC0415 (accounts imports prescriptions)
+
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    unread = (
+        _unread_for(OuterRef("pk"), Message.objects.filter(request_id=chat_id))
+        .order_by()
+        .values("request_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        User.objects.filter(pk__in=ids, is_active=True)
+        .annotate(unread=Coalesce(Subquery(unread), Value(0)))
+        .values_list("pk", "unread")
+    )
+    return dict(rows)
 
 
 def prescription_ids_with_unread(user: User) -> QuerySet:

@@ -24,10 +24,12 @@ from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from portal.consumers import user_group, user_html_event
+from portal.push import group_send_many
 
 from .documents import CheckedPdf
 from .models import Document, Message, ReadState, Request
 from .render import render_push, render_unread_badge
+from .selectors import unread_in_request_for
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -372,29 +374,52 @@ def mark_read_many(reads: dict[tuple[int, int], int], *, announce: bool = True) 
             transaction.on_commit(partial(announce_unread, chat_id, user_ids))
 
 
-def announce_unread(chat_id: int, user_ids: Iterable[int]) -> None:
+def announce_unread(
+    chat_id: int, user_ids: Iterable[int], *, audience: Iterable[int] | None = None
+) -> None:
     """Push these users' unread badge for a request to their open pages (the Requests list).
 
-    Each badge is counted for its user through `visible_to` and rendered here; the
-    notifications socket only forwards ready HTML (it knows nothing of requests). Best effort:
-    a page that misses it shows the right count on its next load.
-    """
-    from accounts.models import User  # noqa: PLC0415
+    The notifications socket only forwards ready HTML (it knows nothing of requests), so the
+    badges are counted and rendered here, for the whole batch at once, whatever its size:
 
+    - who may read the request is `audience`: for a new message, the one computed at its commit
+      and handed to every part of the fan-out (`message_committed`); otherwise (read markers
+      moved) the request's `Request.audience()`, asked now. Either way the access gate read
+      backwards (see `selectors.unread_in_request_for`). A user of `user_ids` outside it gets a
+      badge of 0, as counting through `visible_to` gave them before; an inactive user nothing;
+    - the counts of all of them in one query (`unread_in_request_for`, the rule of
+      `unread_messages`);
+    - each distinct count rendered once (a badge depends only on the request and the count);
+    - every push in one event-loop hop (`portal.push.group_send_many`).
+
+    Best effort: a page that misses it shows the right count on its next load.
+    """
     user_ids = sorted(set(user_ids))
-    layer = get_channel_layer()
-    if layer is None or not user_ids:
+    if get_channel_layer() is None or not user_ids:
         return
     try:
-        events = [
-            (user_group(user.pk), user_html_event(render_unread_badge(user, chat_id)))
-            for user in User.objects.filter(pk__in=user_ids, is_active=True)
-        ]
-
-        async def send_all() -> None:
-            for group, event in events:
-                await layer.group_send(group, event)
-
-        async_to_sync(send_all)()
+        if audience is None:
+            chat = Request.objects.select_related("prescription").filter(pk=chat_id).first()
+            audience = chat.audience() if chat is not None else ()
+        readers = set(audience)
+        counts = unread_in_request_for(user_ids, chat_id)  # the active users of user_ids
+        badges: dict[int, str] = {}
+        sends = []
+        for user_id, unread in sorted(counts.items()):
+            if user_id not in readers:
+                unread = 0
+            if unread not in badges:
+                badges[unread] = render_unread_badge(chat_id, unread)
+            sends.append((user_group(user_id), user_html_event(badges[unread])))
     except Exception:
         logger.exception("Could not announce unread counts of request %s", chat_id)
+        return
+    failures = group_send_many(sends)
+    if failures:
+        logger.error(
+            "Could not announce unread counts of request %s to %d of %d users",
+            chat_id,
+            len(failures),
+            len(sends),
+            exc_info=failures[0],
+        )

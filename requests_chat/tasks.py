@@ -50,4 +50,4 @@ def notify_chat_event(
         except Exception:
             logger.exception("notify(%s) failed for message %s", activity, message_id)
     # Unread badges of everyone else who may read the request (whatever their preferences).
-    announce_unread(message.request_id, set(audience) - {actor_id})
+    announce_unread(message.request_id, set(audience) - {actor_id}, audience=audience)
