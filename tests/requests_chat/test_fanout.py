@@ -4,7 +4,9 @@ grow with the audience, every push reaching its user's group, and each badge the
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -212,3 +214,44 @@ def test_a_failing_push_is_logged_and_the_others_still_go_out(
     assert badge_count(received(memory_layer, channels[cast.alice.pk]), chat.pk) == [1]
     assert received(memory_layer, channels[cast.bob.pk]) == []
     assert "Could not announce unread counts" in caplog.text
+
+
+@pytest.mark.services
+async def test_on_the_redis_pub_sub_layer_every_event_goes_in_one_pipeline(
+    redis_url, settings, monkeypatch
+):
+    """The portal's own layer: group_send_many publishes through a pipeline (no group_send per
+    event) and every group's subscriber gets its own event."""
+    from asgiref.sync import sync_to_async
+    from channels_redis.pubsub import RedisPubSubLoopLayer
+
+    from portal.push import group_send_many
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": f"fanout-test-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    channel_layers.backends = {}
+    try:
+        layer = get_channel_layer()
+        channels = {}
+        for n in range(5):
+            channels[n] = await layer.new_channel()
+            await layer.group_add(f"user-{n}", channels[n])
+
+        async def one_by_one(self, group, message):
+            raise AssertionError("a group_send per event")
+
+        monkeypatch.setattr(RedisPubSubLoopLayer, "group_send", one_by_one)
+        failures = await sync_to_async(group_send_many)(
+            [(f"user-{n}", {"type": "user.html", "html": f"<p>{n}</p>"}) for n in range(5)]
+        )
+        assert failures == []
+        for n, channel in channels.items():
+            event = await asyncio.wait_for(layer.receive(channel), timeout=5)
+            assert event == {"type": "user.html", "html": f"<p>{n}</p>"}
+        await layer.flush()
+    finally:
+        channel_layers.backends = {}
