@@ -40,22 +40,31 @@ def unread_messages(user: User, prescription_ids: list[int] | None = None) -> Qu
     return _unread_for(user, Message.objects.filter(request__prescription__in=visible.values("pk")))
 
 
-def _unread_for(user: User | OuterRef, messages: QuerySet[Message]) -> QuerySet[Message]:
+def _unread_for(
+    user: User | OuterRef, messages: QuerySet[Message], *, last_read: Any = None
+) -> QuerySet[Message]:
     """The unread rule, once: of `messages`, those `user` did not write with an id above their
     ReadState.last_read_message_id for the message's request (0 when they never opened it).
 
     `user` may be `OuterRef("pk")` of a query over users (`unread_in_request_for`): then the
     read marker's own subquery, one level deeper, refers to it as OuterRef(OuterRef("pk")).
+    `last_read`: that marker as an expression the caller already has (`_read_marker`, for
+    messages of one request), instead of looking it up again for every message.
     """
-    reader = OuterRef(user) if isinstance(user, OuterRef) else user
-    last_read = ReadState.objects.filter(user=reader, request=OuterRef("request")).values(
-        "last_read_message_id"
-    )[:1]
+    if last_read is None:
+        reader = OuterRef(user) if isinstance(user, OuterRef) else user
+        last_read = _read_marker(reader, OuterRef("request"))
     return (
         messages.exclude(author=user)
-        .annotate(last_read_id=Coalesce(Subquery(last_read), Value(0)))
+        .annotate(last_read_id=last_read)
         .filter(pk__gt=F("last_read_id"))
     )
+
+
+def _read_marker(user: Any, request: Any) -> Coalesce:
+    """A user's ReadState.last_read_message_id in a request, 0 when they never opened it."""
+    marker = ReadState.objects.filter(user=user, request=request).values("last_read_message_id")
+    return Coalesce(Subquery(marker[:1]), Value(0))
 
 
 def unread_by_prescription(user: User, prescription_ids: Iterable[int]) -> dict[int, int]:
@@ -118,8 +127,13 @@ def unread_in_request_for(user_ids: Iterable[int], chat_id: int) -> dict[int, in
     ids = sorted(set(user_ids))
     if not ids:
         return {}
+    # Each user's read marker once (not once per message), then their messages above it.
     unread = (
-        _unread_for(OuterRef("pk"), Message.objects.filter(request_id=chat_id))
+        _unread_for(
+            OuterRef("pk"),
+            Message.objects.filter(request_id=chat_id),
+            last_read=OuterRef("last_read"),
+        )
         .order_by()
         .values("request_id")
         .annotate(n=Count("pk"))
@@ -127,6 +141,7 @@ def unread_in_request_for(user_ids: Iterable[int], chat_id: int) -> dict[int, in
     )
     rows = (
         User.objects.filter(pk__in=ids, is_active=True)
+        .annotate(last_read=_read_marker(OuterRef("pk"), chat_id))
         .annotate(unread=Coalesce(Subquery(unread), Value(0)))
         .values_list("pk", "unread")
     )
