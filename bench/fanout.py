@@ -276,7 +276,7 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=BASE_DIR, capture_output=True, text=True
     ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"],
         cwd=BASE_DIR,
         capture_output=True,
         text=True,
