@@ -7,12 +7,14 @@ reader signs in (with MFA) to see what it is about.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -30,7 +32,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _email_user(user: User, notifications: list[Notification], *, digest: bool) -> None:
+def _email_user(
+    user: User,
+    notifications: list[Notification],
+    *,
+    digest: bool,
+    connection: BaseEmailBackend | None = None,
+) -> None:
     kinds = sorted({n.activity for n in notifications})
     count = len(notifications)
     if len(kinds) == 1 and not digest:
@@ -52,6 +60,7 @@ def _email_user(user: User, notifications: list[Notification], *, digest: bool) 
         message=render_to_string("notifications/email.txt", context),
         from_email=None,
         recipient_list=[user.email],
+        connection=connection,
     )
 
 
@@ -69,22 +78,33 @@ def _send(queryset: QuerySet[Notification], *, digest: bool) -> int:
         users[n.recipient_id] = n.recipient
     sent = 0
     failures: list[Exception] = []
-    for user_id, rows in by_user.items():
-        try:
-            with transaction.atomic():
-                # Claim the rows first so that two workers never send the same email twice; an
-                # error rolls the claim back, so the rows stay pending for the retry.
-                claimed = Notification.objects.filter(
-                    pk__in=[n.pk for n in rows], email_pending=True
-                ).update(email_pending=False, emailed_at=timezone.now())
-                if not claimed or not users[user_id].is_active or not users[user_id].email:
-                    continue
-                _email_user(users[user_id], rows, digest=digest)
-                sent += 1
-        except Exception as exc:  # SMTP and friends raise many kinds
-            # The other recipients still get theirs; this one is retried (or the digest).
-            logger.warning("Notification email to user %s failed: %s", user_id, exc)
-            failures.append(exc)
+    # One connection to the mail server for the whole batch (a chat message to 200 readers is
+    # 200 emails: one TCP + TLS handshake and login, not 200); opened at the first email.
+    connection = get_connection()
+    try:
+        for user_id, rows in by_user.items():
+            try:
+                with transaction.atomic():
+                    # Claim the rows first so that two workers never send the same email twice;
+                    # an error rolls the claim back, so the rows stay pending for the retry.
+                    claimed = Notification.objects.filter(
+                        pk__in=[n.pk for n in rows], email_pending=True
+                    ).update(email_pending=False, emailed_at=timezone.now())
+                    if not claimed or not users[user_id].is_active or not users[user_id].email:
+                        continue
+                    connection.open()  # no-op once open; opened here, send_mail keeps it open
+                    _email_user(users[user_id], rows, digest=digest, connection=connection)
+                    sent += 1
+            except Exception as exc:  # SMTP and friends raise many kinds
+                # The other recipients still get theirs; this one is retried (or the digest).
+                logger.warning("Notification email to user %s failed: %s", user_id, exc)
+                failures.append(exc)
+                # A connection that failed is not trusted again: the next send opens a new one.
+                with contextlib.suppress(Exception):
+                    connection.close()
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
     if failures:
         if all(is_transient(exc) for exc in failures):
             raise RetryLater(f"{len(failures)} notification email(s) will be tried again")
