@@ -37,3 +37,24 @@ def test_a_class_comes_first_and_nothing_is_a_dash():
 def test_an_unknown_style_is_a_template_error():
     with pytest.raises(TemplateSyntaxError):
         render('{% local_time when "weekday" %}', when=MOMENT)
+
+
+@pytest.mark.parametrize("language", ["en-us", "de", "fr"])
+def test_the_written_out_styles_match_djangos_date_format(language):
+    from django.utils import translation
+    from django.utils.dateformat import format as date_format
+
+    from portal.templatetags.times import STYLES, format_style
+
+    moments = [
+        dt.datetime(year, month, day, hour, minute)
+        for year in (7, 999, 2026)
+        for month in range(1, 13)
+        for day in (1, 9, 28)
+        for hour in range(24)
+        for minute in (0, 5, 59)
+    ]
+    with translation.override(language):
+        for moment in moments:
+            for style, django_format in STYLES.items():
+                assert format_style(moment, style) == date_format(moment, django_format)
