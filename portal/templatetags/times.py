@@ -15,6 +15,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
@@ -70,6 +71,27 @@ def local_time(value: dt.datetime | None, style: str = "short", css_class: str =
     return format_html(
         '<time datetime="{}" data-local="{}">{}</time>', local.isoformat(), style, text
     )
+
+
+# Days (DateFields: a date of birth, a ship date) in the two fixed formats the tables use. The
+# same text as `|date:"m/d/Y"` and `|date:"Y-m-d"` (fixed formats, nothing translated; a test
+# compares them), without Django's general formatter: a dashboard page writes 50 of them.
+
+
+@register.filter
+def us_date(value: object) -> str:
+    """`{{ value|us_date }}` = `{{ value|date:"m/d/Y" }}`: 11/28/2026, "" for no date."""
+    if type(value) is dt.date:
+        return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
+    return date_filter(value, "m/d/Y")
+
+
+@register.filter
+def iso_date(value: object) -> str:
+    """`{{ value|iso_date }}` = `{{ value|date:"Y-m-d" }}`: 2026-11-28, "" for no date."""
+    if type(value) is dt.date:
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    return date_filter(value, "Y-m-d")
 
 
 @register.simple_tag(takes_context=True)
