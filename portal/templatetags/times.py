@@ -79,7 +79,7 @@ def local_time(value: dt.datetime | None, style: str = "short", css_class: str =
 
 
 @register.filter
-def us_date(value: object) -> str:
+def us_date(value: dt.date | dt.datetime | str | None) -> str:
     """`{{ value|us_date }}` = `{{ value|date:"m/d/Y" }}`: 11/28/2026, "" for no date."""
     if type(value) is dt.date:
         return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
@@ -87,7 +87,7 @@ def us_date(value: object) -> str:
 
 
 @register.filter
-def iso_date(value: object) -> str:
+def iso_date(value: dt.date | dt.datetime | str | None) -> str:
     """`{{ value|iso_date }}` = `{{ value|date:"Y-m-d" }}`: 2026-11-28, "" for no date."""
     if type(value) is dt.date:
         return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
