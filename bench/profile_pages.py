@@ -9,7 +9,8 @@ N prescriptions. Then, in a child process with `DEBUG=false`, Redis for the cach
 channel layer, the database task backend and sessions in the database (the load test's
 topology), each page of the mix is requested with Django's test `Client` (the whole middleware
 stack, view, template; CSRF enforced; no network, no HTTP server) as pharmacist@demo.test (care
-group: half the book) and prescriber@demo.test (2% of it):
+group: half the book) and prescriber@demo.test (2% of it). The chat page's request is topped up
+to 50 messages and each user's bell to 50 notifications (as the chat fan-out leaves them):
 
 - per request: wall time, this process's CPU (`time.process_time`: the Python side, the test
   client's small part included), the CPU of the PostgreSQL backends serving the database (from
@@ -360,6 +361,37 @@ def fill_conversation(chat_id: int, user: Any) -> None:
         )
 
 
+BELL_NOTIFICATIONS = 50
+
+
+def fill_bell(user: Any) -> None:
+    """Notifications for the user until they hold BELL_NOTIFICATIONS (the bell on every page
+    reads them; the load test's users had them from the chat fan-out): about the prescriptions
+    of the chat requests they see, every third one read."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from notifications.models import Activity, Notification
+    from requests_chat.models import Request
+
+    have = Notification.objects.filter(recipient=user).count()
+    chats = list(Request.objects.visible_to(user).select_related("prescription").order_by("pk"))
+    start = timezone.now() - dt.timedelta(days=2)
+    Notification.objects.bulk_create(
+        Notification(
+            recipient=user,
+            activity=Activity.NEW_MESSAGE,
+            prescription=chats[n % len(chats)].prescription,
+            patient_id=chats[n % len(chats)].prescription.patient_id,
+            url=f"/requests/{chats[n % len(chats)].pk}/",
+            created_at=start + dt.timedelta(minutes=n),
+            read_at=start + dt.timedelta(minutes=n + 1) if n % 3 == 0 else None,
+        )
+        for n in range(have, BELL_NOTIFICATIONS)
+    )
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     import django
 
@@ -415,6 +447,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             Request.objects.visible_to(user).order_by("pk").values_list("pk", flat=True)[:2]
         )
         fill_conversation(chat, user)
+        fill_bell(user)
         csrf = client.cookies["csrftoken"].value
         sent = 0
 
