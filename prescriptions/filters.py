@@ -108,7 +108,11 @@ class PrescriptionFilter(django_filters.FilterSet):
     medication = django_filters.CharFilter(
         field_name="medication_name", lookup_expr="icontains", label="Medication"
     )
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label="Status")
+    # A column of the prescription itself (no join can repeat a row): no DISTINCT, which made
+    # PostgreSQL hash every matching id to count them (8.5 ms for 4,000 rows, 1.3 ms without).
+    status = django_filters.MultipleChoiceFilter(
+        choices=Status.choices, label="Status", distinct=False
+    )
     provider = django_filters.ModelChoiceFilter(
         field_name="prescriber",
         # django-filter calls a callable queryset with the request; the stubs allow a QuerySet.

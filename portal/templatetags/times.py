@@ -15,9 +15,11 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from portal.forms import TimeZoneForm
@@ -32,6 +34,24 @@ STYLES = {
 }
 
 
+def format_style(local: dt.datetime, style: str) -> str:
+    """`django.utils.dateformat.format(local, STYLES[style])`, written out for the three styles.
+
+    The same text (the same month abbreviations and AM/PM, translated alike; a test compares the
+    two), at a tenth of the cost: Django's formatter parses the format and dispatches each
+    character on every call, about 50 µs, and a chat page writes a moment per message.
+    """
+    day = f"{local.month:02d}/{local.day:02d}/{local.year:04d}"
+    if style == "date":
+        return day
+    clock = (
+        f"{local.hour % 12 or 12}:{local.minute:02d} {gettext('PM' if local.hour > 11 else 'AM')}"
+    )
+    if style == "short":
+        return f"{day} {clock}"
+    return f"{MONTHS_3[local.month].title()} {local.day}, {local.year:04d} {clock}"
+
+
 @register.simple_tag
 def local_time(value: dt.datetime | None, style: str = "short", css_class: str = "") -> str:
     if value is None:
@@ -39,7 +59,7 @@ def local_time(value: dt.datetime | None, style: str = "short", css_class: str =
     if style not in STYLES:
         raise template.TemplateSyntaxError(f"local_time: unknown style {style!r}")
     local = timezone.localtime(value)
-    text = date_format(local, STYLES[style])
+    text = format_style(local, style)
     if css_class:
         return format_html(
             '<time class="{}" datetime="{}" data-local="{}">{}</time>',
@@ -51,6 +71,27 @@ def local_time(value: dt.datetime | None, style: str = "short", css_class: str =
     return format_html(
         '<time datetime="{}" data-local="{}">{}</time>', local.isoformat(), style, text
     )
+
+
+# Days (DateFields: a date of birth, a ship date) in the two fixed formats the tables use. The
+# same text as `|date:"m/d/Y"` and `|date:"Y-m-d"` (fixed formats, nothing translated; a test
+# compares them), without Django's general formatter: a dashboard page writes 50 of them.
+
+
+@register.filter
+def us_date(value: dt.date | dt.datetime | str | None) -> str:
+    """`{{ value|us_date }}` = `{{ value|date:"m/d/Y" }}`: 11/28/2026, "" for no date."""
+    if type(value) is dt.date:
+        return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
+    return date_filter(value, "m/d/Y")
+
+
+@register.filter
+def iso_date(value: dt.date | dt.datetime | str | None) -> str:
+    """`{{ value|iso_date }}` = `{{ value|date:"Y-m-d" }}`: 2026-11-28, "" for no date."""
+    if type(value) is dt.date:
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    return date_filter(value, "Y-m-d")
 
 
 @register.simple_tag(takes_context=True)
