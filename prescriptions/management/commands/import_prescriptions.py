@@ -17,6 +17,10 @@ class Command(BaseCommand):
         "nothing. Bad rows are reported by number and skipped (exit status 2); a failure of the "
         "database rolls the whole file back."
     )
+    # Django's system checks (URL patterns, admin, templates: a second or more of imports and
+    # checks at each start) say nothing about a data load; `manage.py check` and deployment run
+    # them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="A .csv or .json file")
