@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import gt
 from typing import IO, Any
 
@@ -915,24 +915,27 @@ class Importer:
             only = list(Pharmacy.objects.values_list("pk", flat=True)[:2])
             self._default_pharmacy_id = only[0] if len(only) == 1 else 0
         good = []
+        prescribers, pharmacies, seen = self._prescribers, self._pharmacies, self._seen_rx
+        fixed = self.fixed_pharmacy
         for c in batch:
-            if self._prescribers.get(c.npi) is None:
+            prescriber_id = prescribers.get(c.npi)
+            if prescriber_id is None:
                 self.result.add_error(
                     c.row, f"prescriber_npi {c.npi} is not in the prescriber directory."
                 )
                 continue
             if c.pharmacy_code:
-                pharmacy_id = self._pharmacies.get(c.pharmacy_code)
+                pharmacy_id = pharmacies.get(c.pharmacy_code)
                 if pharmacy_id is None:
                     self.result.add_error(
                         c.row, f"pharmacy '{c.pharmacy_code}' is not a known pharmacy."
                     )
                     continue
-                if self.fixed_pharmacy and pharmacy_id != self.fixed_pharmacy.pk:
+                if fixed and pharmacy_id != fixed.pk:
                     self.result.add_error(
                         c.row,
                         f"pharmacy '{c.pharmacy_code}' does not match this import's pharmacy "
-                        f"('{self.fixed_pharmacy.code}').",
+                        f"('{fixed.code}').",
                     )
                     continue
             else:
@@ -943,14 +946,15 @@ class Importer:
                     )
                     continue
             # Keyed by pharmacy: two pharmacies may both send an "RX1".
-            if (pharmacy_id, c.rx_key) in self._seen_rx:
+            key = (pharmacy_id, c.rx_key)
+            if key in seen:
                 self.result.add_error(
                     c.row, f"rx_id '{c.rx_key}' appears more than once in this import."
                 )
                 continue
-            self._seen_rx.add((pharmacy_id, c.rx_key))
+            seen.add(key)
             c.pharmacy_id = pharmacy_id
-            c.rx["prescriber_id"] = self._prescribers[c.npi]
+            c.rx["prescriber_id"] = prescriber_id
             good.append(c)
         return good
 
@@ -1304,11 +1308,4 @@ def import_file(path: str, *, pharmacy: Pharmacy | None = None) -> ImportResult:
         first = next(rows, None)
         if first is None:
             raise ImportFileError("The file has a header but no data rows.")
-        return Importer(pharmacy=pharmacy).run_csv(header, _with_first(first, rows))
-
-
-def _with_first(
-    first: tuple[int, Any], rest: Iterator[tuple[int, Any]]
-) -> Iterator[tuple[int, Any]]:
-    yield first
-    yield from rest
+        return Importer(pharmacy=pharmacy).run_csv(header, chain([first], rows))
