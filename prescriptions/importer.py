@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import chain, islice, repeat
+from itertools import islice, repeat
 from operator import gt
 from typing import IO, Any
 
@@ -701,38 +701,83 @@ class CsvCleaner:
         }
         assert _BAD not in self.absent.values()  # the required columns are in the header
 
+    def read(
+        self, reader: csv.DictReader[str], first: tuple[int, Any]
+    ) -> Iterator[tuple[int, CleanRow | str]]:
+        """(row, CleanRow or the row's error message) for each record of a DictReader whose
+        header was read and whose first record `_csv_cells` gave (`first`), in order, read and
+        numbered as `_csv_cells` reads and numbers them, BATCH_SIZE lines at a time (by C
+        loops: csv.reader, islice, list.extend)."""
+        row_number = first[0]
+        chunk = [first]
+        while True:
+            lines: list[list[str]] = []
+            failed = None
+            try:
+                lines.extend(islice(reader.reader, BATCH_SIZE))
+            except csv.Error as exc:  # the lines before the broken one are kept by extend
+                failed = exc
+            cells = [line for line in lines if line]  # an empty line is not counted
+            chunk.extend(
+                zip(range(row_number + 1, row_number + 1 + len(cells)), cells, strict=True)
+            )
+            row_number += len(cells)
+            yield from self._clean(chunk)
+            if failed is not None:
+                # The reader cannot go on past a broken line: the file as a whole is refused
+                # (and the import's transaction rolls back what earlier batches wrote).
+                raise ImportFileError(f"Row {row_number + 1} cannot be read ({failed}).")
+            if len(lines) < BATCH_SIZE:
+                return
+            chunk = []
+
     def cleaned(self, rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, CleanRow | str]]:
-        """(row, CleanRow or the row's error message) for each row, in order, from rows as
-        `_csv_cells` gives them; BATCH_SIZE rows in memory at a time."""
+        """The same from rows as `_csv_cells` gives them."""
         rows = iter(rows)
         while chunk := list(islice(rows, BATCH_SIZE)):
             yield from self._clean(chunk)
 
-    def _slow(self, row: int, item: Any) -> CleanRow | str:
-        record = dict(zip(self.header, item, strict=True)) if type(item) is list else item
+    def _slow(self, row: int, item: Any) -> CleanRow | str | None:
+        """A row through clean_record, as `_csv_cells` would have made it a record (None: a
+        row of blank cells, which is no record)."""
+        if type(item) is list:
+            if not "".join(item[: self.width]).strip():
+                return None  # blank cells only (Excel leaves these at the end)
+            if len(item) > self.width:
+                item = BadRow("This row has more cells than the header.")
+            else:  # a short row's missing cells are None (DictReader's restval)
+                record: dict[str, str | None] = dict.fromkeys(self.header)
+                record.update(zip(self.header, item, strict=False))
+                item = record
         try:
-            return clean_record(row, record, today=self.today)
+            return clean_record(row, item, today=self.today)
         except RowError as exc:
             return str(exc)
 
     def _clean(self, chunk: list[tuple[int, Any]]) -> list[tuple[int, CleanRow | str]]:
         width = self.width
-        # Full rows (a list of `width` cells); the rest (short rows, BadRow) go the slow way.
+        # Full rows (a list of `width` cells) a column at a time; the rest go the slow way.
+        # A row of blank cells has a blank patient_dob (a required column, always there), which
+        # is not a date: the fast path never vouches for it.
         full = [i for i, (_, item) in enumerate(chunk) if type(item) is list and len(item) == width]
-        results: list[tuple[int, CleanRow | str] | None] = [None] * len(chunk)
+        results: list[tuple[int, CleanRow | str | None] | None] = [None] * len(chunk)
         if full:
             self._clean_full(chunk, full, results)
+        skipped = False
         for i, result in enumerate(results):
             if result is None:
                 row, item = chunk[i]
                 results[i] = (row, self._slow(row, item))
+                skipped = skipped or results[i][1] is None  # type: ignore[index]
+        if skipped:
+            return [r for r in results if r[1] is not None]  # type: ignore[index]
         return results  # type: ignore[return-value]
 
     def _clean_full(
         self,
         chunk: list[tuple[int, Any]],
         full: list[int],
-        results: list[tuple[int, CleanRow | str] | None],
+        results: list[tuple[int, CleanRow | str | None] | None],
     ) -> None:
         columns = list(zip(*(chunk[i][1] for i in full), strict=True))
         bad: set[int] = set()  # positions in `full` of rows for clean_record
@@ -861,11 +906,13 @@ class Importer:
         """Import every record; raise ImportAborted (nothing written) if the database fails."""
         return self._run_cleaned(partial(_cleaned, records))
 
-    def run_csv(self, header: list[str], rows: Iterable[tuple[int, Any]]) -> ImportResult:
-        """Import the rows of a CSV file as read by `_csv_cells` (its checked `header`): the
-        same results as `run` on the records `_csv_rows` makes of them, validated a batch's
-        column at a time (see CsvCleaner)."""
-        return self._run_cleaned(lambda today: CsvCleaner(header, today).cleaned(rows))
+    def run_csv(
+        self, reader: csv.DictReader[str], header: list[str], first: tuple[int, Any]
+    ) -> ImportResult:
+        """Import the rows of a CSV file whose `header` was read and checked and whose first
+        record `_csv_cells` gave: the same results as `run` on the records `_csv_rows` makes
+        of them, read and validated a batch's column at a time (see CsvCleaner)."""
+        return self._run_cleaned(lambda today: CsvCleaner(header, today).read(reader, first))
 
     def _run_cleaned(
         self, clean: Callable[[dt.date], Iterator[tuple[int, CleanRow | str]]]
@@ -1308,4 +1355,4 @@ def import_file(path: str, *, pharmacy: Pharmacy | None = None) -> ImportResult:
         first = next(rows, None)
         if first is None:
             raise ImportFileError("The file has a header but no data rows.")
-        return Importer(pharmacy=pharmacy).run_csv(header, chain([first], rows))
+        return Importer(pharmacy=pharmacy).run_csv(reader, header, first)

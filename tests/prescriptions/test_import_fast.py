@@ -134,10 +134,16 @@ def csv_bytes(rows, header, *, bom=False, newline="\n"):
 
 
 def both_ways(content):
+    """The file as import_file reads it (CsvCleaner.read after the first record), and record
+    by record through clean_record. Also checks the fast path on already numbered rows."""
     reader, header = importer._csv_header(io.BytesIO(content))
-    fast = list(importer.CsvCleaner(header, TODAY).cleaned(importer._csv_cells(reader)))
+    rows = importer._csv_cells(reader)
+    fast = list(importer.CsvCleaner(header, TODAY).read(reader, next(rows)))
+    reader, _ = importer._csv_header(io.BytesIO(content))
+    numbered = list(importer.CsvCleaner(header, TODAY).cleaned(importer._csv_cells(reader)))
     reader, _ = importer._csv_header(io.BytesIO(content))
     slow = list(importer._cleaned(importer._csv_rows(reader), TODAY))
+    assert numbered == slow
     return fast, slow
 
 
@@ -159,7 +165,9 @@ def test_the_fast_path_gives_what_clean_record_gives(header, batch_size, monkeyp
     assert len(errors) > 30  # the file does trip the checks (and most rows are fine)
 
 
-def test_bom_crlf_spaces_blank_short_and_long_rows_give_the_same_results():
+@pytest.mark.parametrize("batch_size", [1, 2, 4, 2000])
+def test_bom_crlf_spaces_blank_short_and_long_rows_give_the_same_results(batch_size, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", batch_size)
     header = " , ".join(HEADER).split(",")  # spaces around the header's names
     text = csv_bytes([], header).decode()
     body = csv_bytes([good(1), good(2, patient_last_name="Smith, Jr.")], HEADER).decode()
@@ -177,6 +185,7 @@ def test_bom_crlf_spaces_blank_short_and_long_rows_give_the_same_results():
                 ",".join(cells + ["extra"]),  # a long row
                 ",,,,",  # blank cells only
                 " , ,\t, ",  # blank after stripping
+                "\u00a0,\u2003, ,\x0c",  # blank to str.strip() too
                 lines[1],
                 ",".join(cells[:-1] + ["", "surplus"]),  # long, but only by an empty cell
                 ",".join(cells).replace("RX1", "RX1b"),
@@ -190,6 +199,28 @@ def test_bom_crlf_spaces_blank_short_and_long_rows_give_the_same_results():
     assert [row for row, _ in fast] == [row for row, _ in slow]
     assert any(r == "This row has more cells than the header." for _, r in fast)
     assert any(isinstance(r, str) and r.startswith("Missing value") for _, r in fast)
+    assert len(fast) == 7  # 10 rows of cells, 3 of them blank; the empty line not counted
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 2000])
+def test_an_unreadable_line_is_reported_by_the_same_row_number(batch_size, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", batch_size)
+    lines = csv_bytes([good(n) for n in range(5)], HEADER).decode().splitlines()
+    lines.insert(3, "")  # an empty line before it: not counted
+    lines.insert(5, ",".join(["x" * 200_000] * len(HEADER)))  # beyond csv's field limit
+    content = "\n".join(lines).encode()
+    messages = []
+    for read in ("fast", "slow"):
+        reader, header = importer._csv_header(io.BytesIO(content))
+        rows = importer._csv_cells(reader)
+        with pytest.raises(importer.ImportFileError) as raised:
+            if read == "fast":
+                list(importer.CsvCleaner(header, TODAY).read(reader, next(rows)))
+            else:
+                list(importer._cleaned(importer._csv_rows(reader), TODAY))
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]
+    assert messages[0].startswith("Row 5 cannot be read")
 
 
 def test_a_repeated_column_counts_as_dict_would_count_it():
