@@ -624,7 +624,7 @@ class _Memo(dict[str, Any]):
         return result
 
 
-def _check(test: Callable[[str], Any]) -> Callable[[str], str]:
+def _check(test: Callable[[str], Any]) -> Callable[[str], Any]:
     """A conversion keeping the value as it is when `test` passes (else _BAD)."""
     return lambda value: value if test(value) else _BAD
 
@@ -767,11 +767,12 @@ class CsvCleaner:
         for i, result in enumerate(results):
             if result is None:
                 row, item = chunk[i]
-                results[i] = (row, self._slow(row, item))
-                skipped = skipped or results[i][1] is None  # type: ignore[index]
+                slow = self._slow(row, item)
+                results[i] = (row, slow)
+                skipped = skipped or slow is None
         if skipped:
-            return [r for r in results if r[1] is not None]  # type: ignore[index]
-        return results  # type: ignore[return-value]
+            results = [r for r in results if r and r[1] is not None]
+        return results  # type: ignore[return-value]  # every None replaced or dropped
 
     def _clean_full(
         self,
@@ -801,9 +802,9 @@ class CsvCleaner:
             else:
                 values[name] = stripped
         for name in REQUIRED_COLUMNS:
-            column = plain[name]
-            if not all(column):
-                bad.update(j for j, value in enumerate(column) if not value)
+            given = plain[name]
+            if not all(given):
+                bad.update(j for j, value in enumerate(given) if not value)
         ordered = [
             values[name] if name in values else repeat(self.absent[name]) for name in _FAST_ORDER
         ]
