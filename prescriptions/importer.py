@@ -24,10 +24,10 @@ import json
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import repeat
+from itertools import islice, repeat
 from operator import gt
 from typing import IO, Any
 
@@ -472,7 +472,7 @@ def _whole_number(value: str, key: str) -> int | None:
     return int(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanRow:
     row: int
     patient: dict[str, Any]
@@ -577,6 +577,307 @@ def _noon(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
 
 
+def _cleaned(
+    records: Iterable[tuple[int, Any]], today: dt.date
+) -> Iterator[tuple[int, CleanRow | str]]:
+    """Each record through clean_record: the clean row, or the message of its error."""
+    for row, record in records:
+        try:
+            yield row, clean_record(row, record, today=today)
+        except RowError as exc:
+            yield row, str(exc)
+
+
+# The CSV fast path -----------------------------------------------------------------------------
+#
+# clean_record takes a record at a time: ~20 µs of Python per row. A CSV file's rows all have
+# the same columns, so CsvCleaner takes a batch of rows a column at a time instead: each
+# column's values stripped, measured and scanned for forbidden characters by C loops, and each
+# value that must be parsed or looked up (dates, statuses, NPIs, …) converted once per distinct
+# value (a file repeats the same few statuses, prescribers and dates). It only ever vouches for
+# a row that passes every check: a row with anything doubtful in any column (too long, a
+# control character, a missing, unknown or malformed value, a short or long row) is handed to
+# clean_record whole, which accepts or refuses it with its own message, so what is accepted,
+# refused and reported is clean_record's by construction (tests/prescriptions/
+# test_import_fast.py compares the two on tricky files).
+
+_BAD = object()  # the fast path does not vouch for this value: its row goes to clean_record
+_MEMO_MAX = 65536  # distinct values remembered per column (then forgotten: memory stays flat)
+
+
+class _Memo(dict[str, Any]):
+    """A column's converted values by raw (stripped) value, each computed once; a value the
+    conversion refuses maps to _BAD."""
+
+    def __init__(self, convert: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: str) -> Any:
+        if len(self) >= _MEMO_MAX:
+            self.clear()
+        try:
+            result = self.convert(value)
+        except RowError:
+            result = _BAD
+        self[value] = result
+        return result
+
+
+def _check(test: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A conversion keeping the value as it is when `test` passes (else _BAD)."""
+    return lambda value: value if test(value) else _BAD
+
+
+def _phone(value: str) -> Any:
+    phone = value and _PHONE_PUNCTUATION.sub("", value)
+    return phone if not phone or (_ASCII_DIGITS.fullmatch(phone) and len(phone) <= 20) else _BAD
+
+
+def _email(value: str) -> Any:
+    if value:
+        try:
+            validate_email(value)
+        except ValidationError:
+            return _BAD
+    return value
+
+
+def _state(value: str) -> Any:
+    upper = value.upper()
+    return upper if not value or upper in US_STATES else _BAD
+
+
+def _converters(today: dt.date) -> dict[str, Callable[[str], Any]]:
+    """The columns clean_record parses or looks up, as one-value conversions giving the same
+    values (or _BAD where clean_record raises)."""
+
+    def status_at(value: str) -> dt.datetime | None:
+        day = _parse_date(value, "status_date", latest=today + dt.timedelta(days=1))
+        return _noon(day) if day else None
+
+    return {
+        "patient_dob": partial(_parse_date, key="patient_dob", required=True, latest=today),
+        "status": lambda value: _STATUS_LOOKUP.get(value.lower(), _BAD),
+        "prescriber_npi": _check(lambda value: value and _valid_npi(value)),
+        "patient_sex": lambda value: _SEX_LOOKUP.get(value.lower(), _BAD),
+        "patient_email": _email,
+        "patient_phone": _phone,
+        "patient_state": _state,
+        "patient_zip": _check(lambda value: not value or _ZIP.fullmatch(value)),
+        "refills_remaining": partial(_whole_number, key="refills_remaining"),
+        "last_shipped": partial(_parse_date, key="last_shipped"),
+        "next_fill": partial(_parse_date, key="next_fill"),
+        "written_date": partial(_parse_date, key="written_date"),
+        "status_date": status_at,
+    }
+
+
+# CleanRow's values in the order CsvCleaner zips them.
+_FAST_ORDER = [
+    "patient_id", "patient_first_name", "patient_last_name", "patient_dob", "patient_sex",
+    "patient_phone", "patient_email", "patient_address", "patient_city", "patient_state",
+    "patient_zip", "rx_id", "rx_number", "medication_name", "strength", "form", "status",
+    "last_shipped", "next_fill", "priority", "refills_remaining", "written_date",
+    "prescriber_npi", "pharmacy", "status_date",
+]  # fmt: skip
+assert sorted(_FAST_ORDER) == sorted(ALL_COLUMNS)
+
+
+class CsvCleaner:
+    """clean_record for the rows of one CSV file (its checked header), a batch at a time."""
+
+    def __init__(self, header: list[str], today: dt.date) -> None:
+        self.header = header
+        self.width = len(header)
+        self.today = today
+        converters = _converters(today)
+        self.memos = {name: _Memo(converters[name]) for name in header if name in converters}
+        # A column the file does not have is "" in every record.
+        self.absent = {
+            name: converters[name]("") if name in converters else ""
+            for name in ALL_COLUMNS
+            if name not in header
+        }
+        assert _BAD not in self.absent.values()  # the required columns are in the header
+
+    def read(
+        self, reader: csv.DictReader[str], first: tuple[int, Any]
+    ) -> Iterator[tuple[int, CleanRow | str]]:
+        """(row, CleanRow or the row's error message) for each record of a DictReader whose
+        header was read and whose first record `_csv_cells` gave (`first`), in order, read and
+        numbered as `_csv_cells` reads and numbers them, BATCH_SIZE lines at a time (by C
+        loops: csv.reader, islice, list.extend)."""
+        row_number = first[0]
+        chunk = [first]
+        while True:
+            lines: list[list[str]] = []
+            failed = None
+            try:
+                lines.extend(islice(reader.reader, BATCH_SIZE))
+            except csv.Error as exc:  # the lines before the broken one are kept by extend
+                failed = exc
+            cells = [line for line in lines if line]  # an empty line is not counted
+            chunk.extend(
+                zip(range(row_number + 1, row_number + 1 + len(cells)), cells, strict=True)
+            )
+            row_number += len(cells)
+            yield from self._clean(chunk)
+            if failed is not None:
+                # The reader cannot go on past a broken line: the file as a whole is refused
+                # (and the import's transaction rolls back what earlier batches wrote).
+                raise ImportFileError(f"Row {row_number + 1} cannot be read ({failed}).")
+            if len(lines) < BATCH_SIZE:
+                return
+            chunk = []
+
+    def cleaned(self, rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, CleanRow | str]]:
+        """The same from rows as `_csv_cells` gives them."""
+        rows = iter(rows)
+        while chunk := list(islice(rows, BATCH_SIZE)):
+            yield from self._clean(chunk)
+
+    def _slow(self, row: int, item: Any) -> CleanRow | str | None:
+        """A row through clean_record, as `_csv_cells` would have made it a record (None: a
+        row of blank cells, which is no record)."""
+        if type(item) is list:
+            if not "".join(item[: self.width]).strip():
+                return None  # blank cells only (Excel leaves these at the end)
+            if len(item) > self.width:
+                item = BadRow("This row has more cells than the header.")
+            else:  # a short row's missing cells are None (DictReader's restval)
+                record: dict[str, str | None] = dict.fromkeys(self.header)
+                record.update(zip(self.header, item, strict=False))
+                item = record
+        try:
+            return clean_record(row, item, today=self.today)
+        except RowError as exc:
+            return str(exc)
+
+    def _clean(self, chunk: list[tuple[int, Any]]) -> list[tuple[int, CleanRow | str]]:
+        width = self.width
+        # Full rows (a list of `width` cells) a column at a time; the rest go the slow way.
+        # A row of blank cells has a blank patient_dob (a required column, always there), which
+        # is not a date: the fast path never vouches for it.
+        full = [i for i, (_, item) in enumerate(chunk) if type(item) is list and len(item) == width]
+        results: list[tuple[int, CleanRow | str | None] | None] = [None] * len(chunk)
+        if full:
+            self._clean_full(chunk, full, results)
+        skipped = False
+        for i, result in enumerate(results):
+            if result is None:
+                row, item = chunk[i]
+                slow = self._slow(row, item)
+                results[i] = (row, slow)
+                skipped = skipped or slow is None
+        if skipped:
+            results = [r for r in results if r and r[1] is not None]
+        return results  # type: ignore[return-value]  # every None replaced or dropped
+
+    def _clean_full(
+        self,
+        chunk: list[tuple[int, Any]],
+        full: list[int],
+        results: list[tuple[int, CleanRow | str | None] | None],
+    ) -> None:
+        columns = list(zip(*(chunk[i][1] for i in full), strict=True))
+        bad: set[int] = set()  # positions in `full` of rows for clean_record
+        values: dict[str, Any] = {}
+        plain: dict[str, list[str]] = {}  # stripped (of a repeated column, the last: as a dict)
+        for name, column in zip(self.header, columns, strict=True):
+            plain[name] = stripped = list(map(str.strip, column, repeat(_SPACE)))
+            limit = COLUMN_MAX_LENGTH[name]
+            if max(map(len, stripped)) > limit:
+                bad.update(j for j, value in enumerate(stripped) if len(value) > limit)
+            joined = "".join(stripped)
+            # Printable ASCII has none of the forbidden characters (two C scans; else the regex).
+            if not (joined.isascii() and joined.isprintable()) and _FORBIDDEN.search(joined):
+                bad.update(j for j, value in enumerate(stripped) if _FORBIDDEN.search(value))
+            memo = self.memos.get(name)
+            if memo is not None:
+                converted = list(map(memo.__getitem__, stripped))
+                if _BAD in converted:
+                    bad.update(j for j, value in enumerate(converted) if value is _BAD)
+                values[name] = converted
+            else:
+                values[name] = stripped
+        for name in REQUIRED_COLUMNS:
+            given = plain[name]
+            if not all(given):
+                bad.update(j for j, value in enumerate(given) if not value)
+        ordered = [
+            values[name] if name in values else repeat(self.absent[name]) for name in _FAST_ORDER
+        ]
+        for (
+            j,
+            (
+                patient_key,
+                first_name,
+                last_name,
+                dob,
+                sex,
+                phone,
+                email,
+                address,
+                city,
+                state,
+                zip_code,
+                rx_key,
+                rx_number,
+                medication,
+                strength,
+                dosage_form,
+                status,
+                last_shipped,
+                next_fill,
+                priority,
+                refills,
+                written_date,
+                npi,
+                pharmacy_code,
+                status_at,
+            ),
+        ) in enumerate(zip(*ordered, strict=False)):  # fmt: skip (repeat() for absent columns)
+            if j in bad:
+                continue
+            row = chunk[full[j]][0]
+            results[full[j]] = (
+                row,
+                CleanRow(
+                    row=row,
+                    patient_key=patient_key,
+                    patient={
+                        "first_name": first_name,
+                        "last_name": last_name,
+                        "date_of_birth": dob,
+                        "sex": sex,
+                        "phone": phone,
+                        "email": email,
+                        "address_line1": address,
+                        "city": city,
+                        "state": state,
+                        "zip_code": zip_code,
+                    },
+                    rx_key=rx_key,
+                    rx={
+                        "rx_number": rx_number,
+                        "medication_name": medication,
+                        "strength": strength,
+                        "dosage_form": dosage_form,
+                        "status": status,
+                        "last_shipped": last_shipped,
+                        "next_fill": next_fill,
+                        "priority": priority,
+                        "refills_remaining": refills,
+                        "written_date": written_date,
+                    },
+                    npi=npi,
+                    pharmacy_code=pharmacy_code,
+                    status_at=status_at,
+                ),
+            )
+
+
 def _keyed(field_name: str, keys: Iterable[tuple[int, str]]) -> Q:
     """A filter matching (pharmacy_id, external id) pairs: one IN list per pharmacy."""
     by_pharmacy: dict[int, list[str]] = defaultdict(list)
@@ -604,9 +905,22 @@ class Importer:
 
     def run(self, records: Iterable[tuple[int, Any]]) -> ImportResult:
         """Import every record; raise ImportAborted (nothing written) if the database fails."""
+        return self._run_cleaned(partial(_cleaned, records))
+
+    def run_csv(
+        self, reader: csv.DictReader[str], header: list[str], first: tuple[int, Any]
+    ) -> ImportResult:
+        """Import the rows of a CSV file whose `header` was read and checked and whose first
+        record `_csv_cells` gave: the same results as `run` on the records `_csv_rows` makes
+        of them, read and validated a batch's column at a time (see CsvCleaner)."""
+        return self._run_cleaned(lambda today: CsvCleaner(header, today).read(reader, first))
+
+    def _run_cleaned(
+        self, clean: Callable[[dt.date], Iterator[tuple[int, CleanRow | str]]]
+    ) -> ImportResult:
         try:
             with transaction.atomic():
-                self._run(records)
+                self._run(clean(timezone.localdate()))
         except IntegrityError:
             first, last = self._batch_rows
             raise ImportAborted(
@@ -622,14 +936,11 @@ class Importer:
             ) from None
         return self.result
 
-    def _run(self, records: Iterable[tuple[int, Any]]) -> None:
+    def _run(self, cleaned: Iterable[tuple[int, CleanRow | str]]) -> None:
         batch: list[CleanRow] = []
-        today = timezone.localdate()
-        for row, record in records:
-            try:
-                clean = clean_record(row, record, today=today)
-            except RowError as exc:
-                self.result.add_error(row, str(exc))
+        for row, clean in cleaned:
+            if isinstance(clean, str):  # the row's error
+                self.result.add_error(row, clean)
                 continue
             batch.append(clean)
             if len(batch) >= BATCH_SIZE:
@@ -652,24 +963,27 @@ class Importer:
             only = list(Pharmacy.objects.values_list("pk", flat=True)[:2])
             self._default_pharmacy_id = only[0] if len(only) == 1 else 0
         good = []
+        prescribers, pharmacies, seen = self._prescribers, self._pharmacies, self._seen_rx
+        fixed = self.fixed_pharmacy
         for c in batch:
-            if self._prescribers.get(c.npi) is None:
+            prescriber_id = prescribers.get(c.npi)
+            if prescriber_id is None:
                 self.result.add_error(
                     c.row, f"prescriber_npi {c.npi} is not in the prescriber directory."
                 )
                 continue
             if c.pharmacy_code:
-                pharmacy_id = self._pharmacies.get(c.pharmacy_code)
+                pharmacy_id = pharmacies.get(c.pharmacy_code)
                 if pharmacy_id is None:
                     self.result.add_error(
                         c.row, f"pharmacy '{c.pharmacy_code}' is not a known pharmacy."
                     )
                     continue
-                if self.fixed_pharmacy and pharmacy_id != self.fixed_pharmacy.pk:
+                if fixed and pharmacy_id != fixed.pk:
                     self.result.add_error(
                         c.row,
                         f"pharmacy '{c.pharmacy_code}' does not match this import's pharmacy "
-                        f"('{self.fixed_pharmacy.code}').",
+                        f"('{fixed.code}').",
                     )
                     continue
             else:
@@ -680,14 +994,15 @@ class Importer:
                     )
                     continue
             # Keyed by pharmacy: two pharmacies may both send an "RX1".
-            if (pharmacy_id, c.rx_key) in self._seen_rx:
+            key = (pharmacy_id, c.rx_key)
+            if key in seen:
                 self.result.add_error(
                     c.row, f"rx_id '{c.rx_key}' appears more than once in this import."
                 )
                 continue
-            self._seen_rx.add((pharmacy_id, c.rx_key))
+            seen.add(key)
             c.pharmacy_id = pharmacy_id
-            c.rx["prescriber_id"] = self._prescribers[c.npi]
+            c.rx["prescriber_id"] = prescriber_id
             good.append(c)
         return good
 
@@ -935,32 +1250,43 @@ def _csv_header(binary: IO[bytes]) -> tuple[csv.DictReader[str], list[str]]:
     return reader, header
 
 
-def _csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
+def _csv_cells(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
     """The records of a DictReader whose header was read, numbered by row of the file as the
-    DictReader counts them (a record is a row; empty lines are not counted), built from its
-    underlying csv.reader: a row of as many cells as the header is zipped into a dict with
-    no per-cell Python code (DictReader's own records are built the same way, but slower)."""
-    header = list(reader.fieldnames or [])
-    width = len(header)
+    DictReader counts them (a record is a row; empty lines are not counted), from its
+    underlying csv.reader: a row of as many cells as the header is its list of cells (what
+    DictReader would zip with the header), a shorter one its record (the missing cells None,
+    DictReader's restval), a longer one a BadRow."""
+    width = len(reader.fieldnames or [])
     row_number = 1
     try:
         for cells in reader.reader:
             if not cells:
                 continue  # an empty line: DictReader skips it without counting it
             row_number += 1
+            if len(cells) == width:
+                if not "".join(cells).strip():
+                    continue  # blank cells only (Excel leaves these at the end)
+                yield row_number, cells
+                continue
             if not "".join(cells[:width]).strip():
-                continue  # blank cells only (Excel leaves these at the end)
+                continue
             if len(cells) > width:
                 yield row_number, BadRow("This row has more cells than the header.")
                 continue
-            record: dict[str, str | None] = dict(zip(header, cells, strict=False))
-            if len(cells) < width:
-                record.update(dict.fromkeys(header[len(cells) :]))  # DictReader's restval
+            record: dict[str, str | None] = dict.fromkeys(reader.fieldnames or [])
+            record.update(zip(reader.fieldnames or [], cells, strict=False))
             yield row_number, record
     except csv.Error as exc:
         # The reader cannot go on past a broken line: the file as a whole is refused (and the
         # import's transaction rolls back what earlier batches wrote).
         raise ImportFileError(f"Row {row_number + 1} cannot be read ({exc}).") from None
+
+
+def _csv_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, Any]]:
+    """The records of a DictReader whose header was read (see _csv_cells), each as a dict."""
+    header = list(reader.fieldnames or [])
+    for row_number, item in _csv_cells(reader):
+        yield row_number, dict(zip(header, item, strict=True)) if type(item) is list else item
 
 
 def iter_csv(binary: IO[bytes]) -> Iterator[tuple[int, Any]]:
@@ -1026,15 +1352,8 @@ def import_file(path: str, *, pharmacy: Pharmacy | None = None) -> ImportResult:
         reader, header = _csv_header(binary)
         if pharmacy is None and "pharmacy" not in header and _several_pharmacies():
             raise ImportFileError(AMBIGUOUS_PHARMACY)
-        rows = _csv_rows(reader)
+        rows = _csv_cells(reader)
         first = next(rows, None)
         if first is None:
             raise ImportFileError("The file has a header but no data rows.")
-        return Importer(pharmacy=pharmacy).run(_with_first(first, rows))
-
-
-def _with_first(
-    first: tuple[int, Any], rest: Iterator[tuple[int, Any]]
-) -> Iterator[tuple[int, Any]]:
-    yield first
-    yield from rest
+        return Importer(pharmacy=pharmacy).run_csv(reader, header, first)

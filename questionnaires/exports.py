@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from .models import Submission
-from .pdf import write_submission
 
 if TYPE_CHECKING:
     from patient_portal.models import Chart
@@ -31,6 +30,8 @@ def count(chart: Chart) -> int:
 
 
 def write_pdf(doc: PortalPDF, chart: Chart) -> None:
+    from .pdf import write_submission  # fpdf when an export is built, not at every start
+
     submissions = _submitted(chart)
     if not submissions.exists():
         doc.paragraph("No completed documents.")

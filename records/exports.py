@@ -14,33 +14,35 @@ import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.coverage import Coverage as FhirCoverage
-from fhir.resources.R4B.documentreference import DocumentReference
-from fhir.resources.R4B.patient import Patient
-from fhir.resources.R4B.relatedperson import RelatedPerson
 
 from patient_portal.exports import ExportPart, export_parts, register_export_part
 from patient_portal.models import Chart, PortalSettings
-from portal.pdf import FAMILY, PortalPDF, printable
 
 from .models import EXPORT_TTL, Coverage, EmergencyContact, HealthExport, HealthRecord
 from .services import CONTACT_FIELDS, demographics_of
 
+# fhir.resources and fpdf (through portal.pdf) are imported when an export is built, not when
+# the app registers its parts at start: together about half a second of every process's start
+# (web, worker, each management command) that never builds an export.
+if TYPE_CHECKING:
+    from portal.pdf import PortalPDF
+
 logger = logging.getLogger(__name__)
 
-# FHIR models by resourceType, to validate what the parts return (other apps' parts too).
-FHIR_MODELS: dict[str, Any] = {
-    "Patient": Patient,
-    "RelatedPerson": RelatedPerson,
-    "Coverage": FhirCoverage,
-    "DocumentReference": DocumentReference,
-}
+
+@cache
+def fhir_model(kind: str) -> Any:
+    """The fhir.resources (R4B) model of a resourceType, to validate what the parts return
+    (other apps' parts too)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    return get_fhir_model_class(kind)
 
 
 def patient_ref(chart: Chart) -> dict[str, str]:
@@ -245,6 +247,8 @@ def _records_shared(chart: Chart) -> bool:
 def fitted(doc: PortalPDF, text: str, width: float) -> str:
     """`text` shortened with "…" to fit `width` mm in the current font (one measurement for
     text that fits, a few for text that does not)."""
+    from portal.pdf import printable
+
     text = printable(text)
     room = width - 2 * doc.c_margin
     if doc.get_string_width(text) <= room:
@@ -262,6 +266,8 @@ def list_table(
     """A one-line-per-row table for long lists (hundreds of rows): fpdf2's `table()` measures
     and wraps every cell twice, which costs seconds at 500 rows; here each cell is one `cell()`
     (long text shortened with "…"), and the heading row repeats on every page."""
+    from portal.pdf import FAMILY, printable
+
     height = 6.0
 
     def heading_row() -> None:
@@ -394,12 +400,7 @@ def register_parts() -> None:
 def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
     """Construct the resource's fhir.resources model (raises on an invalid resource) and
     return its JSON-ready dict."""
-    kind = resource.get("resourceType", "")
-    model = FHIR_MODELS.get(kind)
-    if model is None:
-        from fhir.resources.R4B import get_fhir_model_class
-
-        model = get_fhir_model_class(kind)
+    model = fhir_model(resource.get("resourceType", ""))
     return dict(json.loads(model.model_validate(resource).model_dump_json(exclude_none=True)))
 
 
@@ -430,6 +431,10 @@ def build_export(
     """Write the PDF (cover page, then every registered part) and the FHIR Bundle of
     `export.chart`, saving both on the export; `progress(percent, step)` is told after each
     part."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    from portal.pdf import PortalPDF
+
     chart = Chart.objects.select_related("clinic", "provider__user").get(pk=export.chart_id)
     parts = export_parts()
     now = timezone.now()
