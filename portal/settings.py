@@ -163,6 +163,9 @@ if database_url := os.getenv("DATABASE_URL"):
         "DB_POOL", True
     ):
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # Django's backend, telling a busy pool (wait in line) from a database that is out
+        # (fail fast): portal/postgresql/base.py.
+        DATABASES["default"]["ENGINE"] = "portal.postgresql"
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             # Connections kept open: a new one starts with cold caches (its first queries are slow).
             "min_size": env_int("DB_POOL_MIN_SIZE", 4),
@@ -173,12 +176,15 @@ if database_url := os.getenv("DATABASE_URL"):
 # Outages: fail fast while a service is out, recover by itself when it is back (portal/health.py).
 # A database that does not answer costs a request DB_CONNECT_TIMEOUT_SECONDS (a new connection)
 # or DB_POOL_TIMEOUT_SECONDS above (waiting for a pooled one), then the page is a 503 with
-# Retry-After. Pooled connections are checked before use (CONN_HEALTH_CHECKS), and the pool
-# retries a lost server every DB_POOL_RECONNECT_SECONDS (psycopg's own back-off doubles up to
-# minutes: pages kept failing long after the server was back; see portal.asgi).
+# Retry-After. A pool that is only busy (the database answers, every connection is in use) is a
+# line, not an outage: a request waits up to DB_POOL_QUEUE_SECONDS for its turn
+# (portal/postgresql/base.py). Pooled connections are checked before use (CONN_HEALTH_CHECKS),
+# and the pool retries a lost server every DB_POOL_RECONNECT_SECONDS (psycopg's own back-off
+# doubles up to minutes: pages kept failing long after the server was back; see portal.asgi).
 DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 2)
 DB_POOL_RECONNECT_SECONDS = float(os.getenv("DB_POOL_RECONNECT_SECONDS") or 0.25)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+DB_POOL_QUEUE_SECONDS = float(os.getenv("DB_POOL_QUEUE_SECONDS") or 20)
+if DATABASES["default"]["ENGINE"] in {"django.db.backends.postgresql", "portal.postgresql"}:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT_SECONDS
 # A web process's GIL switch interval (portal/warmup.py): a view's thread running Python hands
