@@ -73,6 +73,10 @@ class NotificationConsumer(PortalConsumer):
                 ids, self._bell_ids = list(self._bell_ids[-EVENT_IDS_MAX:]), ()
                 await self.send(text_data=await render_update(self.user, ids))
                 await asyncio.sleep(BELL_COALESCE)
+        except OSError as error:
+            # The page went away before its disconnect reached the consumer (uvicorn's
+            # ClientDisconnected): nothing to push to, nothing wrong.
+            logger.info("The bell's page went away before its push: %s", error)
         except Exception:
             # As an error in a handler: logged, and the socket stays open (the next push or
             # page load shows the bell as it stands).

@@ -62,3 +62,24 @@ async def test_closing_with_a_render_pending_is_quiet(cast, monkeypatch, caplog)
     assert count(await alice.receive_from(timeout=2)) >= 1
     await alice.disconnect()  # the second render is still waiting: cancelled, no error
     assert "Could not push the bell" not in caplog.text
+
+
+async def test_a_page_gone_before_its_push_is_not_an_error(cast, monkeypatch, caplog):
+    # uvicorn raises ClientDisconnected (an OSError) for a send to a page that has gone, when
+    # its disconnect has not reached the consumer yet: seen once at the end of the load test.
+    monkeypatch.setattr(consumers, "BELL_COALESCE", 0.1)
+    alice, ok, _ = await connect(await sync_to_async(session_cookie)(cast.alice))
+    assert ok
+
+    async def gone(self, *args, **kwargs):
+        raise OSError("the client went away")
+
+    monkeypatch.setattr(consumers.NotificationConsumer, "send", gone)
+    with caplog.at_level("INFO", logger=consumers.logger.name):
+        await sync_to_async(notify)(
+            activity=Activity.NEW_MESSAGE, obj=cast.rx_alice, actor=cast.phil
+        )
+        assert await alice.receive_nothing(timeout=0.5)
+    assert "went away before its push" in caplog.text
+    assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
+    await alice.disconnect()
