@@ -27,6 +27,7 @@ through the proxy"). The knee is the first step where any page's p99 passes 200 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -355,6 +356,10 @@ class CpuSampler(threading.Thread):
     def stop(self) -> None:
         self.halt.set()
         self.join(timeout=10)
+        # One more: the last step's window ends as locust exits, often between two samples
+        # (the 100-user step of a run had no CPU figures for want of a sample after it).
+        with contextlib.suppress(Exception):
+            self.samples.append((time.time(), self.sample()))
 
     def sample(self) -> dict[str, float]:
         stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
